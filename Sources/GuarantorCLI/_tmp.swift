@@ -1,0 +1,2 @@
+import ArgumentParser
+public struct GuarantorCommand: ParsableCommand { public init() {} }

@@ -1,0 +1,57 @@
+/// A source of observations (sources.json, DESIGN §3.1).
+public struct Source: Sendable, Equatable {
+    public var id: String
+    public var kind: SourceKind
+    /// The organisation (usually a member state or a party) that runs the source.
+    public var organisation: String
+    public var reliability: Reliability
+
+    public init(id: String, kind: SourceKind, organisation: String, reliability: Reliability) {
+        self.id = id
+        self.kind = kind
+        self.organisation = organisation
+        self.reliability = reliability
+    }
+
+    /// Sources are independent when their organisations or their kinds differ.
+    public func isIndependent(of other: Source) -> Bool { organisation != other.organisation || kind != other.kind }
+}
+
+/// The mission's sources, by id.
+public struct SourceRegistry: Sendable {
+    public let sources: [Source]
+    private let byId: [String: Int]
+
+    public init(_ sources: [Source]) {
+        self.sources = sources
+        byId = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1.id, $0) })
+    }
+
+    public subscript(id: String) -> Source? { byId[id].map { sources[$0] } }
+
+    public func contains(_ id: String) -> Bool { byId[id] != nil }
+
+    /// Reads and validates sources.json: `{"sources": [{"id", "kind", "organisation", "reliability"}, …]}`.
+    public init(json: JSONValue) throws {
+        let root = try JSONFields(json)
+        try root.rejectUnknown(["sources"])
+        var seen: Set<String> = []
+        let list = try root.array("sources").enumerated().map { i, value in
+            let s = try JSONFields(value, path: "sources[\(i)]")
+            try s.rejectUnknown(["id", "kind", "organisation", "reliability"])
+            let id = try s.string("id")
+            guard !id.isEmpty, seen.insert(id).inserted else { throw FieldError(path: s.path("id"), reason: "empty or duplicate source id \"\(id)\"") }
+            return Source(id: id, kind: try s.enumeration("kind", as: SourceKind.self), organisation: try s.string("organisation"),
+                          reliability: try s.enumeration("reliability", as: Reliability.self))
+        }
+        self.init(list)
+    }
+
+    /// sources.json in the shape DESIGN gives.
+    public var json: JSONValue {
+        .object(["sources": .array(sources.map {
+            .object(["id": .string($0.id), "kind": .string($0.kind.rawValue), "organisation": .string($0.organisation),
+                     "reliability": .string($0.reliability.rawValue)])
+        })])
+    }
+}

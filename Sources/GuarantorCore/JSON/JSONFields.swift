@@ -1,0 +1,134 @@
+/// A field that is missing, of the wrong type or out of range: where (`location.lat`, `zones[2].id`) and why.
+public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The path of the field, dotted, with `[i]` for array elements; empty for the whole value.
+    public var path: String
+    /// What is wrong, in words.
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+}
+
+/// Reads the members of a JSON object, naming the full path of any field that is wrong.
+public struct JSONFields: Sendable {
+    /// The object's members.
+    public let members: [String: JSONValue]
+    /// The object's own path (empty at the root).
+    public let path: String
+
+    /// Reads `value` as an object.
+    public init(_ value: JSONValue, path: String = "") throws {
+        guard case .object(let members) = value else {
+            throw FieldError(path: path, reason: "expected an object, found \(value.typeName)")
+        }
+        self.members = members
+        self.path = path
+    }
+
+    /// The path of a member.
+    public func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Fails on any member not in `allowed`, naming the first one in alphabetical order.
+    public func rejectUnknown(_ allowed: Set<String>) throws {
+        if let unknown = members.keys.filter({ !allowed.contains($0) }).sorted().first {
+            throw FieldError(path: path(unknown), reason: "unknown field")
+        }
+    }
+
+    public func required(_ key: String) throws -> JSONValue {
+        guard let value = members[key], value != .null else { throw FieldError(path: path(key), reason: "is required") }
+        return value
+    }
+
+    public func string(_ key: String) throws -> String {
+        let value = try required(key)
+        guard case .string(let s) = value else { throw FieldError(path: path(key), reason: "expected a string, found \(value.typeName)") }
+        return s
+    }
+
+    public func optionalString(_ key: String) throws -> String? {
+        members[key] == nil || members[key] == .null ? nil : try string(key)
+    }
+
+    public func number(_ key: String) throws -> Double {
+        let value = try required(key)
+        guard case .number(let n) = value else { throw FieldError(path: path(key), reason: "expected a number, found \(value.typeName)") }
+        return n
+    }
+
+    public func optionalNumber(_ key: String) throws -> Double? {
+        members[key] == nil || members[key] == .null ? nil : try number(key)
+    }
+
+    /// An integer-valued number within `range`.
+    public func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        let n = try number(key)
+        guard n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
+            throw FieldError(path: path(key), reason: "\(JSONFields.format(n)) is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return Int(n)
+    }
+
+    public func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        members[key] == nil || members[key] == .null ? nil : try integer(key, in: range)
+    }
+
+    public func object(_ key: String) throws -> JSONFields { try JSONFields(required(key), path: path(key)) }
+
+    public func optionalObject(_ key: String) throws -> JSONFields? {
+        members[key] == nil || members[key] == .null ? nil : try object(key)
+    }
+
+    public func array(_ key: String) throws -> [JSONValue] {
+        let value = try required(key)
+        guard case .array(let items) = value else { throw FieldError(path: path(key), reason: "expected an array, found \(value.typeName)") }
+        return items
+    }
+
+    /// A string member that must be one of an enumeration's raw values.
+    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E where E.RawValue == String {
+        let raw = try string(key)
+        guard let value = E(rawValue: raw) else {
+            throw FieldError(path: path(key), reason: "\"\(raw)\" is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    public func optionalEnumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E? where E.RawValue == String {
+        members[key] == nil || members[key] == .null ? nil : try enumeration(key, as: type)
+    }
+
+    /// An RFC 3339 time.
+    public func timestamp(_ key: String) throws -> Timestamp {
+        let raw = try string(key)
+        guard let time = Timestamp(rfc3339: raw) else {
+            throw FieldError(path: path(key), reason: "\"\(raw)\" is not an RFC 3339 date-time (e.g. 2026-03-01T12:00:00Z)")
+        }
+        return time
+    }
+
+    public func optionalTimestamp(_ key: String) throws -> Timestamp? {
+        members[key] == nil || members[key] == .null ? nil : try timestamp(key)
+    }
+
+    /// A `{lon, lat}` object (plus any members listed in `extra`) as a point on the Earth.
+    public func point(_ key: String, extra: Set<String> = []) throws -> (GeoPoint, JSONFields) {
+        let fields = try object(key)
+        try fields.rejectUnknown(Set(["lon", "lat"]).union(extra))
+        let lon = try fields.number("lon")
+        let lat = try fields.number("lat")
+        if let problem = GeoPoint.problem(lon: lon, lat: lat) {
+            let field = (-180...180).contains(lon) ? "lat" : "lon"
+            throw FieldError(path: fields.path(field), reason: problem)
+        }
+        return (GeoPoint(lon: lon, lat: lat), fields)
+    }
+
+    static func format(_ n: Double) -> String {
+        n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : n.description
+    }
+}

@@ -1,0 +1,63 @@
+/// A location with its stated uncertainty (radius, metres).
+public struct Location: Sendable, Equatable {
+    public var point: GeoPoint
+    public var uncertaintyMeters: Double
+
+    public init(point: GeoPoint, uncertaintyMeters: Double) {
+        self.point = point
+        self.uncertaintyMeters = uncertaintyMeters
+    }
+}
+
+/// The hash and media type of a file attached to an observation.
+public struct Evidence: Sendable, Equatable {
+    /// SHA-256 of the file, 64 lowercase hexadecimal digits.
+    public var sha256: String
+    /// Media type, e.g. `image/jpeg`.
+    public var mediaType: String
+}
+
+/// One report from one source (DESIGN §3.2): the input of the whole engine.
+public struct Observation: Sendable, Equatable {
+    /// The sender's id; the idempotency key.
+    public var id: String
+    /// The id of a source in sources.json.
+    public var source: String
+    public var observedAt: Timestamp
+    public var kind: ObservationKind
+    public var location: Location
+    public var reportedAt: Timestamp?
+    /// An estimated point of fire.
+    public var origin: Location?
+    /// Bearing from the observer towards the origin, degrees clockwise from north, 0 ≤ b < 360.
+    public var bearingDegrees: Double?
+    public var weaponClass: WeaponClass?
+    public var count: Int?
+    /// Admiralty credibility 1–6 as stated by the sender.
+    public var credibility: Int?
+    public var tlp: TLP?
+    public var text: String?
+    public var evidence: [Evidence]
+
+    public init(
+        id: String, source: String, observedAt: Timestamp, kind: ObservationKind, location: Location,
+        reportedAt: Timestamp? = nil, origin: Location? = nil, bearingDegrees: Double? = nil,
+        weaponClass: WeaponClass? = nil, count: Int? = nil, credibility: Int? = nil, tlp: TLP? = nil,
+        text: String? = nil, evidence: [Evidence] = []
+    ) {
+        self.id = id
+        self.source = source
+        self.observedAt = observedAt
+        self.kind = kind
+        self.location = location
+        self.reportedAt = reportedAt
+        self.origin = origin
+        self.bearingDegrees = bearingDegrees
+        self.weaponClass = weaponClass
+        self.count = count
+        self.credibility = credibility
+        self.tlp = tlp
+        self.text = text
+        self.evidence = evidence
+    }
+}

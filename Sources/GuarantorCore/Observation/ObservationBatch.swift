@@ -1,0 +1,96 @@
+/// A problem with one line of an NDJSON file: line number (1-based), field and reason.
+public struct LineError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var field: String
+    public var reason: String
+
+    public init(line: Int, field: String, reason: String) {
+        self.line = line
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String { field.isEmpty ? "line \(line): \(reason)" : "line \(line): \(field): \(reason)" }
+}
+
+/// A whole NDJSON file of observations, validated all at once: either every line is good, or the batch is
+/// rejected with every error listed (up to ``maximumErrors``) and nothing may be applied.
+public struct ObservationBatch: Sendable {
+    /// The observations, in file order, with their 1-based line numbers.
+    public var observations: [Observation]
+    public var lineNumbers: [Int]
+
+    /// Longest accepted line, bytes.
+    public static let maximumLineBytes = 64 * 1024
+    /// How many errors are listed before the rest are only counted.
+    public static let maximumErrors = 100
+
+    /// Why a batch was rejected.
+    public struct Rejection: Error, Sendable, CustomStringConvertible {
+        /// The first ``ObservationBatch/maximumErrors`` errors, in line order.
+        public var errors: [LineError]
+        /// How many errors there were in all.
+        public var totalErrors: Int
+        public var description: String {
+            var text = errors.map(\.description).joined(separator: "\n")
+            if totalErrors > errors.count { text += "\n… and \(totalErrors - errors.count) more errors" }
+            return text
+        }
+    }
+
+    /// Parses and validates NDJSON bytes (one observation a line; blank lines are ignored).
+    public static func parse(_ bytes: [UInt8], isKnownSource: (String) -> Bool) -> Result<ObservationBatch, Rejection> {
+        var errors: [LineError] = []
+        var total = 0
+        func record(_ error: LineError) {
+            total += 1
+            if errors.count < maximumErrors { errors.append(error) }
+        }
+        if bytes.isEmpty {
+            return .failure(Rejection(errors: [LineError(line: 0, field: "", reason: "the file is empty (0 bytes)")], totalErrors: 1))
+        }
+        var observations: [Observation] = []
+        var lineNumbers: [Int] = []
+        var firstLineOfId: [String: Int] = [:]
+        var lineNumber = 0
+        var start = 0
+        bytes.withUnsafeBufferPointer { buffer in
+            while start < buffer.count {
+                lineNumber += 1
+                var end = start
+                while end < buffer.count && buffer[end] != 0x0A { end += 1 }
+                var lineEnd = end
+                if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                let line = UnsafeBufferPointer(rebasing: buffer[start..<lineEnd])
+                start = end + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                if line.count > maximumLineBytes {
+                    record(LineError(line: lineNumber, field: "", reason: "longer than \(maximumLineBytes) bytes"))
+                    continue
+                }
+                do {
+                    let value = try JSONValue.parse(line)
+                    let observation = try Observation(json: value, isKnownSource: isKnownSource)
+                    if let first = firstLineOfId[observation.id] {
+                        record(LineError(line: lineNumber, field: "id", reason: "duplicate id \"\(observation.id)\" (first on line \(first))"))
+                        continue
+                    }
+                    firstLineOfId[observation.id] = lineNumber
+                    observations.append(observation)
+                    lineNumbers.append(lineNumber)
+                } catch let error as JSONParseError {
+                    record(LineError(line: lineNumber, field: "", reason: error.description))
+                } catch let error as FieldError {
+                    record(LineError(line: lineNumber, field: error.path, reason: error.reason))
+                } catch {
+                    record(LineError(line: lineNumber, field: "", reason: "\(error)"))
+                }
+            }
+        }
+        if total == 0 && observations.isEmpty {
+            record(LineError(line: lineNumber, field: "", reason: "the file has no observations"))
+        }
+        if total > 0 { return .failure(Rejection(errors: errors, totalErrors: total)) }
+        return .success(ObservationBatch(observations: observations, lineNumbers: lineNumbers))
+    }
+}

@@ -1,0 +1,29 @@
+/// What an observation reports (DESIGN §3.2).
+public enum ObservationKind: String, CaseIterable, Sendable, Codable {
+    case explosion, artilleryFire, mortarFire, mlrsFire, smallArmsFire, heavyWeaponSighting, armourMovement,
+        troopMovement, droneFlight, incursion, casualty, infrastructureDamage
+}
+
+/// Weapon classes, matching the withdrawal zones of the agreement.
+public enum WeaponClass: String, CaseIterable, Sendable, Codable {
+    case smallArms, mortarUpTo120mm, artilleryUnder100mm, tank, artillery100mmPlus, mlrs, heavyMlrs, tacticalMissile, uav
+}
+
+/// Traffic Light Protocol 2.0 markings, from least to most restricted.
+public enum TLP: String, CaseIterable, Sendable, Codable, Comparable {
+    case clear = "CLEAR", green = "GREEN", amber = "AMBER", amberStrict = "AMBER+STRICT", red = "RED"
+
+    public static func < (l: TLP, r: TLP) -> Bool {
+        allCases.firstIndex(of: l)! < allCases.firstIndex(of: r)!
+    }
+}
+
+/// The kinds of source (DESIGN §3.1).
+public enum SourceKind: String, CaseIterable, Sendable, Codable {
+    case patrol, staticCamera, uav, acoustic, radar, satellite, osint, partyClaim
+}
+
+/// Admiralty source reliability, A (completely reliable) to F (cannot be judged).
+public enum Reliability: String, CaseIterable, Sendable, Codable {
+    case a = "A", b = "B", c = "C", d = "D", e = "E", f = "F"
+}

@@ -1,0 +1,2 @@
+import GuarantorCLI
+GuarantorCommand.main()
