@@ -3,6 +3,12 @@ public struct Party: Sendable, Equatable {
     public var id: String
     public var name: String
     public var referencePoint: GeoPoint
+
+    public init(id: String, name: String, referencePoint: GeoPoint) {
+        self.id = id
+        self.name = name
+        self.referencePoint = referencePoint
+    }
 }
 
 /// Activities a zone can prohibit besides weapon classes.

@@ -10,6 +10,12 @@ public struct JSONWriter: Sendable {
     /// The text as a string.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Ends a line of NDJSON: writes a newline and starts a fresh top-level value.
+    public mutating func newline() {
+        bytes.append(0x0A)
+        needsComma[0] = false
+    }
+
     /// Starts an object (as a value, or as a member's value after ``key(_:)``).
     public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
     public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }

@@ -1,0 +1,79 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+
+/// File helpers shared by the commands.
+enum Files {
+    /// The largest observation file read in one go.
+    static let maximumObservationFileBytes = 512 * 1024 * 1024
+
+    /// Reads an observation file whole, refusing one larger than the limit before reading it.
+    static func readObservations(_ path: String) throws -> [UInt8] {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw CLIError("cannot read \(path): no such file")
+        }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        if size > maximumObservationFileBytes {
+            throw CLIError("\(path) is \(size / (1024 * 1024)) MiB; files over \(maximumObservationFileBytes / (1024 * 1024)) MiB must be split")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+        return [UInt8](data)
+    }
+
+    /// Loads a mission directory, turning configuration errors into user-facing errors.
+    static func loadMission(_ directory: String) throws -> Mission {
+        do {
+            return try MissionDirectory.load(URL(fileURLWithPath: directory, isDirectory: true))
+        } catch let error as ConfigurationError {
+            throw CLIError("mission \(directory): \(error)")
+        }
+    }
+
+    /// Parses and validates an observation file against a mission; a rejection lists every error.
+    static func parseObservations(_ path: String, mission: Mission) throws -> ObservationBatch {
+        let bytes = try readObservations(path)
+        switch ObservationBatch.parse(bytes, isKnownSource: mission.sources.contains) {
+        case .success(let batch): return batch
+        case .failure(let rejection):
+            let count = rejection.totalErrors == 1 ? "1 error" : "\(rejection.totalErrors) errors"
+            throw CLIError("\(path) rejected, \(count), nothing was stored or written:\n\(rejection)")
+        }
+    }
+
+    static func write(_ bytes: [UInt8], to url: URL) throws {
+        try Data(bytes).write(to: url, options: .atomic)
+    }
+}
+
+/// Progress on a terminal (standard error), silent when it is not one.
+struct Progress {
+    let total: Int
+    let label: String
+    let enabled = isatty(2) == 1
+
+    func update(_ done: Int) {
+        guard enabled, total > 0 else { return }
+        FileHandle.standardError.write(Data("\r\(label) \(done)/\(total) (\(done * 100 / total) %)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+extension Int {
+    /// 1234567 → "1,234,567".
+    var grouped: String {
+        let digits = String(abs(self))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return self < 0 ? "-" + out : out
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import GuarantorCore
+import GuarantorStore
+
+/// `guarantor ingest --mission DIR --store FILE.sqlite OBS.ndjson`
+public struct IngestCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Append observations to the mission's event log; a file with any invalid line is rejected whole.")
+
+    @Option(help: "The mission directory.")
+    var mission: String
+
+    @Option(help: "The SQLite store (created if missing).")
+    var store: String
+
+    @Argument(help: "An NDJSON file of observations.")
+    var file: String
+
+    public init() {}
+
+    public func run() throws {
+        let mission = try Files.loadMission(self.mission)
+        let batch = try Files.parseObservations(file, mission: mission)
+        let result: EventStore.IngestResult
+        do {
+            let store = try EventStore(path: self.store, missionId: mission.agreement.id)
+            result = try store.ingest(batch.observations)
+        } catch let error as StoreError {
+            throw CLIError("\(error) — nothing was stored")
+        }
+        print(Self.summary(file: file, total: batch.observations.count, result: result))
+    }
+
+    static func summary(file: String, total: Int, result: EventStore.IngestResult) -> String {
+        var text = "\(file): \(total.grouped) observations, \(result.appended.grouped) appended, \(result.alreadyPresent.grouped) already stored"
+        if result.appended == 0 { text += " (nothing added)" }
+        text += "\nevent log: \(Int(result.eventCount).grouped) events, head \(EventChain.hex(result.headHash))"
+        return text
+    }
+}

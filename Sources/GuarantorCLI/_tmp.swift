@@ -1,2 +1,0 @@
-import ArgumentParser
-public struct GuarantorCommand: ParsableCommand { public init() {} }

@@ -1,0 +1,80 @@
+import Foundation
+import GuarantorCore
+
+/// A mission directory on disk (DESIGN §3.1): agreement.json, sources.json and the files they name.
+public enum MissionDirectory {
+    public static let agreementFile = "agreement.json"
+    public static let sourcesFile = "sources.json"
+
+    /// Reads, validates and indexes the mission in `directory`.
+    /// - Throws: ``ConfigurationError`` naming the file, the JSON path and the reason.
+    public static func load(_ directory: URL) throws -> Mission {
+        let agreementValue = try readJSON(directory, agreementFile)
+        let agreement = try wrap(agreementFile) { try Agreement(json: agreementValue) }
+        let lineParts: [[GeoPoint]]
+        let lineFile: String
+        switch agreement.line {
+        case .inline(let value):
+            lineFile = agreementFile
+            lineParts = try wrap(agreementFile) { try GeoJSON.lineParts(value, path: "line") }
+        case .file(let path):
+            lineFile = path
+            let value = try readJSON(directory, path)
+            lineParts = try wrap(path) { try GeoJSON.lineParts(value) }
+        }
+        var areas: [GeoJSON.NamedArea]?
+        if case .areas(let path) = agreement.sectors {
+            let value = try readJSON(directory, path)
+            areas = try wrap(path) { try GeoJSON.namedAreas(value) }
+        }
+        let sourcesValue = try readJSON(directory, sourcesFile)
+        let sources = try wrap(sourcesFile) { try SourceRegistry(json: sourcesValue) }
+        do {
+            return try Mission(agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile)
+        } catch let problem as Mission.Problem {
+            throw ConfigurationError(file: problem.file, path: problem.error.path, reason: problem.error.reason)
+        }
+    }
+
+    /// Writes a JSON file as people read it (indented, sorted members).
+    public static func write(_ value: JSONValue, to url: URL) throws {
+        try Data(value.prettyPrinted.utf8).write(to: url, options: .atomic)
+    }
+
+    /// Reads and parses a JSON file of the mission.
+    public static func readJSON(_ directory: URL, _ name: String) throws -> JSONValue {
+        let url = URL(fileURLWithPath: name, relativeTo: directory)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ConfigurationError(file: name, path: "", reason: "cannot read \(url.path)")
+        }
+        if data.isEmpty { throw ConfigurationError(file: name, path: "", reason: "the file is empty") }
+        do {
+            return try JSONValue.parse(data)
+        } catch {
+            throw ConfigurationError(file: name, path: "", reason: error.description)
+        }
+    }
+
+    private static func wrap<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as FieldError {
+            throw ConfigurationError(file: file, path: error.path, reason: error.reason)
+        }
+    }
+}
+
+/// A mission file that cannot be used: which file, where in it (a JSON path) and why.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var path: String
+    public var reason: String
+
+    public init(file: String, path: String, reason: String) {
+        self.file = file
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { path.isEmpty ? "\(file): \(reason)" : "\(file): \(path): \(reason)" }
+}
