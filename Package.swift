@@ -39,7 +39,10 @@ let package = Package(
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
         .testTarget(name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "GuarantorStoreTests", dependencies: ["GuarantorStore", "GuarantorTesting"]),
+        .testTarget(
+            name: "GuarantorStoreTests",
+            dependencies: ["GuarantorStore", "GuarantorTesting", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "GuarantorCLITests", dependencies: ["GuarantorCLI", "GuarantorTesting"]),
     ]
 )

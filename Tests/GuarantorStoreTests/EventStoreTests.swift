@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import GuarantorCore
+import GuarantorTesting
+import Testing
+
+@testable import GuarantorStore
+
+@Suite struct EventStoreTests {
+    static func observation(_ id: String, lat: Double = 48.6) -> Observation {
+        Observation(id: id, source: "s", observedAt: Timestamp(rfc3339: "2026-03-01T02:14:00Z")!, kind: .explosion,
+                    location: Location(point: GeoPoint(lon: 37.8, lat: lat), uncertaintyMeters: 50))
+    }
+
+    static func temporaryStore() throws -> (EventStore, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite").path
+        return (try EventStore(path: path, missionId: "m"), path)
+    }
+
+    @Test func ingestIsIdempotentByObservationId() throws {
+        let (store, _) = try Self.temporaryStore()
+        let batch = (1...100).map { Self.observation("o\($0)") }
+        let first = try store.ingest(batch)
+        #expect(first.appended == 100 && first.alreadyPresent == 0 && first.eventCount == 100)
+        let second = try store.ingest(batch)
+        #expect(second.appended == 0 && second.alreadyPresent == 100 && second.eventCount == 100)
+        #expect(second.headHash == first.headHash)
+        let third = try store.ingest([Self.observation("o1"), Self.observation("o101")])
+        #expect(third.appended == 1 && third.alreadyPresent == 1 && third.eventCount == 101)
+        #expect(try store.firstBrokenLink() == nil)
+    }
+
+    @Test func aConflictingBatchChangesNothing() throws {
+        let (store, _) = try Self.temporaryStore()
+        _ = try store.ingest([Self.observation("o1")])
+        let before = try store.head()
+        #expect { try store.ingest([Self.observation("o2"), Self.observation("o1", lat: 48.7)]) } throws: {
+            ($0 as? StoreError)?.code == .conflictingObservation
+        }
+        let after = try store.head()
+        #expect(after.count == before.count && after.hash == before.hash)
+        #expect(try store.events().map(\.sequence) == [1])
+    }
+
+    @Test func theChainLinksEveryEventToTheOneBefore() throws {
+        let (store, _) = try Self.temporaryStore()
+        _ = try store.ingest((1...5).map { Self.observation("o\($0)") })
+        let events = try store.events()
+        var previous = EventChain.genesis
+        for event in events {
+            #expect(event.previousHash == previous)
+            #expect(event.hash == EventChain.hash(previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload))
+            previous = event.hash
+        }
+        #expect(try Observation(json: JSONValue.parse(events[2].payload), isKnownSource: { _ in true }).id == "o3")
+    }
+
+    @Test func theLogRefusesUpdatesAndDeletesAndTamperingIsFound() throws {
+        let (store, path) = try Self.temporaryStore()
+        _ = try store.ingest((1...5).map { Self.observation("o\($0)") })
+        let queue = try DatabaseQueue(path: path)
+        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "DELETE FROM event WHERE sequence = 2") } }
+        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE event SET payload = x'00' WHERE sequence = 2") } }
+        // Someone who drops the trigger can change a payload, but the chain names the event.
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER event_no_update")
+            try db.execute(sql: "UPDATE event SET payload = CAST(replace(CAST(payload AS TEXT), '37.8', '37.9') AS BLOB) WHERE sequence = 3")
+        }
+        #expect(try store.firstBrokenLink() == 3)
+    }
+
+    @Test func aStoreBelongsToOneMission() throws {
+        let (_, path) = try Self.temporaryStore()
+        #expect { try EventStore(path: path, missionId: "other") } throws: { ($0 as? StoreError)?.code == .wrongMission }
+        let notAStore = FileManager.default.temporaryDirectory.appendingPathComponent("junk-\(UUID().uuidString).sqlite")
+        try Data("this is not sqlite, just text that is long enough to look like a header".utf8).write(to: notAStore)
+        #expect { try EventStore(path: notAStore.path, missionId: "m") } throws: { ($0 as? StoreError)?.code == .cannotOpen }
+    }
+
+    @Test func storeRunsInWALModeWithFullSync() throws {
+        let (store, path) = try Self.temporaryStore()
+        _ = try store.ingest([Self.observation("o1")])
+        let queue = try DatabaseQueue(path: path)
+        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+}
