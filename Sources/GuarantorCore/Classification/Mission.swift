@@ -76,6 +76,14 @@ public struct Classification: Sendable, Equatable {
     public var zones: UInt64
     /// Index of its sector, or -1 for none.
     public var sector: Int32
+
+    public init(party: Int, distanceToLineMeters: Double, alongLineMeters: Double, zones: UInt64, sector: Int32) {
+        self.party = party
+        self.distanceToLineMeters = distanceToLineMeters
+        self.alongLineMeters = alongLineMeters
+        self.zones = zones
+        self.sector = sector
+    }
 }
 
 extension Mission {

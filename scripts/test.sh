@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: system packages, the unit and integration tests (Swift Testing),
+# and the end-to-end check of 1,000,000 points on the real front line with a release build.
+# Real data is read from $GUARANTOR_DATA (default: ../shared/data beside the repository).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GUARANTOR_DATA="${GUARANTOR_DATA:-$(cd .. && pwd)/shared/data}"
+
+export DEBIAN_FRONTEND=noninteractive
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev >/dev/null
+fi
+python3 -c 'import pyproj, shapely, numpy' 2>/dev/null || pip install -q pyproj shapely numpy
+
+# Build everything; any warning in our own code fails the run.
+swift build --build-tests 2>&1 | tee .build-log.txt | grep -E 'error|warning:' || true
+if grep -E "^$PWD/(Sources|Tests)/.*(warning|error):" .build-log.txt; then
+  echo "Build produced warnings or errors in the project's own code (see above)."; exit 1
+fi
+rm -f .build-log.txt
+
+swift test --disable-xctest
+
+if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
+  swift build -c release --product guarantor
+  python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"
+else
+  echo "SKIPPED the real-line check: real data not found at $GUARANTOR_DATA (set GUARANTOR_DATA to shared/data)"
+fi
