@@ -7,6 +7,8 @@ public struct Mission: Sendable {
     public let sources: SourceRegistry
     /// The index in `agreement.parties` of the party whose side is the line's left.
     public let leftParty: Int
+    /// The zones' half-widths, narrowest first (as `agreement.zones`).
+    private let zoneWidths: [Double]
 
     /// How close to the line a party's reference point may be, metres.
     public static let minimumReferenceDistance = 1_000.0
@@ -28,6 +30,7 @@ public struct Mission: Sendable {
                 lineFile: String = "agreement.json", agreementFile: String = "agreement.json") throws {
         self.agreement = agreement
         self.sources = sources
+        zoneWidths = agreement.zones.map(\.halfWidthMeters)
         let line: CeasefireLine
         do {
             line = try CeasefireLine(parts: lineParts)
@@ -56,7 +59,7 @@ public struct Mission: Sendable {
     @inline(__always) public func classify(_ point: GeoPoint) -> Classification {
         let position = line.locate(point)
         var zones: UInt64 = 0
-        for (i, zone) in agreement.zones.enumerated() where position.distanceMeters <= zone.halfWidthMeters {
+        for (i, width) in zoneWidths.enumerated() where position.distanceMeters <= width {
             zones |= 1 << UInt64(i)
         }
         let sector = sectors.sector(of: point, alongLineMeters: position.alongLineMeters)

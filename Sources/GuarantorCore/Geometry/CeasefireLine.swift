@@ -93,15 +93,21 @@ public struct CeasefireLine: Sendable {
         var bestFoot = LineSegment.Foot.start
         segments.withUnsafeBufferPointer { segs in
             if let cell = grid.cell(lon: point.lon, lat: point.lat) {
+                // d(p, edge) ≥ d(centre, edge) − d(p, centre); the chord to the centre, enlarged by a hair, bounds the
+                // arc from above, and so does `bestUpper` for the best edge's distance so far.
+                let fromCentre = (p - grid.centres[cell]).length * 1.000_001
+                var bestUpper = Double.infinity
                 grid.withCandidates(cell) { candidates in
                     for candidate in candidates {
-                        if candidate.lowerBoundChordSquared >= bestChordSquared { break }
+                        if candidate.centreDistance - fromCentre >= bestUpper { break }
                         let index = Int(candidate.segment)
                         let (foot, chordSquared) = segs[index].nearest(to: p)
                         if chordSquared < bestChordSquared {
                             bestChordSquared = chordSquared
                             bestIndex = index
                             bestFoot = foot
+                            // arc ≤ chord · (1 + chord² / (20 R²)) with R ≥ 6,300 km, far beyond the grid's reach.
+                            bestUpper = chordSquared.squareRoot() * (1 + chordSquared / (20 * 6_300_000.0 * 6_300_000.0))
                         }
                     }
                 }

@@ -10,8 +10,9 @@ import Foundation
 struct SegmentGrid: Sendable {
     struct Candidate: Sendable {
         var segment: Int32
-        /// A lower bound of the squared chord from any point of the cell to the edge.
-        var lowerBoundChordSquared: Double
+        /// The edge's geodesic distance from the cell's centre, less the safety margin: for a point p,
+        /// `centreDistance − d(p, centre)` is a lower bound of its distance to the edge.
+        var centreDistance: Double
     }
 
     let minLon: Double
@@ -21,6 +22,8 @@ struct SegmentGrid: Sendable {
     let rows: Int
     /// `candidates[cellStart[k]..<cellStart[k+1]]` are cell k's candidates.
     let cellStart: [Int32]
+    /// Each cell's centre in ECEF.
+    let centres: [Vector3]
     let candidates: [Candidate]
 
     static let blockCells = 8
@@ -54,6 +57,7 @@ struct SegmentGrid: Sendable {
         cellDegrees = cell
 
         var perCell = [[Candidate]](repeating: [], count: columns * rows)
+        var centres = [Vector3](repeating: Vector3(x: 0, y: 0, z: 0), count: columns * rows)
         var distances = [Double](repeating: 0, count: segments.count)
         for by in 0..<blockRows {
             for bx in 0..<blockColumns {
@@ -72,6 +76,8 @@ struct SegmentGrid: Sendable {
                         let (cellCenter, cellRadius) = Self.disc(
                             west: blockWest + Double(cx) * cell, south: blockSouth + Double(cy) * cell, size: cell)
                         let cc = WGS84.ecef(cellCenter)
+                        let cellIndex = (by * Self.blockCells + cy) * columns + bx * Self.blockCells + cx
+                        centres[cellIndex] = cc
                         var found: [(index: Int, distance: Double)] = []
                         found.reserveCapacity(blockCandidates.count)
                         var cellNearest = Double.infinity
@@ -82,10 +88,8 @@ struct SegmentGrid: Sendable {
                         }
                         let kept = found.filter { $0.distance - cellRadius <= cellNearest + cellRadius }
                             .sorted { ($0.distance, $0.index) < ($1.distance, $1.index) }
-                        perCell[(by * Self.blockCells + cy) * columns + bx * Self.blockCells + cx] = kept.map {
-                            let bound = max(0, $0.distance - cellRadius - Self.margin)
-                            let chord = WGS84.chord(arc: bound, radius: segments[$0.index].radius) * (1 - 1e-9)
-                            return Candidate(segment: Int32($0.index), lowerBoundChordSquared: chord * chord)
+                        perCell[cellIndex] = kept.map {
+                            Candidate(segment: Int32($0.index), centreDistance: $0.distance - Self.margin)
                         }
                     }
                 }
@@ -100,6 +104,7 @@ struct SegmentGrid: Sendable {
         }
         cellStart = starts
         candidates = flat
+        self.centres = centres
     }
 
     /// The centre of a cell and a radius that covers every point of it (the farthest corner, plus margins).
