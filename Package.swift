@@ -37,8 +37,9 @@ let package = Package(
         .executableTarget(name: "guarantor", dependencies: ["GuarantorCLI"]),
         // Fixtures, generators and the real-data locator; used only by tests.
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
-        .testTarget(name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GuarantorStoreTests",
             dependencies: ["GuarantorStore", "GuarantorTesting", .product(name: "GRDB", package: "GRDB.swift")]

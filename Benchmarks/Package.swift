@@ -3,7 +3,8 @@ import Foundation
 import PackageDescription
 
 // A path dependency is named after its directory, which is whatever the clone is called.
-let guarantor = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+let guarantor = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent
 
 // Benchmarks live in their own package so that users and CI never build the benchmark dependency.
 let package = Package(

@@ -12,6 +12,9 @@ if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
 fi
 python3 -c 'import pyproj, shapely, numpy' 2>/dev/null || pip install -q pyproj shapely numpy
 
+# Formatting (.swift-format): any difference fails the run.
+swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
+
 # Build everything; any warning in our own code fails the run.
 swift build --build-tests 2>&1 | tee .build-log.txt | grep -E 'error|warning:' || true
 if grep -E "^$PWD/(Sources|Tests)/.*(warning|error):" .build-log.txt; then

@@ -7,7 +7,8 @@ import GuarantorStore
 public struct DemoCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Build a demo mission on a hand-traced line, ingest and classify sample observations, print a summary.")
+        abstract:
+            "Build a demo mission on a hand-traced line, ingest and classify sample observations, print a summary.")
 
     @Option(help: "Where to write the demo mission, store and outputs.")
     var out = "guarantor-demo"
@@ -29,9 +30,10 @@ public struct DemoCommand: ParsableCommand {
         try MissionInitCommand.create(
             at: missionDirectory, missionId: "demo", title: "Demo ceasefire (hand-traced line)",
             effectiveAt: Timestamp(rfc3339: "2026-01-01T00:00:00Z")!,
+            // Reference points: Dnipro for Ukraine, Luhansk for Russia.
             parties: [
-                Party(id: "UA", name: "Ukraine", referencePoint: GeoPoint(lon: 35.0462, lat: 48.4647)),  // Dnipro
-                Party(id: "RU", name: "Russian Federation", referencePoint: GeoPoint(lon: 39.3078, lat: 48.5740)),  // Luhansk
+                Party(id: "UA", name: "Ukraine", referencePoint: GeoPoint(lon: 35.0462, lat: 48.4647)),
+                Party(id: "RU", name: "Russian Federation", referencePoint: GeoPoint(lon: 39.3078, lat: 48.5740)),
             ],
             lineFile: line, sectorsFile: nil, sectorLength: 50_000, force: true)
         let mission = try Files.loadMission(missionDirectory.path)
@@ -55,9 +57,13 @@ public struct DemoCommand: ParsableCommand {
         print("Guarantor demo: \(mission.agreement.title)")
         print("  line through \(Self.townsOnLine) — \(Int(mission.line.lengthMeters / 1000)) km")
         print("  mission: \(missionDirectory.path)")
-        print("  " + IngestCommand.summary(file: observationsFile.path, total: batch.observations.count, result: result)
-            .replacingOccurrences(of: "\n", with: "\n  "))
-        print("  classified \(batch.observations.count.grouped) observations in \(String(format: "%.3f", seconds)) s → \(root.path)/replay/observations.ndjson")
+        print(
+            "  "
+                + IngestCommand.summary(file: observationsFile.path, total: batch.observations.count, result: result)
+                .replacingOccurrences(of: "\n", with: "\n  "))
+        print(
+            "  classified \(batch.observations.count.grouped) observations in \(String(format: "%.3f", seconds)) s → \(root.path)/replay/observations.ndjson"
+        )
         print()
         print(Summary(mission: mission, classifications: output.classifications).text)
     }
@@ -82,18 +88,25 @@ struct Summary {
         }
         var lines: [String] = []
         func row(_ label: String, _ count: Int) -> String {
-            let bar = String(repeating: "█", count: classifications.isEmpty ? 0 : (count * 40 + classifications.count - 1) / classifications.count)
-            return "  " + label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(count.grouped).leftPadded(8) + "  " + bar
+            let bar = String(
+                repeating: "█",
+                count: classifications.isEmpty ? 0 : (count * 40 + classifications.count - 1) / classifications.count)
+            return "  " + label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(count.grouped).leftPadded(8)
+                + "  " + bar
         }
         lines.append("By side of the line")
-        for (i, party) in mission.agreement.parties.enumerated() { lines.append(row("\(party.id) (\(party.name))", bySide[i])) }
+        for (i, party) in mission.agreement.parties.enumerated() {
+            lines.append(row("\(party.id) (\(party.name))", bySide[i]))
+        }
         lines.append("By zone (narrowest zone each lies in)")
         for (i, zone) in mission.agreement.zones.enumerated() {
             lines.append(row("\(zone.id) ≤ \(Int(zone.halfWidthMeters / 1000)) km", byZone[i]))
         }
         lines.append(row("outside every zone", byZone[mission.agreement.zones.count]))
         lines.append("By sector")
-        for (i, name) in mission.sectors.names.enumerated() where bySector[i] > 0 { lines.append(row(name, bySector[i])) }
+        for (i, name) in mission.sectors.names.enumerated() where bySector[i] > 0 {
+            lines.append(row(name, bySector[i]))
+        }
         if bySector.last! > 0 { lines.append(row("no sector", bySector.last!)) }
         return lines.joined(separator: "\n")
     }
@@ -111,7 +124,8 @@ enum DemoObservations {
         let sources = mission.sources.sources
         let start = mission.agreement.effectiveAt.nanoseconds + 86_400 * 1_000_000_000
         let kinds: [(ObservationKind, WeaponClass?)] = [
-            (.artilleryFire, .artillery100mmPlus), (.mortarFire, .mortarUpTo120mm), (.explosion, nil), (.smallArmsFire, .smallArms),
+            (.artilleryFire, .artillery100mmPlus), (.mortarFire, .mortarUpTo120mm), (.explosion, nil),
+            (.smallArmsFire, .smallArms),
             (.heavyWeaponSighting, .tank), (.heavyWeaponSighting, .mlrs), (.droneFlight, .uav), (.troopMovement, nil),
         ]
         var sample: [UInt8] = []
@@ -124,17 +138,20 @@ enum DemoObservations {
             let metresPerDegreeLat = 111_320.0, metresPerDegreeLon = 111_320.0 * cos(onLine.lat * .pi / 180)
             let dx = (b.lon - a.lon) * metresPerDegreeLon, dy = (b.lat - a.lat) * metresPerDegreeLat
             let norm = (dx * dx + dy * dy).squareRoot()
-            let offset = Double.random(in: 0..<1, using: &rng) < 0.5
+            let offset =
+                Double.random(in: 0..<1, using: &rng) < 0.5
                 ? Double.random(in: -5_000...5_000, using: &rng) : Double.random(in: -80_000...80_000, using: &rng)
-            let point = GeoPoint(lon: onLine.lon + (-dy / norm) * offset / metresPerDegreeLon,
-                                 lat: onLine.lat + (dx / norm) * offset / metresPerDegreeLat)
+            let point = GeoPoint(
+                lon: onLine.lon + (-dy / norm) * offset / metresPerDegreeLon,
+                lat: onLine.lat + (dx / norm) * offset / metresPerDegreeLat)
             let (kind, weapon) = kinds[Int.random(in: 0..<kinds.count, using: &rng)]
             let source = sources[Int.random(in: 0..<sources.count, using: &rng)]
             let observedAt = Timestamp(nanoseconds: start + Int64(i) * 43_000_000_000)
             let observation = Observation(
                 id: "demo-\(i + 1)", source: source.id, observedAt: observedAt, kind: kind,
-                location: Location(point: GeoPoint(lon: (point.lon * 1e6).rounded() / 1e6, lat: (point.lat * 1e6).rounded() / 1e6),
-                                   uncertaintyMeters: [25.0, 100, 250, 1000][Int.random(in: 0..<4, using: &rng)]),
+                location: Location(
+                    point: GeoPoint(lon: (point.lon * 1e6).rounded() / 1e6, lat: (point.lat * 1e6).rounded() / 1e6),
+                    uncertaintyMeters: [25.0, 100, 250, 1000][Int.random(in: 0..<4, using: &rng)]),
                 weaponClass: weapon)
             var line = observation.canonicalJSON
             line.append(0x0A)

@@ -17,7 +17,9 @@ enum Files {
         }
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         if size > maximumObservationFileBytes {
-            throw CLIError("\(path) is \(size / (1024 * 1024)) MiB; files over \(maximumObservationFileBytes / (1024 * 1024)) MiB must be split")
+            throw CLIError(
+                "\(path) is \(size / (1024 * 1024)) MiB; files over \(maximumObservationFileBytes / (1024 * 1024)) MiB must be split"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
         return [UInt8](data)

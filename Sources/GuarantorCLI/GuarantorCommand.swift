@@ -14,7 +14,8 @@ public struct GuarantorCommand: ParsableCommand {
 /// `guarantor mission …`
 public struct MissionCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "mission", abstract: "Create and check mission directories.", subcommands: [MissionInitCommand.self])
+        commandName: "mission", abstract: "Create and check mission directories.",
+        subcommands: [MissionInitCommand.self])
 
     public init() {}
 }

@@ -34,7 +34,8 @@ public struct IngestCommand: ParsableCommand {
     }
 
     static func summary(file: String, total: Int, result: EventStore.IngestResult) -> String {
-        var text = "\(file): \(total.grouped) observations, \(result.appended.grouped) appended, \(result.alreadyPresent.grouped) already stored"
+        var text =
+            "\(file): \(total.grouped) observations, \(result.appended.grouped) appended, \(result.alreadyPresent.grouped) already stored"
         if result.appended == 0 { text += " (nothing added)" }
         text += "\nevent log: \(Int(result.eventCount).grouped) events, head \(EventChain.hex(result.headHash))"
         return text

@@ -43,7 +43,9 @@ public struct MissionInitCommand: ParsableCommand {
         for party in parties where Self.parseParty(party) == nil {
             throw ValidationError("--party \(party): expected ID=LON,LAT with lon in -180…180 and lat in -90…90")
         }
-        guard Timestamp(rfc3339: effectiveAt) != nil else { throw ValidationError("--effective-at \(effectiveAt) is not RFC 3339") }
+        guard Timestamp(rfc3339: effectiveAt) != nil else {
+            throw ValidationError("--effective-at \(effectiveAt) is not RFC 3339")
+        }
     }
 
     static func parseParty(_ text: String) -> Party? {
@@ -51,7 +53,7 @@ public struct MissionInitCommand: ParsableCommand {
         guard pieces.count == 2, !pieces[0].isEmpty else { return nil }
         let coordinates = pieces[1].split(separator: ",")
         guard coordinates.count == 2, let lon = Double(coordinates[0]), let lat = Double(coordinates[1]),
-              GeoPoint.problem(lon: lon, lat: lat) == nil
+            GeoPoint.problem(lon: lon, lat: lat) == nil
         else { return nil }
         let id = String(pieces[0])
         return Party(id: id, name: knownPartyNames[id] ?? id, referencePoint: GeoPoint(lon: lon, lat: lat))
@@ -68,16 +70,25 @@ public struct MissionInitCommand: ParsableCommand {
             sectorsFile: sectors.map { URL(fileURLWithPath: $0) }, sectorLength: sectorLength, force: force)
         let mission = try Files.loadMission(directory)
         print("Created mission \"\(missionId)\" in \(directory)")
-        print("  line: \(mission.line.parts.count) part(s), \(mission.line.parts.map(\.count).reduce(0, +)) vertices, \(Int(mission.line.lengthMeters / 1000)) km")
-        let left = mission.agreement.parties[mission.leftParty], right = mission.agreement.parties[1 - mission.leftParty]
+        print(
+            "  line: \(mission.line.parts.count) part(s), \(mission.line.parts.map(\.count).reduce(0, +)) vertices, \(Int(mission.line.lengthMeters / 1000)) km"
+        )
+        let left = mission.agreement.parties[mission.leftParty],
+            right = mission.agreement.parties[1 - mission.leftParty]
         print("  sides: \(left.id) on the left walking the line from its start, \(right.id) on the right")
-        print("  zones: " + mission.agreement.zones.map { "\($0.id) \(Int($0.halfWidthMeters / 1000)) km" }.joined(separator: ", "))
-        print("  sectors: \(mission.sectors.names.count)  sources: \(mission.sources.sources.count) (edit sources.json)")
+        print(
+            "  zones: "
+                + mission.agreement.zones.map { "\($0.id) \(Int($0.halfWidthMeters / 1000)) km" }.joined(
+                    separator: ", "))
+        print(
+            "  sectors: \(mission.sectors.names.count)  sources: \(mission.sources.sources.count) (edit sources.json)")
     }
 
     /// Writes a validated mission directory; nothing is written if any input is invalid.
-    static func create(at directory: URL, missionId: String, title: String, effectiveAt: Timestamp, parties: [Party],
-                       lineFile: URL, sectorsFile: URL?, sectorLength: Double, force: Bool) throws {
+    static func create(
+        at directory: URL, missionId: String, title: String, effectiveAt: Timestamp, parties: [Party],
+        lineFile: URL, sectorsFile: URL?, sectorLength: Double, force: Bool
+    ) throws {
         let fm = FileManager.default
         let agreementURL = directory.appendingPathComponent(MissionDirectory.agreementFile)
         if fm.fileExists(atPath: agreementURL.path) && !force {
@@ -92,7 +103,9 @@ public struct MissionInitCommand: ParsableCommand {
         var sectorsValue: JSONValue?
         if let sectorsFile {
             let value = try readInput(sectorsFile, as: "--sectors")
-            do { areas = try GeoJSON.namedAreas(value) } catch let error as FieldError { throw CLIError("\(sectorsFile.path): \(error)") }
+            do { areas = try GeoJSON.namedAreas(value) } catch let error as FieldError {
+                throw CLIError("\(sectorsFile.path): \(error)")
+            }
             sectorsValue = value
         }
         let agreement = Agreement(
@@ -100,15 +113,18 @@ public struct MissionInitCommand: ParsableCommand {
             sectors: sectorsFile == nil ? .alongLine(stretchMeters: sectorLength) : .areas(path: "sectors.geojson"))
         let sources = SourceRegistry(defaultSources(parties: parties))
         do {
-            _ = try Mission(agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile.path,
-                            agreementFile: "--party")
+            _ = try Mission(
+                agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile.path,
+                agreementFile: "--party")
         } catch let problem as Mission.Problem {
             throw CLIError("\(problem)")
         }
         do {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
             try MissionDirectory.write(lineValue, to: directory.appendingPathComponent("line.geojson"))
-            if let sectorsValue { try MissionDirectory.write(sectorsValue, to: directory.appendingPathComponent("sectors.geojson")) }
+            if let sectorsValue {
+                try MissionDirectory.write(sectorsValue, to: directory.appendingPathComponent("sectors.geojson"))
+            }
             try MissionDirectory.write(sources.json, to: directory.appendingPathComponent(MissionDirectory.sourcesFile))
             try MissionDirectory.write(agreement.json, to: agreementURL)
         } catch {
@@ -117,7 +133,9 @@ public struct MissionInitCommand: ParsableCommand {
     }
 
     private static func readInput(_ url: URL, as option: String) throws -> JSONValue {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw CLIError("\(option) \(url.path): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CLIError("\(option) \(url.path): cannot read the file")
+        }
         if data.isEmpty { throw CLIError("\(option) \(url.path): the file is empty") }
         do { return try JSONValue.parse(data) } catch { throw CLIError("\(option) \(url.path): \(error)") }
     }
@@ -132,6 +150,9 @@ public struct MissionInitCommand: ParsableCommand {
             Source(id: "de-camera-11", kind: .staticCamera, organisation: "DE", reliability: .c),
             Source(id: "pl-patrol-04", kind: .patrol, organisation: "PL", reliability: .b),
             Source(id: "mission-osint", kind: .osint, organisation: "MISSION", reliability: .d),
-        ] + parties.map { Source(id: "\($0.id.lowercased())-claims", kind: .partyClaim, organisation: $0.id, reliability: .e) }
+        ]
+            + parties.map {
+                Source(id: "\($0.id.lowercased())-claims", kind: .partyClaim, organisation: $0.id, reliability: .e)
+            }
     }
 }

@@ -7,7 +7,8 @@ import GuarantorStore
 public struct ReplayCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Process an observation file as if it had arrived in that order; the output is byte-identical every run.")
+        abstract:
+            "Process an observation file as if it had arrived in that order; the output is byte-identical every run.")
 
     @Option(help: "The mission directory.")
     var mission: String
@@ -24,7 +25,8 @@ public struct ReplayCommand: ParsableCommand {
         let mission = try Files.loadMission(self.mission)
         let batch = try Files.parseObservations(observations, mission: mission)
         let output = try Self.replay(mission: mission, batch: batch, to: URL(fileURLWithPath: out, isDirectory: true))
-        print("\(observations): \(batch.observations.count.grouped) observations classified → \(out)/observations.ndjson")
+        print(
+            "\(observations): \(batch.observations.count.grouped) observations classified → \(out)/observations.ndjson")
         _ = output
     }
 

@@ -48,36 +48,43 @@ public final class EventStore: Sendable {
         do {
             try Self.migrator.migrate(pool)
             let stored = try pool.write { db -> String in
-                if let id = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'missionId'") { return id }
-                try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('missionId', ?)", arguments: [missionId])
+                if let id = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'missionId'") {
+                    return id
+                }
+                try db.execute(
+                    sql: "INSERT INTO store_meta (key, value) VALUES ('missionId', ?)", arguments: [missionId])
                 return missionId
             }
             guard stored == missionId else {
-                throw StoreError(code: .wrongMission, message: "store \(path) belongs to mission \"\(stored)\", not \"\(missionId)\"")
+                throw StoreError(
+                    code: .wrongMission, message: "store \(path) belongs to mission \"\(stored)\", not \"\(missionId)\""
+                )
             }
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: .cannotOpen, message: "\(path) is not a usable Guarantor store: \(Self.describe(error))")
+            throw StoreError(
+                code: .cannotOpen, message: "\(path) is not a usable Guarantor store: \(Self.describe(error))")
         }
     }
 
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-                CREATE TABLE event (
-                    sequence INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    observation_id TEXT UNIQUE,
-                    payload BLOB NOT NULL,
-                    previous_hash BLOB NOT NULL,
-                    hash BLOB NOT NULL
-                ) STRICT;
-                CREATE TRIGGER event_no_update BEFORE UPDATE ON event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-                CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+                    CREATE TABLE event (
+                        sequence INTEGER PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        observation_id TEXT UNIQUE,
+                        payload BLOB NOT NULL,
+                        previous_hash BLOB NOT NULL,
+                        hash BLOB NOT NULL
+                    ) STRICT;
+                    CREATE TRIGGER event_no_update BEFORE UPDATE ON event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+                    CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+                    """)
         }
         return migrator
     }
@@ -93,22 +100,27 @@ public final class EventStore: Sendable {
                 var appended = 0
                 var present = 0
                 let find = try db.makeStatement(sql: "SELECT payload FROM event WHERE observation_id = ?")
-                let insert = try db.makeStatement(sql: """
-                    INSERT INTO event (sequence, kind, observation_id, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)
-                    """)
+                let insert = try db.makeStatement(
+                    sql: """
+                        INSERT INTO event (sequence, kind, observation_id, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)
+                        """)
                 for observation in observations {
                     let payload = observation.canonicalJSON
                     if let stored = try Data.fetchOne(find, arguments: [observation.id]) {
                         guard Array(stored) == payload else {
-                            throw StoreError(code: .conflictingObservation,
-                                             message: "observation \"\(observation.id)\" is already stored with different content")
+                            throw StoreError(
+                                code: .conflictingObservation,
+                                message: "observation \"\(observation.id)\" is already stored with different content")
                         }
                         present += 1
                         continue
                     }
                     sequence += 1
-                    let hash = EventChain.hash(previous: head, sequence: sequence, kind: EventKind.observation.rawValue, payload: payload)
-                    try insert.execute(arguments: [sequence, EventKind.observation.rawValue, observation.id, Data(payload), Data(head), Data(hash)])
+                    let hash = EventChain.hash(
+                        previous: head, sequence: sequence, kind: EventKind.observation.rawValue, payload: payload)
+                    try insert.execute(arguments: [
+                        sequence, EventKind.observation.rawValue, observation.id, Data(payload), Data(head), Data(hash),
+                    ])
                     head = hash
                     appended += 1
                 }
@@ -127,7 +139,8 @@ public final class EventStore: Sendable {
     }
 
     private static func head(_ db: Database) throws -> (Int64, [UInt8]) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM event ORDER BY sequence DESC LIMIT 1") else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM event ORDER BY sequence DESC LIMIT 1")
+        else {
             return (0, EventChain.genesis)
         }
         return (row["sequence"], Array(row["hash"] as Data))
@@ -136,9 +149,12 @@ public final class EventStore: Sendable {
     /// All events in sequence order.
     public func events() throws -> [Event] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sequence, kind, payload, previous_hash, hash FROM event ORDER BY sequence").map {
-                Event(sequence: $0["sequence"], kind: $0["kind"], payload: Array($0["payload"] as Data),
-                      previousHash: Array($0["previous_hash"] as Data), hash: Array($0["hash"] as Data))
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, kind, payload, previous_hash, hash FROM event ORDER BY sequence"
+            ).map {
+                Event(
+                    sequence: $0["sequence"], kind: $0["kind"], payload: Array($0["payload"] as Data),
+                    previousHash: Array($0["previous_hash"] as Data), hash: Array($0["hash"] as Data))
             }
         }
     }
@@ -147,8 +163,11 @@ public final class EventStore: Sendable {
     public func firstBrokenLink() throws -> Int64? {
         var previous = EventChain.genesis
         for (i, event) in try events().enumerated() {
-            let expected = EventChain.hash(previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload)
-            if event.sequence != Int64(i + 1) || event.previousHash != previous || event.hash != expected { return event.sequence }
+            let expected = EventChain.hash(
+                previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload)
+            if event.sequence != Int64(i + 1) || event.previousHash != previous || event.hash != expected {
+                return event.sequence
+            }
             previous = event.hash
         }
         return nil

@@ -30,7 +30,8 @@ public enum MissionDirectory {
         let sourcesValue = try readJSON(directory, sourcesFile)
         let sources = try wrap(sourcesFile) { try SourceRegistry(json: sourcesValue) }
         do {
-            return try Mission(agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile)
+            return try Mission(
+                agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile)
         } catch let problem as Mission.Problem {
             throw ConfigurationError(file: problem.file, path: problem.error.path, reason: problem.error.reason)
         }

@@ -16,7 +16,9 @@ public enum TestData {
     }
 
     /// The real front line of 2025-12-01 (1,240 km), if the data set is present.
-    public static var realFrontLine: URL { sharedData.appendingPathComponent("front-line-derived/front_line_20251201.geojson") }
+    public static var realFrontLine: URL {
+        sharedData.appendingPathComponent("front-line-derived/front_line_20251201.geojson")
+    }
 
     /// The oblasts (ADM1) of Ukraine, if the data set is present.
     public static var oblasts: URL {
@@ -32,17 +34,21 @@ public enum TestData {
     }
 
     /// The demo line shipped with the tool.
-    public static var demoLine: URL { repositoryRoot.appendingPathComponent("Sources/GuarantorCLI/Demo/demo-line.geojson") }
+    public static var demoLine: URL {
+        repositoryRoot.appendingPathComponent("Sources/GuarantorCLI/Demo/demo-line.geojson")
+    }
 
     /// Reads the vertices of the first LineString in a GeoJSON file.
     public static func lineVertices(_ url: URL) throws -> [GeoPoint] {
         let value = try JSONValue.parse(Data(contentsOf: url))
         guard case .object(let root) = value, case .array(let features)? = root["features"],
-              case .object(let feature)? = features.first, case .object(let geometry)? = feature["geometry"],
-              case .array(let coordinates)? = geometry["coordinates"]
+            case .object(let feature)? = features.first, case .object(let geometry)? = feature["geometry"],
+            case .array(let coordinates)? = geometry["coordinates"]
         else { throw CocoaError(.fileReadCorruptFile) }
         return coordinates.compactMap { item in
-            guard case .array(let pair) = item, case .number(let lon) = pair[0], case .number(let lat) = pair[1] else { return nil }
+            guard case .array(let pair) = item, case .number(let lon) = pair[0], case .number(let lat) = pair[1] else {
+                return nil
+            }
             return GeoPoint(lon: lon, lat: lat)
         }
     }

@@ -1,2 +1,3 @@
 import GuarantorCLI
+
 GuarantorCommand.main()

@@ -22,7 +22,9 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -36,30 +38,39 @@ import Testing
     @Test func helpListsTheCommands() throws {
         let run = try Self.guarantor(["--help"])
         #expect(run.status == 0)
-        for command in ["mission", "ingest", "replay", "demo"] { #expect(run.stdout.contains("  \(command)"), "\(command)") }
+        for command in ["mission", "ingest", "replay", "demo"] {
+            #expect(run.stdout.contains("  \(command)"), "\(command)")
+        }
     }
 
     @Test func theDocumentedExamplesReplayToTheDocumentedOutput() throws {
         let out = try Self.temporaryDirectory()
-        let run = try Self.guarantor(["replay", "--mission", Self.examples.appendingPathComponent("mission").path,
-                                      "--observations", Self.examples.appendingPathComponent("observations.ndjson").path, "--out", out.path])
+        let run = try Self.guarantor([
+            "replay", "--mission", Self.examples.appendingPathComponent("mission").path,
+            "--observations", Self.examples.appendingPathComponent("observations.ndjson").path, "--out", out.path,
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let produced = try Data(contentsOf: out.appendingPathComponent("observations.ndjson"))
         let documented = try Data(contentsOf: Self.examples.appendingPathComponent("replay/observations.ndjson"))
         #expect(produced == documented)
-        let areas = try GeoJSON.namedAreas(JSONValue.parse(Data(contentsOf: Self.examples.appendingPathComponent("sectors.geojson"))))
+        let areas = try GeoJSON.namedAreas(
+            JSONValue.parse(Data(contentsOf: Self.examples.appendingPathComponent("sectors.geojson"))))
         #expect(areas.map(\.name) == ["North", "South"])
     }
 
     @Test func initIngestTwiceAndReplayTwice() throws {
         let dir = try Self.temporaryDirectory()
         let mission = dir.appendingPathComponent("mission").path
-        let initRun = try Self.guarantor(["mission", "init", mission, "--line", TestData.demoLine.path,
-                                          "--party", "UA=35.0462,48.4647", "--party", "RU=39.3078,48.5740"])
+        let initRun = try Self.guarantor([
+            "mission", "init", mission, "--line", TestData.demoLine.path,
+            "--party", "UA=35.0462,48.4647", "--party", "RU=39.3078,48.5740",
+        ])
         #expect(initRun.status == 0, "\(initRun.stderr)")
         #expect(initRun.stdout.contains("RU on the left"))
         let sources = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: mission + "/sources.json")))
-        guard case .object(let root) = sources, case .array(let list)? = root["sources"] else { Issue.record("sources.json shape"); return }
+        guard case .object(let root) = sources, case .array(let list)? = root["sources"] else {
+            Issue.record("sources.json shape"); return
+        }
         #expect(list.count == 9)
 
         let observations = Self.examples.appendingPathComponent("observations.ndjson").path
@@ -72,9 +83,15 @@ import Testing
         #expect(second.stdout.contains("event log: 5 events"))
 
         let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
-        #expect(try Self.guarantor(["replay", "--mission", mission, "--observations", observations, "--out", a]).status == 0)
-        #expect(try Self.guarantor(["replay", "--mission", mission, "--observations", observations, "--out", b]).status == 0)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/observations.ndjson")) == Data(contentsOf: URL(fileURLWithPath: b + "/observations.ndjson")))
+        #expect(
+            try Self.guarantor(["replay", "--mission", mission, "--observations", observations, "--out", a]).status == 0
+        )
+        #expect(
+            try Self.guarantor(["replay", "--mission", mission, "--observations", observations, "--out", b]).status == 0
+        )
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: a + "/observations.ndjson"))
+                == Data(contentsOf: URL(fileURLWithPath: b + "/observations.ndjson")))
     }
 
     @Test func aFileWithBadLinesIsRejectedWholeAndTheStoreIsUnchanged() throws {
@@ -86,12 +103,12 @@ import Testing
 
         let bad = dir.appendingPathComponent("bad.ndjson")
         try """
-            {"id":"n1","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
-            {"id":"n2","source":"nobody","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
-            {"id":"n3","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":91.5,"uncertaintyMeters":100}}
-            {"id":"n4",
-            {"id":"n1","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
-            """.write(to: bad, atomically: true, encoding: .utf8)
+        {"id":"n1","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
+        {"id":"n2","source":"nobody","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
+        {"id":"n3","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":91.5,"uncertaintyMeters":100}}
+        {"id":"n4",
+        {"id":"n1","source":"us-acoustic-07","observedAt":"2026-03-02T00:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}
+        """.write(to: bad, atomically: true, encoding: .utf8)
         let run = try Self.guarantor(["ingest", "--mission", mission, "--store", store, bad.path])
         #expect(run.status != 0)
         #expect(run.stderr.contains("4 errors, nothing was stored"))
@@ -111,7 +128,9 @@ import Testing
         try Data().write(to: empty)
         let emptyRun = try Self.guarantor(["ingest", "--mission", mission, "--store", store, empty.path])
         #expect(emptyRun.status != 0 && emptyRun.stderr.contains("the file is empty (0 bytes)"))
-        let missing = try Self.guarantor(["ingest", "--mission", mission, "--store", store, dir.appendingPathComponent("nope").path])
+        let missing = try Self.guarantor([
+            "ingest", "--mission", mission, "--store", store, dir.appendingPathComponent("nope").path,
+        ])
         #expect(missing.status != 0 && missing.stderr.contains("no such file"))
         // A sparse file of 1 GiB: refused by its size before it is read.
         let huge = dir.appendingPathComponent("huge.ndjson")
@@ -121,25 +140,40 @@ import Testing
         try handle.close()
         let hugeRun = try Self.guarantor(["ingest", "--mission", mission, "--store", store, huge.path])
         #expect(hugeRun.status != 0 && hugeRun.stderr.contains("is 1024 MiB; files over 512 MiB must be split"))
-        let after = try Self.guarantor(["ingest", "--mission", mission, "--store", store, Self.examples.appendingPathComponent("observations.ndjson").path])
+        let after = try Self.guarantor([
+            "ingest", "--mission", mission, "--store", store,
+            Self.examples.appendingPathComponent("observations.ndjson").path,
+        ])
         #expect(after.stdout.contains("5 appended"), "the refused files left something in the store")
     }
 
     @Test func missionInitRefusesBadInputAndWritesNothing() throws {
         let dir = try Self.temporaryDirectory()
         let crossing = dir.appendingPathComponent("crossing.geojson")
-        try #"{"type":"LineString","coordinates":[[30,50],[31,51],[31,50],[30,51]]}"#.write(to: crossing, atomically: true, encoding: .utf8)
+        try #"{"type":"LineString","coordinates":[[30,50],[31,51],[31,50],[30,51]]}"#.write(
+            to: crossing, atomically: true, encoding: .utf8)
         let malformed = dir.appendingPathComponent("malformed.geojson")
-        try #"{"type":"LineString","coordinates":[[30,50],[31,51]"#.write(to: malformed, atomically: true, encoding: .utf8)
+        try #"{"type":"LineString","coordinates":[[30,50],[31,51]"#.write(
+            to: malformed, atomically: true, encoding: .utf8)
         let outOfRange = dir.appendingPathComponent("range.geojson")
-        try #"{"type":"LineString","coordinates":[[30,50],[31,95]]}"#.write(to: outOfRange, atomically: true, encoding: .utf8)
+        try #"{"type":"LineString","coordinates":[[30,50],[31,95]]}"#.write(
+            to: outOfRange, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["--line", crossing.path, "--party", "A=29,50.5", "--party", "B=32,50.5"], "the line crosses itself"),
             (["--line", malformed.path, "--party", "A=29,50.5", "--party", "B=32,50.5"], "malformed JSON"),
-            (["--line", outOfRange.path, "--party", "A=29,50.5", "--party", "B=32,50.5"], "coordinates[1]: lat 95.0 is outside -90…90"),
-            (["--line", TestData.demoLine.path, "--party", "UA=37.8020,48.9890", "--party", "RU=39.3,48.5"], "parties[0].referencePoint: is 0 m from the line"),
+            (
+                ["--line", outOfRange.path, "--party", "A=29,50.5", "--party", "B=32,50.5"],
+                "coordinates[1]: lat 95.0 is outside -90…90"
+            ),
+            (
+                ["--line", TestData.demoLine.path, "--party", "UA=37.8020,48.9890", "--party", "RU=39.3,48.5"],
+                "parties[0].referencePoint: is 0 m from the line"
+            ),
             (["--line", TestData.demoLine.path, "--party", "UA=35,48.4"], "give exactly two --party"),
-            (["--line", TestData.demoLine.path, "--party", "UA=35,48.4", "--party", "RU=200,48"], "expected ID=LON,LAT"),
+            (
+                ["--line", TestData.demoLine.path, "--party", "UA=35,48.4", "--party", "RU=200,48"],
+                "expected ID=LON,LAT"
+            ),
         ]
         for (arguments, message) in cases {
             let target = dir.appendingPathComponent("m-\(UUID().uuidString)")
@@ -153,13 +187,18 @@ import Testing
     @Test func aBrokenMissionFileIsNamedWithItsPath() throws {
         let dir = try Self.temporaryDirectory()
         for name in ["agreement.json", "sources.json", "line.geojson"] {
-            try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("mission/\(name)"), to: dir.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: Self.examples.appendingPathComponent("mission/\(name)"), to: dir.appendingPathComponent(name))
         }
         let sources = dir.appendingPathComponent("sources.json")
-        let text = try String(contentsOf: sources, encoding: .utf8).replacingOccurrences(of: "\"acoustic\"", with: "\"sonar\"")
+        let text = try String(contentsOf: sources, encoding: .utf8).replacingOccurrences(
+            of: "\"acoustic\"", with: "\"sonar\"")
         try text.write(to: sources, atomically: true, encoding: .utf8)
-        let run = try Self.guarantor(["replay", "--mission", dir.path, "--observations", Self.examples.appendingPathComponent("observations.ndjson").path,
-                                      "--out", dir.appendingPathComponent("out").path])
+        let run = try Self.guarantor([
+            "replay", "--mission", dir.path, "--observations",
+            Self.examples.appendingPathComponent("observations.ndjson").path,
+            "--out", dir.appendingPathComponent("out").path,
+        ])
         #expect(run.status != 0)
         #expect(run.stderr.contains("sources.json: sources[0].kind: \"sonar\" is not one of"), "\(run.stderr)")
     }

@@ -13,7 +13,9 @@ import Testing
                 for ring in polygon {
                     for i in 0..<(ring.count - 1) {
                         let a = ring[i], b = ring[i + 1]
-                        if (a.lat > p.lat) != (b.lat > p.lat) && p.lon < a.lon + (p.lat - a.lat) / (b.lat - a.lat) * (b.lon - a.lon) {
+                        if (a.lat > p.lat) != (b.lat > p.lat)
+                            && p.lon < a.lon + (p.lat - a.lat) / (b.lat - a.lat) * (b.lon - a.lon)
+                        {
                             inside.toggle()
                         }
                     }
@@ -27,7 +29,11 @@ import Testing
     @Test func squareWithAHoleAndANeighbour() {
         func ring(_ xs: [(Double, Double)]) -> [GeoPoint] { (xs + [xs[0]]).map { GeoPoint(lon: $0.0, lat: $0.1) } }
         let areas = [
-            GeoJSON.NamedArea(name: "A", polygons: [[ring([(0, 0), (1, 0), (1, 1), (0, 1)]), ring([(0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)])]]),
+            GeoJSON.NamedArea(
+                name: "A",
+                polygons: [
+                    [ring([(0, 0), (1, 0), (1, 1), (0, 1)]), ring([(0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)])]
+                ]),
             GeoJSON.NamedArea(name: "B", polygons: [[ring([(1, 0), (2, 0), (2, 1), (1, 1)])]]),
         ]
         let index = AreaIndex(areas: areas, cellDegrees: 0.07)
@@ -37,7 +43,8 @@ import Testing
         #expect(index.area(containing: GeoPoint(lon: 2.5, lat: 0.5)) == nil)
         var rng = SplitMix64(seed: 9)
         for _ in 0..<20_000 {
-            let p = GeoPoint(lon: Double.random(in: -0.5...2.5, using: &rng), lat: Double.random(in: -0.5...1.5, using: &rng))
+            let p = GeoPoint(
+                lon: Double.random(in: -0.5...2.5, using: &rng), lat: Double.random(in: -0.5...1.5, using: &rng))
             #expect(index.area(containing: p) == Self.bruteForce(areas, p), "\(p)")
         }
     }

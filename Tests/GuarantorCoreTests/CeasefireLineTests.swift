@@ -52,23 +52,40 @@ import Testing
 
     @Test func pointsFarOutsideTheGridGetTheSameAnswerAsNearby() {
         // Beyond the indexed surroundings the query checks every edge; check continuity at the grid's edge.
-        let small = try! CeasefireLine(parts: [[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30.1, lat: 50)]], indexedDistance: 10_000)
+        let small = try! CeasefireLine(
+            parts: [[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30.1, lat: 50)]], indexedDistance: 10_000)
         let far = small.locate(GeoPoint(lon: 30.05, lat: 51))
         #expect(abs(far.distanceMeters - 111_239) < 200)
         #expect(far.isLeft)
     }
 
-    @Test(arguments: [
-        ([[GeoPoint]](), "no parts"),
-        ([[GeoPoint(lon: 30, lat: 50)]], "at least two distinct vertices"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30, lat: 50)]], "at least two distinct vertices"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30, lat: 95)]], "outside -90…90"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: .nan, lat: 50)]], "finite"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 51), GeoPoint(lon: 31, lat: 50), GeoPoint(lon: 30, lat: 51)]], "crosses itself"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 50), GeoPoint(lon: 30.5, lat: 50)]], "crosses itself"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 50)], [GeoPoint(lon: 30.5, lat: 49), GeoPoint(lon: 30.5, lat: 51)]], "crosses itself"),
-        ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 34, lat: 50)]], "longer than 200000 m"),
-    ] as [([[GeoPoint]], String)])
+    @Test(
+        arguments: [
+            ([[GeoPoint]](), "no parts"),
+            ([[GeoPoint(lon: 30, lat: 50)]], "at least two distinct vertices"),
+            ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30, lat: 50)]], "at least two distinct vertices"),
+            ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 30, lat: 95)]], "outside -90…90"),
+            ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: .nan, lat: 50)]], "finite"),
+            (
+                [
+                    [
+                        GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 51), GeoPoint(lon: 31, lat: 50),
+                        GeoPoint(lon: 30, lat: 51),
+                    ]
+                ], "crosses itself"
+            ),
+            (
+                [[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 50), GeoPoint(lon: 30.5, lat: 50)]],
+                "crosses itself"
+            ),
+            (
+                [
+                    [GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 31, lat: 50)],
+                    [GeoPoint(lon: 30.5, lat: 49), GeoPoint(lon: 30.5, lat: 51)],
+                ], "crosses itself"
+            ),
+            ([[GeoPoint(lon: 30, lat: 50), GeoPoint(lon: 34, lat: 50)]], "longer than 200000 m"),
+        ] as [([[GeoPoint]], String)])
     func rejectsUnusableLines(parts: [[GeoPoint]], reason: String) {
         do {
             _ = try CeasefireLine(parts: parts)

@@ -16,7 +16,8 @@ import Testing
         try TestData.csvRows(fixture(name)).map {
             Reference(
                 point: GeoPoint(lon: Double($0["lon"]!)!, lat: Double($0["lat"]!)!),
-                distance: Double($0["distanceMeters"]!)!, along: Double($0["alongLineMeters"]!)!, isLeft: $0["side"] == "L")
+                distance: Double($0["distanceMeters"]!)!, along: Double($0["alongLineMeters"]!)!,
+                isLeft: $0["side"] == "L")
         }
     }
 
@@ -40,7 +41,9 @@ import Testing
             }
         }
         #expect(alongMismatches * 200 <= references.count, "\(alongMismatches) along-line positions differ by > 1 m")
-        print("geodesy: \(references.count) points, worst distance error \(worstDistance) m, worst along error \(worstAlong) m")
+        print(
+            "geodesy: \(references.count) points, worst distance error \(worstDistance) m, worst along error \(worstAlong) m"
+        )
     }
 
     @Test func demoLineMatchesKarney() throws {

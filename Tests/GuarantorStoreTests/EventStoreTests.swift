@@ -8,12 +8,14 @@ import Testing
 
 @Suite struct EventStoreTests {
     static func observation(_ id: String, lat: Double = 48.6) -> Observation {
-        Observation(id: id, source: "s", observedAt: Timestamp(rfc3339: "2026-03-01T02:14:00Z")!, kind: .explosion,
-                    location: Location(point: GeoPoint(lon: 37.8, lat: lat), uncertaintyMeters: 50))
+        Observation(
+            id: id, source: "s", observedAt: Timestamp(rfc3339: "2026-03-01T02:14:00Z")!, kind: .explosion,
+            location: Location(point: GeoPoint(lon: 37.8, lat: lat), uncertaintyMeters: 50))
     }
 
     static func temporaryStore() throws -> (EventStore, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite")
+            .path
         return (try EventStore(path: path, missionId: "m"), path)
     }
 
@@ -49,7 +51,10 @@ import Testing
         var previous = EventChain.genesis
         for event in events {
             #expect(event.previousHash == previous)
-            #expect(event.hash == EventChain.hash(previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload))
+            #expect(
+                event.hash
+                    == EventChain.hash(
+                        previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload))
             previous = event.hash
         }
         #expect(try Observation(json: JSONValue.parse(events[2].payload), isKnownSource: { _ in true }).id == "o3")
@@ -59,22 +64,34 @@ import Testing
         let (store, path) = try Self.temporaryStore()
         _ = try store.ingest((1...5).map { Self.observation("o\($0)") })
         let queue = try DatabaseQueue(path: path)
-        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "DELETE FROM event WHERE sequence = 2") } }
-        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE event SET payload = x'00' WHERE sequence = 2") } }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { try $0.execute(sql: "DELETE FROM event WHERE sequence = 2") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { try $0.execute(sql: "UPDATE event SET payload = x'00' WHERE sequence = 2") }
+        }
         // Someone who drops the trigger can change a payload, but the chain names the event.
         try queue.write { db in
             try db.execute(sql: "DROP TRIGGER event_no_update")
-            try db.execute(sql: "UPDATE event SET payload = CAST(replace(CAST(payload AS TEXT), '37.8', '37.9') AS BLOB) WHERE sequence = 3")
+            try db.execute(
+                sql:
+                    "UPDATE event SET payload = CAST(replace(CAST(payload AS TEXT), '37.8', '37.9') AS BLOB) WHERE sequence = 3"
+            )
         }
         #expect(try store.firstBrokenLink() == 3)
     }
 
     @Test func aStoreBelongsToOneMission() throws {
         let (_, path) = try Self.temporaryStore()
-        #expect { try EventStore(path: path, missionId: "other") } throws: { ($0 as? StoreError)?.code == .wrongMission }
-        let notAStore = FileManager.default.temporaryDirectory.appendingPathComponent("junk-\(UUID().uuidString).sqlite")
+        #expect { try EventStore(path: path, missionId: "other") } throws: {
+            ($0 as? StoreError)?.code == .wrongMission
+        }
+        let notAStore = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "junk-\(UUID().uuidString).sqlite")
         try Data("this is not sqlite, just text that is long enough to look like a header".utf8).write(to: notAStore)
-        #expect { try EventStore(path: notAStore.path, missionId: "m") } throws: { ($0 as? StoreError)?.code == .cannotOpen }
+        #expect { try EventStore(path: notAStore.path, missionId: "m") } throws: {
+            ($0 as? StoreError)?.code == .cannotOpen
+        }
     }
 
     @Test func storeRunsInWALModeWithFullSync() throws {

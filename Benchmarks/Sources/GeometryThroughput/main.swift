@@ -6,7 +6,8 @@ import GuarantorCore
 // the best of N timed passes over all points on one core (side + distance + along + zones + sector).
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
-    FileHandle.standardError.write(Data("usage: GeometryThroughput LINE.geojson SECTORS.geojson POINTS.bin [--repeat N] [--out FILE]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: GeometryThroughput LINE.geojson SECTORS.geojson POINTS.bin [--repeat N] [--out FILE]\n".utf8))
     exit(2)
 }
 func option(_ name: String) -> String? {
@@ -24,7 +25,8 @@ let agreement = Agreement(
     ],
     line: .inline(lineValue), sectors: .areas(path: arguments[2]))
 let buildStart = DispatchTime.now()
-let mission = try Mission(agreement: agreement, lineParts: GeoJSON.lineParts(lineValue), areas: areas, sources: SourceRegistry([]))
+let mission = try Mission(
+    agreement: agreement, lineParts: GeoJSON.lineParts(lineValue), areas: areas, sources: SourceRegistry([]))
 let buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - buildStart.uptimeNanoseconds) / 1e9
 
 let raw = try Data(contentsOf: URL(fileURLWithPath: arguments[3]))
@@ -33,7 +35,9 @@ let points: [GeoPoint] = raw.withUnsafeBytes { buffer in
     return stride(from: 0, to: doubles.count - 1, by: 2).map { GeoPoint(lon: doubles[$0], lat: doubles[$0 + 1]) }
 }
 
-var results = [Classification](repeating: Classification(party: 0, distanceToLineMeters: 0, alongLineMeters: 0, zones: 0, sector: -1), count: points.count)
+var results = [Classification](
+    repeating: Classification(party: 0, distanceToLineMeters: 0, alongLineMeters: 0, zones: 0, sector: -1),
+    count: points.count)
 var best = Double.infinity
 for _ in 0..<repeats {
     let start = DispatchTime.now()
@@ -47,8 +51,12 @@ for _ in 0..<repeats {
 if let out = option("--out") {
     var text = "distanceMeters,side,sector\n"
     for c in results {
-        text += "\(c.distanceToLineMeters),\(mission.agreement.parties[c.party].id),\(c.sector < 0 ? "" : mission.sectors.names[Int(c.sector)])\n"
+        text +=
+            "\(c.distanceToLineMeters),\(mission.agreement.parties[c.party].id),\(c.sector < 0 ? "" : mission.sectors.names[Int(c.sector)])\n"
     }
     try Data(text.utf8).write(to: URL(fileURLWithPath: out))
 }
-print(String(format: "guarantor %d %.4f %.0f (index built in %.2f s)", points.count, best, Double(points.count) / best, buildSeconds))
+print(
+    String(
+        format: "guarantor %d %.4f %.0f (index built in %.2f s)", points.count, best, Double(points.count) / best,
+        buildSeconds))

@@ -55,11 +55,19 @@ public struct Agreement: Sendable {
 
     /// The default zones of `mission init`, after Minsk II (DESIGN §3.2).
     public static let defaultZones: [Zone] = [
-        Zone(id: "buffer", halfWidthMeters: 2_000, prohibitedActivities: [.militaryPresence, .fire, .droneFlight], prohibitedWeaponClasses: []),
-        Zone(id: "withdrawal15", halfWidthMeters: 15_000, prohibitedActivities: [], prohibitedWeaponClasses: [.tank, .artilleryUnder100mm, .mortarUpTo120mm]),
-        Zone(id: "withdrawal25", halfWidthMeters: 25_000, prohibitedActivities: [], prohibitedWeaponClasses: [.artillery100mmPlus]),
+        Zone(
+            id: "buffer", halfWidthMeters: 2_000, prohibitedActivities: [.militaryPresence, .fire, .droneFlight],
+            prohibitedWeaponClasses: []),
+        Zone(
+            id: "withdrawal15", halfWidthMeters: 15_000, prohibitedActivities: [],
+            prohibitedWeaponClasses: [.tank, .artilleryUnder100mm, .mortarUpTo120mm]),
+        Zone(
+            id: "withdrawal25", halfWidthMeters: 25_000, prohibitedActivities: [],
+            prohibitedWeaponClasses: [.artillery100mmPlus]),
         Zone(id: "withdrawal35", halfWidthMeters: 35_000, prohibitedActivities: [], prohibitedWeaponClasses: [.mlrs]),
-        Zone(id: "withdrawal70", halfWidthMeters: 70_000, prohibitedActivities: [], prohibitedWeaponClasses: [.heavyMlrs, .tacticalMissile]),
+        Zone(
+            id: "withdrawal70", halfWidthMeters: 70_000, prohibitedActivities: [],
+            prohibitedWeaponClasses: [.heavyMlrs, .tacticalMissile]),
     ]
 
     /// Reads and validates agreement.json.
@@ -71,7 +79,9 @@ public struct Agreement: Sendable {
         title = try f.string("title")
         effectiveAt = try f.timestamp("effectiveAt")
         let partyValues = try f.array("parties")
-        guard partyValues.count == 2 else { throw FieldError(path: "parties", reason: "expected exactly two parties, found \(partyValues.count)") }
+        guard partyValues.count == 2 else {
+            throw FieldError(path: "parties", reason: "expected exactly two parties, found \(partyValues.count)")
+        }
         parties = try partyValues.enumerated().map { i, value in
             let p = try JSONFields(value, path: "parties[\(i)]")
             try p.rejectUnknown(["id", "name", "referencePoint"])
@@ -79,7 +89,9 @@ public struct Agreement: Sendable {
             guard !id.isEmpty else { throw FieldError(path: p.path("id"), reason: "must not be empty") }
             return Party(id: id, name: try p.string("name"), referencePoint: try p.point("referencePoint").0)
         }
-        if parties[0].id == parties[1].id { throw FieldError(path: "parties[1].id", reason: "duplicate party id \"\(parties[1].id)\"") }
+        if parties[0].id == parties[1].id {
+            throw FieldError(path: "parties[1].id", reason: "duplicate party id \"\(parties[1].id)\"")
+        }
         let lineFields = try f.object("line")
         if let path = try lineFields.optionalString("path") {
             try lineFields.rejectUnknown(["path"])
@@ -94,7 +106,9 @@ public struct Agreement: Sendable {
             sectors = .areas(path: path)
         } else {
             let stretch = try sectorFields.number("alongLineMeters")
-            guard stretch >= 1000 else { throw FieldError(path: "sectors.alongLineMeters", reason: "must be at least 1000") }
+            guard stretch >= 1000 else {
+                throw FieldError(path: "sectors.alongLineMeters", reason: "must be at least 1000")
+            }
             sectors = .alongLine(stretchMeters: stretch)
         }
         var seen: Set<String> = []
@@ -102,31 +116,40 @@ public struct Agreement: Sendable {
             let z = try JSONFields(value, path: "zones[\(i)]")
             try z.rejectUnknown(["id", "halfWidthMeters", "prohibits"])
             let id = try z.string("id")
-            guard !id.isEmpty, seen.insert(id).inserted else { throw FieldError(path: z.path("id"), reason: "empty or duplicate zone id \"\(id)\"") }
+            guard !id.isEmpty, seen.insert(id).inserted else {
+                throw FieldError(path: z.path("id"), reason: "empty or duplicate zone id \"\(id)\"")
+            }
             let width = try z.number("halfWidthMeters")
-            guard width > 0, width <= 500_000 else { throw FieldError(path: z.path("halfWidthMeters"), reason: "must be in 0…500000 (0 excluded)") }
+            guard width > 0, width <= 500_000 else {
+                throw FieldError(path: z.path("halfWidthMeters"), reason: "must be in 0…500000 (0 excluded)")
+            }
             let prohibits = try z.object("prohibits")
             try prohibits.rejectUnknown(["activities", "weaponClasses"])
-            func list<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E] where E.RawValue == String {
+            func list<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]
+            where E.RawValue == String {
                 guard prohibits.members[key] != nil else { return [] }
                 return try prohibits.array(key).enumerated().map { j, item in
                     guard case .string(let raw) = item, let value = E(rawValue: raw) else {
-                        throw FieldError(path: prohibits.path(key) + "[\(j)]",
-                                         reason: "not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+                        throw FieldError(
+                            path: prohibits.path(key) + "[\(j)]",
+                            reason: "not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                     return value
                 }
             }
-            return Zone(id: id, halfWidthMeters: width, prohibitedActivities: try list("activities", Activity.self),
-                        prohibitedWeaponClasses: try list("weaponClasses", WeaponClass.self))
+            return Zone(
+                id: id, halfWidthMeters: width, prohibitedActivities: try list("activities", Activity.self),
+                prohibitedWeaponClasses: try list("weaponClasses", WeaponClass.self))
         }
         if zones.count > 64 { throw FieldError(path: "zones", reason: "at most 64 zones") }
         zones.sort { ($0.halfWidthMeters, $0.id) < ($1.halfWidthMeters, $1.id) }
         rules = f.members["rules"] == nil ? [] : try f.array("rules")
     }
 
-    public init(id: String, title: String, effectiveAt: Timestamp, parties: [Party], line: LineDefinition,
-                sectors: SectorDefinition, zones: [Zone] = Agreement.defaultZones, rules: [JSONValue] = []) {
+    public init(
+        id: String, title: String, effectiveAt: Timestamp, parties: [Party], line: LineDefinition,
+        sectors: SectorDefinition, zones: [Zone] = Agreement.defaultZones, rules: [JSONValue] = []
+    ) {
         self.id = id
         self.title = title
         self.effectiveAt = effectiveAt
@@ -140,27 +163,35 @@ public struct Agreement: Sendable {
     /// agreement.json as written by `mission init`: readable, stable member order.
     public var json: JSONValue {
         func point(_ p: GeoPoint) -> JSONValue { .object(["lon": .number(p.lon), "lat": .number(p.lat)]) }
-        let lineValue: JSONValue = switch line {
-        case .inline(let value): value
-        case .file(let path): .object(["path": .string(path)])
-        }
-        let sectorValue: JSONValue = switch sectors {
-        case .alongLine(let stretch): .object(["alongLineMeters": .number(stretch)])
-        case .areas(let path): .object(["path": .string(path)])
-        }
+        let lineValue: JSONValue =
+            switch line {
+            case .inline(let value): value
+            case .file(let path): .object(["path": .string(path)])
+            }
+        let sectorValue: JSONValue =
+            switch sectors {
+            case .alongLine(let stretch): .object(["alongLineMeters": .number(stretch)])
+            case .areas(let path): .object(["path": .string(path)])
+            }
         return .object([
             "id": .string(id), "title": .string(title), "effectiveAt": .string(effectiveAt.rfc3339),
-            "parties": .array(parties.map { .object(["id": .string($0.id), "name": .string($0.name), "referencePoint": point($0.referencePoint)]) }),
+            "parties": .array(
+                parties.map {
+                    .object([
+                        "id": .string($0.id), "name": .string($0.name), "referencePoint": point($0.referencePoint),
+                    ])
+                }),
             "line": lineValue, "sectors": sectorValue,
-            "zones": .array(zones.map { z in
-                .object([
-                    "id": .string(z.id), "halfWidthMeters": .number(z.halfWidthMeters),
-                    "prohibits": .object([
-                        "activities": .array(z.prohibitedActivities.map { .string($0.rawValue) }),
-                        "weaponClasses": .array(z.prohibitedWeaponClasses.map { .string($0.rawValue) }),
-                    ]),
-                ])
-            }),
+            "zones": .array(
+                zones.map { z in
+                    .object([
+                        "id": .string(z.id), "halfWidthMeters": .number(z.halfWidthMeters),
+                        "prohibits": .object([
+                            "activities": .array(z.prohibitedActivities.map { .string($0.rawValue) }),
+                            "weaponClasses": .array(z.prohibitedWeaponClasses.map { .string($0.rawValue) }),
+                        ]),
+                    ])
+                }),
             "rules": .array(rules),
         ])
     }

@@ -12,7 +12,8 @@ public enum GeoJSON {
         case "MultiLineString":
             return try coordinates.enumerated().map { i, part in
                 guard case .array(let items) = part else {
-                    throw FieldError(path: geometry.path("coordinates") + "[\(i)]", reason: "expected an array of positions")
+                    throw FieldError(
+                        path: geometry.path("coordinates") + "[\(i)]", reason: "expected an array of positions")
                 }
                 return try positions(items, path: geometry.path("coordinates") + "[\(i)]")
             }
@@ -29,7 +30,9 @@ public enum GeoJSON {
     }
 
     /// The Polygon and MultiPolygon features of a FeatureCollection, named by the first of `nameProperties` present.
-    public static func namedAreas(_ value: JSONValue, nameProperties: [String] = ["name", "shapeName"]) throws -> [NamedArea] {
+    public static func namedAreas(_ value: JSONValue, nameProperties: [String] = ["name", "shapeName"]) throws
+        -> [NamedArea]
+    {
         let root = try JSONFields(value)
         guard try root.string("type") == "FeatureCollection" else {
             throw FieldError(path: "type", reason: "expected a FeatureCollection of named polygons")
@@ -38,13 +41,18 @@ public enum GeoJSON {
         return try root.array("features").enumerated().map { i, item in
             let feature = try JSONFields(item, path: "features[\(i)]")
             let properties = try feature.object("properties")
-            guard let name = nameProperties.lazy.compactMap({ key -> String? in
-                if case .string(let s)? = properties.members[key], !s.isEmpty { return s }
-                return nil
-            }).first else {
-                throw FieldError(path: properties.path, reason: "no name (one of \(nameProperties.joined(separator: ", ")))")
+            guard
+                let name = nameProperties.lazy.compactMap({ key -> String? in
+                    if case .string(let s)? = properties.members[key], !s.isEmpty { return s }
+                    return nil
+                }).first
+            else {
+                throw FieldError(
+                    path: properties.path, reason: "no name (one of \(nameProperties.joined(separator: ", ")))")
             }
-            guard seen.insert(name).inserted else { throw FieldError(path: properties.path, reason: "duplicate sector name \"\(name)\"") }
+            guard seen.insert(name).inserted else {
+                throw FieldError(path: properties.path, reason: "duplicate sector name \"\(name)\"")
+            }
             let geometry = try feature.object("geometry")
             let type = try geometry.string("type")
             let coordinates = try geometry.array("coordinates")
@@ -52,11 +60,16 @@ public enum GeoJSON {
             switch type {
             case "Polygon": return NamedArea(name: name, polygons: [try rings(coordinates, path: cpath)])
             case "MultiPolygon":
-                return NamedArea(name: name, polygons: try coordinates.enumerated().map { j, polygon in
-                    guard case .array(let r) = polygon else { throw FieldError(path: cpath + "[\(j)]", reason: "expected an array of rings") }
-                    return try rings(r, path: cpath + "[\(j)]")
-                })
-            default: throw FieldError(path: geometry.path("type"), reason: "\"\(type)\" is not a Polygon or MultiPolygon")
+                return NamedArea(
+                    name: name,
+                    polygons: try coordinates.enumerated().map { j, polygon in
+                        guard case .array(let r) = polygon else {
+                            throw FieldError(path: cpath + "[\(j)]", reason: "expected an array of rings")
+                        }
+                        return try rings(r, path: cpath + "[\(j)]")
+                    })
+            default:
+                throw FieldError(path: geometry.path("type"), reason: "\"\(type)\" is not a Polygon or MultiPolygon")
             }
         }
     }
@@ -67,7 +80,9 @@ public enum GeoJSON {
         case "FeatureCollection":
             let features = try root.array("features")
             guard features.count == 1 else {
-                throw FieldError(path: root.path("features"), reason: "expected exactly one feature with the line, found \(features.count)")
+                throw FieldError(
+                    path: root.path("features"),
+                    reason: "expected exactly one feature with the line, found \(features.count)")
             }
             return try JSONFields(features[0], path: root.path("features") + "[0]").object("geometry")
         case "Feature": return try root.object("geometry")
@@ -77,10 +92,13 @@ public enum GeoJSON {
 
     private static func rings(_ items: [JSONValue], path: String) throws -> [[GeoPoint]] {
         try items.enumerated().map { i, ring in
-            guard case .array(let positions) = ring else { throw FieldError(path: path + "[\(i)]", reason: "expected an array of positions") }
+            guard case .array(let positions) = ring else {
+                throw FieldError(path: path + "[\(i)]", reason: "expected an array of positions")
+            }
             let points = try self.positions(positions, path: path + "[\(i)]")
             guard points.count >= 4, points.first == points.last else {
-                throw FieldError(path: path + "[\(i)]", reason: "a ring needs at least 4 positions and must end where it starts")
+                throw FieldError(
+                    path: path + "[\(i)]", reason: "a ring needs at least 4 positions and must end where it starts")
             }
             return points
         }
@@ -88,10 +106,14 @@ public enum GeoJSON {
 
     private static func positions(_ items: [JSONValue], path: String) throws -> [GeoPoint] {
         try items.enumerated().map { i, item in
-            guard case .array(let xy) = item, xy.count >= 2, case .number(let lon) = xy[0], case .number(let lat) = xy[1] else {
+            guard case .array(let xy) = item, xy.count >= 2, case .number(let lon) = xy[0],
+                case .number(let lat) = xy[1]
+            else {
                 throw FieldError(path: path + "[\(i)]", reason: "expected a position [lon, lat]")
             }
-            if let problem = GeoPoint.problem(lon: lon, lat: lat) { throw FieldError(path: path + "[\(i)]", reason: problem) }
+            if let problem = GeoPoint.problem(lon: lon, lat: lat) {
+                throw FieldError(path: path + "[\(i)]", reason: problem)
+            }
             return GeoPoint(lon: lon, lat: lat)
         }
     }

@@ -12,7 +12,9 @@ public enum SectorMap: Sendable {
         let count = max(1, Int((lineLength / stretchMeters).rounded(.up)))
         let km = stretchMeters / 1000
         func label(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
-        return .alongLine(stretchMeters: stretchMeters, names: (0..<count).map { "km \(label(Double($0) * km))-\(label(Double($0 + 1) * km))" })
+        return .alongLine(
+            stretchMeters: stretchMeters,
+            names: (0..<count).map { "km \(label(Double($0) * km))-\(label(Double($0 + 1) * km))" })
     }
 
     /// All sector names, in order.
@@ -76,9 +78,13 @@ public struct AreaIndex: Sendable {
         rows = max(1, Int(((hi.lat - lo.lat) / cellDegrees).rounded(.up)) + 1)
         var perCell = [[Int32]](repeating: [], count: columns * rows)
         for (e, edge) in edges.enumerated() {
-            let x0 = Int((min(edge.a.lon, edge.b.lon) - lo.lon) / cellDegrees), x1 = Int((max(edge.a.lon, edge.b.lon) - lo.lon) / cellDegrees)
-            let y0 = Int((min(edge.a.lat, edge.b.lat) - lo.lat) / cellDegrees), y1 = Int((max(edge.a.lat, edge.b.lat) - lo.lat) / cellDegrees)
-            for y in y0...min(y1, rows - 1) { for x in x0...min(x1, columns - 1) { perCell[y * columns + x].append(Int32(e)) } }
+            let x0 = Int((min(edge.a.lon, edge.b.lon) - lo.lon) / cellDegrees),
+                x1 = Int((max(edge.a.lon, edge.b.lon) - lo.lon) / cellDegrees)
+            let y0 = Int((min(edge.a.lat, edge.b.lat) - lo.lat) / cellDegrees),
+                y1 = Int((max(edge.a.lat, edge.b.lat) - lo.lat) / cellDegrees)
+            for y in y0...min(y1, rows - 1) {
+                for x in x0...min(x1, columns - 1) { perCell[y * columns + x].append(Int32(e)) }
+            }
         }
         // Which areas contain each cell centre: a ray cast over every edge crossing the centre's latitude.
         var centre = [Int32](repeating: -1, count: columns * rows)
@@ -100,7 +106,8 @@ public struct AreaIndex: Sendable {
                 var inside = [Bool](repeating: false, count: areas.count)
                 for e in rowEdges[y] {
                     let edge = edges[Int(e)]
-                    let crossLon = edge.a.lon + (lat - edge.a.lat) / (edge.b.lat - edge.a.lat) * (edge.b.lon - edge.a.lon)
+                    let crossLon =
+                        edge.a.lon + (lat - edge.a.lat) / (edge.b.lat - edge.a.lat) * (edge.b.lon - edge.a.lon)
                     if crossLon > lon { inside[Int(edge.area)].toggle() }
                 }
                 let k = y * columns + x
@@ -109,7 +116,9 @@ public struct AreaIndex: Sendable {
                 let areasHere = Set(cellEdgeIds.map { edges[Int($0)].area }).sorted()
                 for area in areasHere { areaList.append((area, inside[Int(area)])) }
                 areaStart.append(Int32(areaList.count))
-                for e in cellEdgeIds.sorted(by: { (edges[Int($0)].area, $0) < (edges[Int($1)].area, $1) }) { edgeList.append(edges[Int(e)]) }
+                for e in cellEdgeIds.sorted(by: { (edges[Int($0)].area, $0) < (edges[Int($1)].area, $1) }) {
+                    edgeList.append(edges[Int(e)])
+                }
                 edgeStart.append(Int32(edgeList.count))
             }
         }
@@ -150,7 +159,9 @@ public struct AreaIndex: Sendable {
     }
 
     @inline(__always) static func crosses(_ p: GeoPoint, _ q: GeoPoint, _ a: GeoPoint, _ b: GeoPoint) -> Bool {
-        func orient(_ o: GeoPoint, _ u: GeoPoint, _ v: GeoPoint) -> Double { (u.lon - o.lon) * (v.lat - o.lat) - (u.lat - o.lat) * (v.lon - o.lon) }
+        func orient(_ o: GeoPoint, _ u: GeoPoint, _ v: GeoPoint) -> Double {
+            (u.lon - o.lon) * (v.lat - o.lat) - (u.lat - o.lat) * (v.lon - o.lon)
+        }
         return (orient(p, q, a) > 0) != (orient(p, q, b) > 0) && (orient(a, b, p) > 0) != (orient(a, b, q) > 0)
     }
 }

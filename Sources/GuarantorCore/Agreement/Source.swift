@@ -40,18 +40,28 @@ public struct SourceRegistry: Sendable {
             let s = try JSONFields(value, path: "sources[\(i)]")
             try s.rejectUnknown(["id", "kind", "organisation", "reliability"])
             let id = try s.string("id")
-            guard !id.isEmpty, seen.insert(id).inserted else { throw FieldError(path: s.path("id"), reason: "empty or duplicate source id \"\(id)\"") }
-            return Source(id: id, kind: try s.enumeration("kind", as: SourceKind.self), organisation: try s.string("organisation"),
-                          reliability: try s.enumeration("reliability", as: Reliability.self))
+            guard !id.isEmpty, seen.insert(id).inserted else {
+                throw FieldError(path: s.path("id"), reason: "empty or duplicate source id \"\(id)\"")
+            }
+            return Source(
+                id: id, kind: try s.enumeration("kind", as: SourceKind.self),
+                organisation: try s.string("organisation"),
+                reliability: try s.enumeration("reliability", as: Reliability.self))
         }
         self.init(list)
     }
 
     /// sources.json in the shape DESIGN gives.
     public var json: JSONValue {
-        .object(["sources": .array(sources.map {
-            .object(["id": .string($0.id), "kind": .string($0.kind.rawValue), "organisation": .string($0.organisation),
-                     "reliability": .string($0.reliability.rawValue)])
-        })])
+        .object([
+            "sources": .array(
+                sources.map {
+                    .object([
+                        "id": .string($0.id), "kind": .string($0.kind.rawValue),
+                        "organisation": .string($0.organisation),
+                        "reliability": .string($0.reliability.rawValue),
+                    ])
+                })
+        ])
     }
 }

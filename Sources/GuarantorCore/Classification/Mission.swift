@@ -26,8 +26,10 @@ public struct Mission: Sendable {
     ///   - lineParts: the parts of the line, already read from agreement.json or its line file.
     ///   - areas: the sector polygons when the agreement names a sectors file.
     ///   - files: file names to use in errors (`agreement`, `line`, `sectors`).
-    public init(agreement: Agreement, lineParts: [[GeoPoint]], areas: [GeoJSON.NamedArea]?, sources: SourceRegistry,
-                lineFile: String = "agreement.json", agreementFile: String = "agreement.json") throws {
+    public init(
+        agreement: Agreement, lineParts: [[GeoPoint]], areas: [GeoJSON.NamedArea]?, sources: SourceRegistry,
+        lineFile: String = "agreement.json", agreementFile: String = "agreement.json"
+    ) throws {
         self.agreement = agreement
         self.sources = sources
         zoneWidths = agreement.zones.map(\.halfWidthMeters)
@@ -40,13 +42,19 @@ public struct Mission: Sendable {
         self.line = line
         let positions = agreement.parties.map { line.locate($0.referencePoint) }
         for (i, position) in positions.enumerated() where position.distanceMeters < Self.minimumReferenceDistance {
-            throw Problem(file: agreementFile, error: FieldError(
-                path: "parties[\(i)].referencePoint",
-                reason: "is \(Int(position.distanceMeters)) m from the line; it must lie clearly on the party's side (≥ \(Int(Self.minimumReferenceDistance)) m)"))
+            throw Problem(
+                file: agreementFile,
+                error: FieldError(
+                    path: "parties[\(i)].referencePoint",
+                    reason:
+                        "is \(Int(position.distanceMeters)) m from the line; it must lie clearly on the party's side (≥ \(Int(Self.minimumReferenceDistance)) m)"
+                ))
         }
         guard positions[0].isLeft != positions[1].isLeft else {
-            throw Problem(file: agreementFile, error: FieldError(
-                path: "parties", reason: "both reference points lie on the same side of the line"))
+            throw Problem(
+                file: agreementFile,
+                error: FieldError(
+                    path: "parties", reason: "both reference points lie on the same side of the line"))
         }
         leftParty = positions[0].isLeft ? 0 : 1
         switch agreement.sectors {

@@ -12,8 +12,10 @@ public enum Replay {
 
     /// Classifies every observation of a batch.
     /// - Parameter progress: called with the number done so far, every `progressEvery` observations.
-    public static func run(mission: Mission, batch: ObservationBatch, progressEvery: Int = 100_000,
-                           progress: (Int) -> Void = { _ in }) -> Output {
+    public static func run(
+        mission: Mission, batch: ObservationBatch, progressEvery: Int = 100_000,
+        progress: (Int) -> Void = { _ in }
+    ) -> Output {
         var writer = JSONWriter()
         var classifications: [Classification] = []
         classifications.reserveCapacity(batch.observations.count)

@@ -15,7 +15,9 @@ public enum EventChain {
         hasher.update(data: previous)
         var header: [UInt8] = []
         header.reserveCapacity(12)
-        for shift in stride(from: 56, through: 0, by: -8) { header.append(UInt8(truncatingIfNeeded: UInt64(sequence) >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            header.append(UInt8(truncatingIfNeeded: UInt64(sequence) >> UInt64(shift)))
+        }
         hasher.update(data: header)
         let kindBytes = Array(kind.utf8)
         hasher.update(data: bigEndian32(kindBytes.count))
@@ -26,7 +28,10 @@ public enum EventChain {
     }
 
     private static func bigEndian32(_ n: Int) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+        [
+            UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+            UInt8(truncatingIfNeeded: n),
+        ]
     }
 
     /// Lowercase hexadecimal.

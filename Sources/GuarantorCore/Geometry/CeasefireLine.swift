@@ -64,7 +64,9 @@ public struct CeasefireLine: Sendable {
                 if segment.length > Self.maximumEdgeMeters {
                     throw GeometryError(
                         path: "[\(partIndex)][\(i)]",
-                        reason: "edge of \(Int(segment.length)) m is longer than \(Int(Self.maximumEdgeMeters)) m; add vertices")
+                        reason:
+                            "edge of \(Int(segment.length)) m is longer than \(Int(Self.maximumEdgeMeters)) m; add vertices"
+                    )
                 }
                 along += segment.length
                 segments.append(segment)
@@ -107,7 +109,8 @@ public struct CeasefireLine: Sendable {
                             bestIndex = index
                             bestFoot = foot
                             // arc ≤ chord · (1 + chord² / (20 R²)) with R ≥ 6,300 km, far beyond the grid's reach.
-                            bestUpper = chordSquared.squareRoot() * (1 + chordSquared / (20 * 6_300_000.0 * 6_300_000.0))
+                            bestUpper =
+                                chordSquared.squareRoot() * (1 + chordSquared / (20 * 6_300_000.0 * 6_300_000.0))
                         }
                     }
                 }
@@ -152,7 +155,9 @@ public struct CeasefireLine: Sendable {
     /// Rejects a line that crosses or touches itself (in longitude/latitude), apart from shared vertices of
     /// consecutive edges.
     private static func checkSimple(_ parts: [[GeoPoint]]) throws {
-        struct Edge { var a: GeoPoint; var b: GeoPoint; var part: Int; var index: Int; var minLon: Double; var maxLon: Double }
+        struct Edge {
+            var a: GeoPoint; var b: GeoPoint; var part: Int; var index: Int; var minLon: Double; var maxLon: Double
+        }
         var edges: [Edge] = []
         for (p, part) in parts.enumerated() {
             for i in 0..<(part.count - 1) {
@@ -165,7 +170,8 @@ public struct CeasefireLine: Sendable {
             (q.lon - p.lon) * (r.lat - p.lat) - (q.lat - p.lat) * (r.lon - p.lon)
         }
         func onSegment(_ p: GeoPoint, _ q: GeoPoint, _ r: GeoPoint) -> Bool {
-            min(p.lon, q.lon) <= r.lon && r.lon <= max(p.lon, q.lon) && min(p.lat, q.lat) <= r.lat && r.lat <= max(p.lat, q.lat)
+            min(p.lon, q.lon) <= r.lon && r.lon <= max(p.lon, q.lon) && min(p.lat, q.lat) <= r.lat
+                && r.lat <= max(p.lat, q.lat)
         }
         for i in edges.indices {
             let e = edges[i]
@@ -173,7 +179,9 @@ public struct CeasefireLine: Sendable {
             while j < edges.count && edges[j].minLon <= e.maxLon {
                 let f = edges[j]
                 j += 1
-                if max(e.a.lat, e.b.lat) < min(f.a.lat, f.b.lat) || max(f.a.lat, f.b.lat) < min(e.a.lat, e.b.lat) { continue }
+                if max(e.a.lat, e.b.lat) < min(f.a.lat, f.b.lat) || max(f.a.lat, f.b.lat) < min(e.a.lat, e.b.lat) {
+                    continue
+                }
                 let adjacent = e.part == f.part && abs(e.index - f.index) == 1
                 let d1 = orient(e.a, e.b, f.a), d2 = orient(e.a, e.b, f.b)
                 let d3 = orient(f.a, f.b, e.a), d4 = orient(f.a, f.b, e.b)
@@ -189,13 +197,18 @@ public struct CeasefireLine: Sendable {
                 } else if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
                     crosses = true
                 } else {
-                    crosses = (d1 == 0 && onSegment(e.a, e.b, f.a)) || (d2 == 0 && onSegment(e.a, e.b, f.b))
+                    crosses =
+                        (d1 == 0 && onSegment(e.a, e.b, f.a)) || (d2 == 0 && onSegment(e.a, e.b, f.b))
                         || (d3 == 0 && onSegment(f.a, f.b, e.a)) || (d4 == 0 && onSegment(f.a, f.b, e.b))
                 }
                 if crosses {
                     let (x, y) = e.part == f.part ? (min(e.index, f.index), max(e.index, f.index)) : (e.index, f.index)
-                    let where_ = e.part == f.part ? "edges \(x) and \(y) of part \(e.part)" : "edge \(e.index) of part \(e.part) and edge \(f.index) of part \(f.part)"
-                    throw GeometryError(path: "", reason: "the line crosses itself: \(where_) meet near lon \(f.a.lon), lat \(f.a.lat)")
+                    let where_ =
+                        e.part == f.part
+                        ? "edges \(x) and \(y) of part \(e.part)"
+                        : "edge \(e.index) of part \(e.part) and edge \(f.index) of part \(f.part)"
+                    throw GeometryError(
+                        path: "", reason: "the line crosses itself: \(where_) meet near lon \(f.a.lon), lat \(f.a.lat)")
                 }
             }
         }

@@ -26,8 +26,12 @@ struct Vector3: Sendable {
     var y: Double
     var z: Double
 
-    @inline(__always) static func - (l: Vector3, r: Vector3) -> Vector3 { Vector3(x: l.x - r.x, y: l.y - r.y, z: l.z - r.z) }
-    @inline(__always) static func + (l: Vector3, r: Vector3) -> Vector3 { Vector3(x: l.x + r.x, y: l.y + r.y, z: l.z + r.z) }
+    @inline(__always) static func - (l: Vector3, r: Vector3) -> Vector3 {
+        Vector3(x: l.x - r.x, y: l.y - r.y, z: l.z - r.z)
+    }
+    @inline(__always) static func + (l: Vector3, r: Vector3) -> Vector3 {
+        Vector3(x: l.x + r.x, y: l.y + r.y, z: l.z + r.z)
+    }
     @inline(__always) static func * (l: Vector3, s: Double) -> Vector3 { Vector3(x: l.x * s, y: l.y * s, z: l.z * s) }
     @inline(__always) func dot(_ o: Vector3) -> Double { x * o.x + y * o.y + z * o.z }
     @inline(__always) func cross(_ o: Vector3) -> Vector3 {

@@ -46,7 +46,9 @@ public struct JSONFields: Sendable {
 
     public func string(_ key: String) throws -> String {
         let value = try required(key)
-        guard case .string(let s) = value else { throw FieldError(path: path(key), reason: "expected a string, found \(value.typeName)") }
+        guard case .string(let s) = value else {
+            throw FieldError(path: path(key), reason: "expected a string, found \(value.typeName)")
+        }
         return s
     }
 
@@ -56,7 +58,9 @@ public struct JSONFields: Sendable {
 
     public func number(_ key: String) throws -> Double {
         let value = try required(key)
-        guard case .number(let n) = value else { throw FieldError(path: path(key), reason: "expected a number, found \(value.typeName)") }
+        guard case .number(let n) = value else {
+            throw FieldError(path: path(key), reason: "expected a number, found \(value.typeName)")
+        }
         return n
     }
 
@@ -68,7 +72,9 @@ public struct JSONFields: Sendable {
     public func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
         let n = try number(key)
         guard n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw FieldError(path: path(key), reason: "\(JSONFields.format(n)) is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+            throw FieldError(
+                path: path(key),
+                reason: "\(JSONFields.format(n)) is not a whole number in \(range.lowerBound)…\(range.upperBound)")
         }
         return Int(n)
     }
@@ -85,20 +91,26 @@ public struct JSONFields: Sendable {
 
     public func array(_ key: String) throws -> [JSONValue] {
         let value = try required(key)
-        guard case .array(let items) = value else { throw FieldError(path: path(key), reason: "expected an array, found \(value.typeName)") }
+        guard case .array(let items) = value else {
+            throw FieldError(path: path(key), reason: "expected an array, found \(value.typeName)")
+        }
         return items
     }
 
     /// A string member that must be one of an enumeration's raw values.
-    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E where E.RawValue == String {
+    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E
+    where E.RawValue == String {
         let raw = try string(key)
         guard let value = E(rawValue: raw) else {
-            throw FieldError(path: path(key), reason: "\"\(raw)\" is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw FieldError(
+                path: path(key),
+                reason: "\"\(raw)\" is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return value
     }
 
-    public func optionalEnumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E? where E.RawValue == String {
+    public func optionalEnumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E?
+    where E.RawValue == String {
         members[key] == nil || members[key] == .null ? nil : try enumeration(key, as: type)
     }
 
@@ -106,7 +118,8 @@ public struct JSONFields: Sendable {
     public func timestamp(_ key: String) throws -> Timestamp {
         let raw = try string(key)
         guard let time = Timestamp(rfc3339: raw) else {
-            throw FieldError(path: path(key), reason: "\"\(raw)\" is not an RFC 3339 date-time (e.g. 2026-03-01T12:00:00Z)")
+            throw FieldError(
+                path: path(key), reason: "\"\(raw)\" is not an RFC 3339 date-time (e.g. 2026-03-01T12:00:00Z)")
         }
         return time
     }

@@ -11,7 +11,10 @@ extension JSONValue {
         let inner = indent + "  "
         switch self {
         case .array(let items) where items.isEmpty: out += "[]"
-        case .array(let items) where items.allSatisfy({ if case .array = $0 { return false }; if case .object = $0 { return false }; return true }):
+        case .array(let items)
+        where items.allSatisfy({
+            if case .array = $0 { return false }; if case .object = $0 { return false }; return true
+        }):
             var w = JSONWriter()
             w.value(self)
             out += w.string

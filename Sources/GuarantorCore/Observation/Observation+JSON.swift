@@ -17,10 +17,13 @@ extension Observation {
         try f.rejectUnknown(Self.fields)
         id = try f.string("id")
         if id.isEmpty || id.count > Self.maximumIdLength || id.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            throw FieldError(path: "id", reason: "must be 1…\(Self.maximumIdLength) characters without control characters")
+            throw FieldError(
+                path: "id", reason: "must be 1…\(Self.maximumIdLength) characters without control characters")
         }
         source = try f.string("source")
-        guard isKnownSource(source) else { throw FieldError(path: "source", reason: "unknown source \"\(source)\" (not in sources.json)") }
+        guard isKnownSource(source) else {
+            throw FieldError(path: "source", reason: "unknown source \"\(source)\" (not in sources.json)")
+        }
         observedAt = try f.timestamp("observedAt")
         kind = try f.enumeration("kind", as: ObservationKind.self)
         location = try Self.location(f, "location")
@@ -47,13 +50,16 @@ extension Observation {
                 let e = try JSONFields(item, path: "evidence[\(i)]")
                 try e.rejectUnknown(["sha256", "mediaType"])
                 let hash = try e.string("sha256")
-                guard hash.utf8.count == 64, hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                guard hash.utf8.count == 64,
+                    hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+                else {
                     throw FieldError(path: e.path("sha256"), reason: "must be 64 lowercase hexadecimal digits")
                 }
                 let mediaType = try e.string("mediaType")
                 let parts = mediaType.split(separator: "/", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, mediaType.count <= 100 else {
-                    throw FieldError(path: e.path("mediaType"), reason: "\"\(mediaType)\" is not a media type like image/jpeg")
+                    throw FieldError(
+                        path: e.path("mediaType"), reason: "\"\(mediaType)\" is not a media type like image/jpeg")
                 }
                 evidence.append(Evidence(sha256: hash, mediaType: mediaType))
             }

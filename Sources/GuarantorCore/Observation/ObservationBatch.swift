@@ -47,7 +47,9 @@ public struct ObservationBatch: Sendable {
             if errors.count < maximumErrors { errors.append(error) }
         }
         if bytes.isEmpty {
-            return .failure(Rejection(errors: [LineError(line: 0, field: "", reason: "the file is empty (0 bytes)")], totalErrors: 1))
+            return .failure(
+                Rejection(
+                    errors: [LineError(line: 0, field: "", reason: "the file is empty (0 bytes)")], totalErrors: 1))
         }
         var observations: [Observation] = []
         var lineNumbers: [Int] = []
@@ -72,7 +74,10 @@ public struct ObservationBatch: Sendable {
                     let value = try JSONValue.parse(line)
                     let observation = try Observation(json: value, isKnownSource: isKnownSource)
                     if let first = firstLineOfId[observation.id] {
-                        record(LineError(line: lineNumber, field: "id", reason: "duplicate id \"\(observation.id)\" (first on line \(first))"))
+                        record(
+                            LineError(
+                                line: lineNumber, field: "id",
+                                reason: "duplicate id \"\(observation.id)\" (first on line \(first))"))
                         continue
                     }
                     firstLineOfId[observation.id] = lineNumber

@@ -6,7 +6,8 @@ public enum ObservationKind: String, CaseIterable, Sendable, Codable {
 
 /// Weapon classes, matching the withdrawal zones of the agreement.
 public enum WeaponClass: String, CaseIterable, Sendable, Codable {
-    case smallArms, mortarUpTo120mm, artilleryUnder100mm, tank, artillery100mmPlus, mlrs, heavyMlrs, tacticalMissile, uav
+    case smallArms, mortarUpTo120mm, artilleryUnder100mm, tank, artillery100mmPlus, mlrs, heavyMlrs, tacticalMissile,
+        uav
 }
 
 /// Traffic Light Protocol 2.0 markings, from least to most restricted.
