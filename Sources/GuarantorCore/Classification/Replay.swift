@@ -16,7 +16,7 @@ public enum Replay {
         mission: Mission, batch: ObservationBatch, progressEvery: Int = 100_000,
         progress: (Int) -> Void = { _ in }
     ) -> Output {
-        var writer = JSONWriter()
+        var writer = JSONWriter(capacity: batch.observations.count * 200)
         var classifications: [Classification] = []
         classifications.reserveCapacity(batch.observations.count)
         for (i, observation) in batch.observations.enumerated() {

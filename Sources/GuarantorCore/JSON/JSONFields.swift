@@ -33,7 +33,8 @@ public struct JSONFields: Sendable {
     public func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// Fails on any member not in `allowed`, naming the first one in alphabetical order.
-    public func rejectUnknown(_ allowed: Set<String>) throws {
+    public func rejectUnknown(_ allowed: [String]) throws {
+        // A linear scan: objects here have a handful of short keys, cheaper to compare than to hash.
         if let unknown = members.keys.filter({ !allowed.contains($0) }).sorted().first {
             throw FieldError(path: path(unknown), reason: "unknown field")
         }
@@ -129,9 +130,9 @@ public struct JSONFields: Sendable {
     }
 
     /// A `{lon, lat}` object (plus any members listed in `extra`) as a point on the Earth.
-    public func point(_ key: String, extra: Set<String> = []) throws -> (GeoPoint, JSONFields) {
+    public func point(_ key: String, extra: [String] = []) throws -> (GeoPoint, JSONFields) {
         let fields = try object(key)
-        try fields.rejectUnknown(Set(["lon", "lat"]).union(extra))
+        try fields.rejectUnknown(["lon", "lat"] + extra)
         let lon = try fields.number("lon")
         let lat = try fields.number("lat")
         if let problem = GeoPoint.problem(lon: lon, lat: lat) {

@@ -7,6 +7,9 @@ public struct JSONWriter: Sendable {
 
     public init() {}
 
+    /// A writer with room for `capacity` bytes before it has to grow.
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
     /// The text as a string.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -81,6 +84,11 @@ public struct JSONWriter: Sendable {
 
     private mutating func writeString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: s.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])

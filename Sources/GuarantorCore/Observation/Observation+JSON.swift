@@ -1,5 +1,5 @@
 extension Observation {
-    static let fields: Set<String> = [
+    static let fields: [String] = [
         "id", "source", "observedAt", "kind", "location", "reportedAt", "origin", "bearingDegrees", "weaponClass",
         "count", "credibility", "tlp", "text", "evidence",
     ]

@@ -53,7 +53,10 @@ public struct ObservationBatch: Sendable {
         }
         var observations: [Observation] = []
         var lineNumbers: [Int] = []
-        var firstLineOfId: [String: Int] = [:]
+        let expectedLines = bytes.reduce(into: 1) { count, byte in if byte == 0x0A { count += 1 } }
+        observations.reserveCapacity(expectedLines)
+        lineNumbers.reserveCapacity(expectedLines)
+        var firstLineOfId = [String: Int](minimumCapacity: expectedLines)
         var lineNumber = 0
         var start = 0
         bytes.withUnsafeBufferPointer { buffer in
