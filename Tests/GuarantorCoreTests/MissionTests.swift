@@ -95,35 +95,22 @@ import Testing
         } catch { Issue.record("\(error)") }
     }
 
-    @Test func referencePointsMustBeClearlyOnOppositeSides() throws {
-        let onLine = Self.agreementJSON {
-            $0["parties"] = .array([
-                .object([
-                    "id": .string("UA"), "name": .string("U"),
-                    "referencePoint": .object(["lon": .number(37.8), "lat": .number(48.6)]),
-                ]),
-                .object([
-                    "id": .string("RU"), "name": .string("R"),
-                    "referencePoint": .object(["lon": .number(39.31), "lat": .number(48.57)]),
-                ]),
+    /// The agreement with Ukraine's reference point moved; Russia's stays at Luhansk.
+    static func withUkraineAt(lon: Double, lat: Double) -> JSONValue {
+        func party(_ id: String, _ lon: Double, _ lat: Double) -> JSONValue {
+            .object([
+                "id": .string(id), "name": .string(id),
+                "referencePoint": .object(["lon": .number(lon), "lat": .number(lat)]),
             ])
         }
-        #expect { try Self.mission(onLine) } throws: {
+        return agreementJSON { $0["parties"] = .array([party("UA", lon, lat), party("RU", 39.31, 48.57)]) }
+    }
+
+    @Test func referencePointsMustBeClearlyOnOppositeSides() throws {
+        #expect { try Self.mission(Self.withUkraineAt(lon: 37.8, lat: 48.6)) } throws: {
             "\($0)".contains("parties[0].referencePoint: is 0 m from the line")
         }
-        let sameSide = Self.agreementJSON {
-            $0["parties"] = .array([
-                .object([
-                    "id": .string("UA"), "name": .string("U"),
-                    "referencePoint": .object(["lon": .number(39.0), "lat": .number(48.6)]),
-                ]),
-                .object([
-                    "id": .string("RU"), "name": .string("R"),
-                    "referencePoint": .object(["lon": .number(39.31), "lat": .number(48.57)]),
-                ]),
-            ])
-        }
-        #expect { try Self.mission(sameSide) } throws: { "\($0)".contains("same side") }
+        #expect { try Self.mission(Self.withUkraineAt(lon: 39.0, lat: 48.6)) } throws: { "\($0)".contains("same side") }
     }
 
     @Test func replayIsByteIdentical() throws {
