@@ -35,7 +35,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput], maxDuration: .seconds(3))
-    Benchmark("Classify a point around the real front line (pool of 100k)", configuration: .init(scalingFactor: .kilo)) {
+    Benchmark("Classify a point around the real front line (pool of 100k)", configuration: .init(scalingFactor: .kilo))
+    {
         benchmark in
         var checksum = 0.0
         for i in benchmark.scaledIterations {
