@@ -5,7 +5,10 @@ public struct GuarantorCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "guarantor",
         abstract: "Monitoring and verification of a ceasefire: observations in, classified and verified records out.",
-        subcommands: [MissionCommand.self, IngestCommand.self, ReplayCommand.self, DemoCommand.self]
+        subcommands: [
+            MissionCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self, ScoreCommand.self,
+            DemoCommand.self,
+        ]
     )
 
     public init() {}

@@ -144,9 +144,12 @@ public struct MissionInitCommand: ParsableCommand {
     static func defaultSources(parties: [Party]) -> [Source] {
         [
             Source(id: "us-acoustic-07", kind: .acoustic, organisation: "US", reliability: .b),
+            Source(id: "uk-acoustic-02", kind: .acoustic, organisation: "UK", reliability: .b),
             Source(id: "us-radar-03", kind: .radar, organisation: "US", reliability: .b),
+            Source(id: "fr-radar-05", kind: .radar, organisation: "FR", reliability: .b),
             Source(id: "uk-satellite-01", kind: .satellite, organisation: "UK", reliability: .a),
             Source(id: "fr-uav-02", kind: .uav, organisation: "FR", reliability: .b),
+            Source(id: "uk-uav-06", kind: .uav, organisation: "UK", reliability: .b),
             Source(id: "de-camera-11", kind: .staticCamera, organisation: "DE", reliability: .c),
             Source(id: "pl-patrol-04", kind: .patrol, organisation: "PL", reliability: .b),
             Source(id: "mission-osint", kind: .osint, organisation: "MISSION", reliability: .d),

@@ -26,8 +26,13 @@ public struct ReplayCommand: ParsableCommand {
         let batch = try Files.parseObservations(observations, mission: mission)
         let output = try Self.replay(mission: mission, batch: batch, to: URL(fileURLWithPath: out, isDirectory: true))
         print(
-            "\(observations): \(batch.observations.count.grouped) observations classified → \(out)/observations.ndjson")
-        _ = output
+            "\(observations): \(batch.observations.count.grouped) observations → \(output.incidentCount.grouped) incidents, "
+                + "\(output.violationCount.grouped) violations in \(out)/")
+        if output.lateObservations > 0 {
+            print(
+                "  \(output.lateObservations.grouped) arrived later than the allowed lateness: kept as incidents marked late"
+            )
+        }
     }
 
     /// Runs the replay and writes its files into `directory`.
@@ -37,7 +42,7 @@ public struct ReplayCommand: ParsableCommand {
         progress.finish()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Files.write(output.observations, to: directory.appendingPathComponent("observations.ndjson"))
+            for (name, bytes) in output.files { try Files.write(bytes, to: directory.appendingPathComponent(name)) }
         } catch {
             throw CLIError("cannot write to \(directory.path): \(error.localizedDescription)")
         }

@@ -50,9 +50,11 @@ import Testing
             "--observations", Self.examples.appendingPathComponent("observations.ndjson").path, "--out", out.path,
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        let produced = try Data(contentsOf: out.appendingPathComponent("observations.ndjson"))
-        let documented = try Data(contentsOf: Self.examples.appendingPathComponent("replay/observations.ndjson"))
-        #expect(produced == documented)
+        for file in ["observations.ndjson", "incidents.ndjson", "violations.ndjson"] {
+            let produced = try Data(contentsOf: out.appendingPathComponent(file))
+            let documented = try Data(contentsOf: Self.examples.appendingPathComponent("replay/" + file))
+            #expect(produced == documented, "\(file)")
+        }
         let areas = try GeoJSON.namedAreas(
             JSONValue.parse(Data(contentsOf: Self.examples.appendingPathComponent("sectors.geojson"))))
         #expect(areas.map(\.name) == ["North", "South"])
@@ -71,7 +73,7 @@ import Testing
         guard case .object(let root) = sources, case .array(let list)? = root["sources"] else {
             Issue.record("sources.json shape"); return
         }
-        #expect(list.count == 9)
+        #expect(list.count == 12)
 
         let observations = Self.examples.appendingPathComponent("observations.ndjson").path
         let store = dir.appendingPathComponent("events.sqlite").path
@@ -201,5 +203,52 @@ import Testing
         ])
         #expect(run.status != 0)
         #expect(run.stderr.contains("sources.json: sources[0].kind: \"sonar\" is not one of"), "\(run.stderr)")
+    }
+}
+
+/// The verification engine end to end: simulate a day on the demo line, replay it, score it against the truth.
+@Suite struct SimulationTests {
+    @Test(arguments: [1, 2] as [UInt64])
+    func aSimulatedDayIsScoredAgainstItsTruth(seed: UInt64) throws {
+        let dir = try CommandLineTests.temporaryDirectory()
+        let mission = dir.appendingPathComponent("mission").path
+        _ = try CommandLineTests.guarantor([
+            "mission", "init", mission, "--line", TestData.demoLine.path, "--party", "UA=35.0462,48.4647", "--party",
+            "RU=39.3078,48.5740",
+        ])
+        let sim = dir.appendingPathComponent("sim").path, out = dir.appendingPathComponent("out").path
+        let simulate = try CommandLineTests.guarantor([
+            "simulate", "--mission", mission, "--seed", "\(seed)", "--hours", "24", "--out", sim,
+        ])
+        #expect(simulate.status == 0, "\(simulate.stderr)")
+        let replay = try CommandLineTests.guarantor([
+            "replay", "--mission", mission, "--observations", sim + "/observations.ndjson", "--out", out,
+        ])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let score = try CommandLineTests.guarantor(["score", "--truth", sim + "/truth.ndjson", "--results", out])
+        #expect(score.status == 0, "\(score.stderr)")
+        print(score.stdout)
+        func figure(_ label: String, _ name: String) -> Double {
+            let line = score.stdout.split(separator: "\n").first { $0.hasPrefix(label) } ?? ""
+            guard let range = line.range(of: name + " ") else { return -1 }
+            return Double(line[range.upperBound...].prefix { $0 == "." || $0.isNumber }) ?? -1
+        }
+        // Measured levels of the default (strict) policy; see docs/VERIFICATION.md.
+        #expect(figure("clustering", "F1") >= 0.95)
+        #expect(figure("verified violations", "precision") >= 0.98)
+        #expect(figure("verified violations", "recall") >= 0.85)
+        let attribution =
+            score.stdout.split(separator: "\n").first { $0.hasPrefix("attribution") }.map(String.init) ?? ""
+        #expect((Double(attribution.split(separator: " ").dropFirst(2).first ?? "") ?? 0) >= 0.95, "\(attribution)")
+        // Replaying twice gives the same bytes.
+        let again = dir.appendingPathComponent("again").path
+        _ = try CommandLineTests.guarantor([
+            "replay", "--mission", mission, "--observations", sim + "/observations.ndjson", "--out", again,
+        ])
+        for file in ["observations.ndjson", "incidents.ndjson", "violations.ndjson"] {
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))
+                    == Data(contentsOf: URL(fileURLWithPath: again + "/" + file)))
+        }
     }
 }

@@ -50,8 +50,10 @@ public struct Agreement: Sendable {
     public var sectors: SectorDefinition
     /// Zones, narrowest first.
     public var zones: [Zone]
-    /// The rules that turn incidents into violations, kept as written until the verification engine reads them.
-    public var rules: [JSONValue]
+    /// The rules that turn incidents into violations.
+    public var rules: [AdjudicationRule]
+    /// How observations are correlated and incidents promoted.
+    public var verification: VerificationPolicy
 
     /// The default zones of `mission init`, after Minsk II (DESIGN §3.2).
     public static let defaultZones: [Zone] = [
@@ -74,7 +76,9 @@ public struct Agreement: Sendable {
     /// - Throws: ``FieldError`` naming the JSON path and the reason.
     public init(json: JSONValue) throws {
         let f = try JSONFields(json)
-        try f.rejectUnknown(["id", "title", "effectiveAt", "parties", "line", "sectors", "zones", "rules"])
+        try f.rejectUnknown([
+            "id", "title", "effectiveAt", "parties", "line", "sectors", "zones", "rules", "verification",
+        ])
         id = try f.string("id")
         title = try f.string("title")
         effectiveAt = try f.timestamp("effectiveAt")
@@ -143,12 +147,30 @@ public struct Agreement: Sendable {
         }
         if zones.count > 64 { throw FieldError(path: "zones", reason: "at most 64 zones") }
         zones.sort { ($0.halfWidthMeters, $0.id) < ($1.halfWidthMeters, $1.id) }
-        rules = f.members["rules"] == nil ? [] : try f.array("rules")
+        let zoneIds = zones.map(\.id)
+        if f.members["rules"] == nil {
+            rules = AdjudicationRule.defaults.filter {
+                if case .named(let zone) = $0.zone { return zoneIds.contains(zone) }
+                return true
+            }
+        } else {
+            var ruleIds: Set<String> = []
+            rules = try f.array("rules").enumerated().map { i, value in
+                let rule = try AdjudicationRule(json: value, path: "rules[\(i)]", zones: zoneIds)
+                guard ruleIds.insert(rule.id).inserted else {
+                    throw FieldError(path: "rules[\(i)].id", reason: "duplicate rule id \"\(rule.id)\"")
+                }
+                return rule
+            }
+        }
+        verification =
+            try f.members["verification"].map { try VerificationPolicy(json: $0, path: "verification") } ?? .standard
     }
 
     public init(
         id: String, title: String, effectiveAt: Timestamp, parties: [Party], line: LineDefinition,
-        sectors: SectorDefinition, zones: [Zone] = Agreement.defaultZones, rules: [JSONValue] = []
+        sectors: SectorDefinition, zones: [Zone] = Agreement.defaultZones,
+        rules: [AdjudicationRule] = AdjudicationRule.defaults, verification: VerificationPolicy = .standard
     ) {
         self.id = id
         self.title = title
@@ -158,6 +180,7 @@ public struct Agreement: Sendable {
         self.sectors = sectors
         self.zones = zones
         self.rules = rules
+        self.verification = verification
     }
 
     /// agreement.json as written by `mission init`: readable, stable member order.
@@ -192,7 +215,8 @@ public struct Agreement: Sendable {
                         ]),
                     ])
                 }),
-            "rules": .array(rules),
+            "rules": .array(rules.map(\.json)),
+            "verification": verification.json,
         ])
     }
 }

@@ -6,11 +6,24 @@ public enum Replay {
     public struct Output: Sendable {
         /// `observations.ndjson`: each observation's classification, in input order.
         public var observations: [UInt8]
+        /// `incidents.ndjson`, by (start, id).
+        public var incidents: [UInt8]
+        /// `violations.ndjson`, by (at, id).
+        public var violations: [UInt8]
         /// The classifications themselves, in input order.
         public var classifications: [Classification]
+        /// Observations that arrived later than the allowed lateness (kept, as incidents marked `late`).
+        public var lateObservations: Int
+        public var incidentCount: Int
+        public var violationCount: Int
+
+        /// The files by name.
+        public var files: [(name: String, bytes: [UInt8])] {
+            [("observations.ndjson", observations), ("incidents.ndjson", incidents), ("violations.ndjson", violations)]
+        }
     }
 
-    /// Classifies every observation of a batch.
+    /// Classifies, correlates, grades and adjudicates every observation of a batch, in order.
     /// - Parameter progress: called with the number done so far, every `progressEvery` observations.
     public static func run(
         mission: Mission, batch: ObservationBatch, progressEvery: Int = 100_000,
@@ -19,13 +32,84 @@ public enum Replay {
         var writer = JSONWriter(capacity: batch.observations.count * 200)
         var classifications: [Classification] = []
         classifications.reserveCapacity(batch.observations.count)
+        var engine = VerificationEngine(mission: mission)
         for (i, observation) in batch.observations.enumerated() {
             let c = mission.classify(observation.location.point)
             classifications.append(c)
             mission.classificationLine(id: observation.id, c, into: &writer)
             writer.newline()
+            engine.add(observation)
             if (i + 1) % progressEvery == 0 { progress(i + 1) }
         }
-        return Output(observations: writer.bytes, classifications: classifications)
+        let (incidents, violations) = engine.results()
+        var incidentWriter = JSONWriter(capacity: incidents.count * 300)
+        for incident in incidents {
+            mission.incidentLine(incident, into: &incidentWriter)
+            incidentWriter.newline()
+        }
+        var violationWriter = JSONWriter(capacity: violations.count * 250)
+        for violation in violations {
+            violationLine(violation, into: &violationWriter)
+            violationWriter.newline()
+        }
+        return Output(
+            observations: writer.bytes, incidents: incidentWriter.bytes, violations: violationWriter.bytes,
+            classifications: classifications, lateObservations: engine.lateCount, incidentCount: incidents.count,
+            violationCount: violations.count)
+    }
+
+    /// One line of violations.ndjson.
+    public static func violationLine(_ v: Violation, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.string(v.id)
+        w.key("incidentId"); w.string(v.incidentId)
+        w.key("rule"); w.string(v.rule)
+        w.key("severity"); w.string(v.severity.rawValue)
+        w.key("attributedTo"); w.string(v.attributedTo)
+        w.key("attributionBasis"); w.string(v.attributionBasis)
+        w.key("zone")
+        if let zone = v.zone { w.string(zone) } else { w.null() }
+        w.key("distanceToLineMeters"); w.number(v.distanceToLineMeters, decimals: 2)
+        w.key("at"); w.string(v.at.rfc3339)
+        w.key("certainty"); w.string(v.probability >= 0.975 ? "certain" : "probable")
+        w.key("probability"); w.number(v.probability)
+        w.key("incidentStatus"); w.string(v.incidentStatus.rawValue)
+        w.endObject()
+    }
+}
+
+extension Mission {
+    /// One line of incidents.ndjson.
+    public func incidentLine(_ i: Incident, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.string(i.id)
+        w.key("observationIds")
+        w.beginArray()
+        for id in i.observationIds { w.string(id) }
+        w.endArray()
+        w.key("kind"); w.string(i.kind.rawValue)
+        if let weapon = i.weaponClass { w.key("weaponClass"); w.string(weapon.rawValue) }
+        w.key("location")
+        w.beginObject()
+        w.key("lon"); w.number(i.location.point.lon)
+        w.key("lat"); w.number(i.location.point.lat)
+        w.key("uncertaintyMeters"); w.number(i.location.uncertaintyMeters)
+        w.endObject()
+        w.key("start"); w.string(i.start.rfc3339)
+        w.key("end"); w.string(i.end.rfc3339)
+        w.key("status"); w.string(i.status.rawValue)
+        w.key("sector")
+        if i.classification.sector >= 0 { w.string(sectors.names[Int(i.classification.sector)]) } else { w.null() }
+        w.key("side"); w.string(agreement.parties[i.classification.party].id)
+        w.key("distanceToLineMeters"); w.number(i.classification.distanceToLineMeters, decimals: 2)
+        w.key("count"); w.int(i.count)
+        w.key("sources")
+        w.beginArray()
+        for s in i.sources { w.string(s) }
+        w.endArray()
+        w.key("independentSources"); w.int(i.independentSources)
+        w.key("credibility"); w.int(i.credibility)
+        if i.late { w.key("late"); w.bool(true) }
+        w.endObject()
     }
 }

@@ -1,6 +1,7 @@
 extension Observation {
     static let fields: [String] = [
-        "id", "source", "observedAt", "kind", "location", "reportedAt", "origin", "bearingDegrees", "weaponClass",
+        "id", "source", "observedAt", "kind", "location", "reportedAt", "timeUncertaintySeconds", "origin",
+        "bearingDegrees", "weaponClass",
         "count", "credibility", "tlp", "text", "evidence",
     ]
     /// Longest accepted id and text, in characters.
@@ -30,6 +31,12 @@ extension Observation {
         reportedAt = try f.optionalTimestamp("reportedAt")
         if let reportedAt, reportedAt < observedAt {
             throw FieldError(path: "reportedAt", reason: "\(reportedAt) is before observedAt \(observedAt)")
+        }
+        timeUncertaintySeconds = try f.optionalNumber("timeUncertaintySeconds") ?? 0
+        if !(0...86_400).contains(timeUncertaintySeconds) {
+            throw FieldError(
+                path: "timeUncertaintySeconds",
+                reason: "\(JSONFields.format(timeUncertaintySeconds)) is outside 0…86400")
         }
         origin = try f.members["origin"] == nil || f.members["origin"] == .null ? nil : Self.location(f, "origin")
         bearingDegrees = try f.optionalNumber("bearingDegrees")
@@ -88,6 +95,7 @@ extension Observation {
         w.key("kind"); w.string(kind.rawValue)
         w.key("location"); Self.write(location, to: &w)
         if let reportedAt { w.key("reportedAt"); w.string(reportedAt.rfc3339) }
+        if timeUncertaintySeconds > 0 { w.key("timeUncertaintySeconds"); w.number(timeUncertaintySeconds) }
         if let origin { w.key("origin"); Self.write(origin, to: &w) }
         if let bearingDegrees { w.key("bearingDegrees"); w.number(bearingDegrees) }
         if let weaponClass { w.key("weaponClass"); w.string(weaponClass.rawValue) }

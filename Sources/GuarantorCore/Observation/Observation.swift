@@ -27,6 +27,8 @@ public struct Observation: Sendable, Equatable {
     public var kind: ObservationKind
     public var location: Location
     public var reportedAt: Timestamp?
+    /// How precise `observedAt` is, seconds (a stated ± range; 0 when exact or not stated).
+    public var timeUncertaintySeconds: Double
     /// An estimated point of fire.
     public var origin: Location?
     /// Bearing from the observer towards the origin, degrees clockwise from north, 0 ≤ b < 360.
@@ -41,7 +43,8 @@ public struct Observation: Sendable, Equatable {
 
     public init(
         id: String, source: String, observedAt: Timestamp, kind: ObservationKind, location: Location,
-        reportedAt: Timestamp? = nil, origin: Location? = nil, bearingDegrees: Double? = nil,
+        reportedAt: Timestamp? = nil, timeUncertaintySeconds: Double = 0, origin: Location? = nil,
+        bearingDegrees: Double? = nil,
         weaponClass: WeaponClass? = nil, count: Int? = nil, credibility: Int? = nil, tlp: TLP? = nil,
         text: String? = nil, evidence: [Evidence] = []
     ) {
@@ -51,6 +54,7 @@ public struct Observation: Sendable, Equatable {
         self.kind = kind
         self.location = location
         self.reportedAt = reportedAt
+        self.timeUncertaintySeconds = timeUncertaintySeconds
         self.origin = origin
         self.bearingDegrees = bearingDegrees
         self.weaponClass = weaponClass

@@ -1,7 +1,28 @@
-/// What an observation reports (DESIGN §3.2).
+/// What an observation reports (DESIGN §3.2), plus the mission's own impediments: access denied to monitors,
+/// restrictions of their movement, and gaps in sensor coverage (jamming, outages), so that silence is never
+/// mistaken for compliance.
 public enum ObservationKind: String, CaseIterable, Sendable, Codable {
     case explosion, artilleryFire, mortarFire, mlrsFire, smallArmsFire, heavyWeaponSighting, armourMovement,
         troopMovement, droneFlight, incursion, casualty, infrastructureDamage
+    case accessDenial, restrictionOfMovement, sensorGap
+
+    /// Kinds that can describe the same happening; only observations of one group are correlated together.
+    public var group: KindGroup {
+        switch self {
+        case .explosion, .artilleryFire, .mortarFire, .mlrsFire, .smallArmsFire: .fire
+        case .heavyWeaponSighting, .armourMovement: .heavyWeapons
+        case .troopMovement: .troops
+        case .droneFlight: .drone
+        case .incursion: .incursion
+        case .casualty, .infrastructureDamage: .effects
+        case .accessDenial, .restrictionOfMovement, .sensorGap: .impediment
+        }
+    }
+}
+
+/// Families of observation kinds that are correlated together.
+public enum KindGroup: String, CaseIterable, Sendable {
+    case fire, heavyWeapons, troops, drone, incursion, effects, impediment
 }
 
 /// Weapon classes, matching the withdrawal zones of the agreement.

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import GuarantorCore
+
+/// `guarantor simulate --mission DIR --seed N --hours H --out DIR`
+public struct SimulateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Generate ground truth and the observations the mission's sources would report of it.")
+
+    @Option(help: "The mission directory.")
+    var mission: String
+
+    @Option(help: "Seed of the scenario.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Hours of event time to simulate, from one day after the agreement takes effect.")
+    var hours: Double = 24
+
+    @Option(help: "The directory for observations.ndjson and truth.ndjson.")
+    var out: String
+
+    public init() {}
+
+    public func validate() throws {
+        guard hours > 0, hours <= 24 * 31 else { throw ValidationError("--hours must be in 0…744") }
+    }
+
+    public func run() throws {
+        let mission = try Files.loadMission(self.mission)
+        let (observations, truth) = Simulator.run(mission: mission, seed: seed, hours: hours)
+        var bytes: [UInt8] = []
+        for o in observations {
+            bytes += o.canonicalJSON
+            bytes.append(0x0A)
+        }
+        let directory = URL(fileURLWithPath: out, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Files.write(bytes, to: directory.appendingPathComponent("observations.ndjson"))
+            try Files.write(truth, to: directory.appendingPathComponent("truth.ndjson"))
+        } catch {
+            throw CLIError("cannot write to \(out): \(error.localizedDescription)")
+        }
+        let events = truth.split(separator: 0x0A).filter { $0.starts(with: Array(#"{"type":"event""#.utf8)) }.count
+        print(
+            "\(out): \(events.grouped) events over \(hours) h seen in \(observations.count.grouped) observations (seed \(seed))"
+        )
+    }
+}
+
+/// `guarantor score --truth FILE --results DIR`
+public struct ScoreCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "score", abstract: "Score replay results against simulated ground truth.")
+
+    @Option(help: "truth.ndjson from `guarantor simulate`.")
+    var truth: String
+
+    @Option(help: "The output directory of `guarantor replay` (incidents.ndjson, violations.ndjson).")
+    var results: String
+
+    public init() {}
+
+    public func run() throws {
+        func read(_ path: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            return [UInt8](data)
+        }
+        do {
+            let score = try Score.compute(
+                truth: read(truth), incidents: read(results + "/incidents.ndjson"),
+                violations: read(results + "/violations.ndjson"))
+            print(score.text)
+        } catch let error as FieldError {
+            throw CLIError("malformed input: \(error)")
+        } catch let error as JSONParseError {
+            throw CLIError("malformed input: \(error)")
+        }
+    }
+}

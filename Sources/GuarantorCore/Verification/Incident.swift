@@ -1,0 +1,51 @@
+/// Where an incident stands in review (DESIGN §3.5): reported → corroborated → verified, or disputed or rejected.
+public enum IncidentStatus: String, CaseIterable, Sendable {
+    case reported, corroborated, verified, disputed, rejected
+}
+
+/// Observations of one happening, correlated, graded and located.
+public struct Incident: Sendable, Equatable {
+    /// `I` and 16 hexadecimal digits derived from the id of its earliest observation: the same on every replay.
+    public var id: String
+    /// Member observations, by (observedAt, id).
+    public var observationIds: [String]
+    public var kind: ObservationKind
+    public var weaponClass: WeaponClass?
+    /// Fused location (inverse-variance weighted) and its uncertainty.
+    public var location: Location
+    public var start: Timestamp
+    public var end: Timestamp
+    /// Estimated number of rounds, vehicles or aircraft: the largest count any observation gave (at least 1).
+    public var count: Int
+    /// Source ids, sorted.
+    public var sources: [String]
+    /// Independent sources (distinct organisation–kind pairs) excluding party claims, and those of reliable grade.
+    public var independentSources: Int
+    public var independentReliableSources: Int
+    /// Admiralty credibility 1–6, derived from the corroboration (1 = confirmed by independent sources).
+    public var credibility: Int
+    public var status: IncidentStatus
+    /// Where the fused location lies.
+    public var classification: Classification
+    /// Set when its only observation arrived later than the allowed lateness and was not correlated.
+    public var late: Bool
+}
+
+/// A finding: an incident that breaks a rule of the agreement.
+public struct Violation: Sendable, Equatable {
+    public var id: String
+    public var incidentId: String
+    public var rule: String
+    public var severity: Severity
+    /// A party id, or `unattributed`.
+    public var attributedTo: String
+    /// How the attribution was made: origin, bearings, side, or none.
+    public var attributionBasis: String
+    /// The zone the rule concerns, or else the narrowest zone the incident lies in; `nil` outside every zone.
+    public var zone: String?
+    public var distanceToLineMeters: Double
+    public var at: Timestamp
+    /// The probability that the incident lies in the rule's zone given its location uncertainty (1 without a zone).
+    public var probability: Double
+    public var incidentStatus: IncidentStatus
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+extension VerificationEngine {
+    /// The violations an incident makes under the agreement's rules, with their attribution.
+    func adjudicate(_ incident: Incident, members: [Int]) -> [Violation] {
+        let agreement = mission.agreement
+        guard incident.status != .rejected, !incident.late, incident.start >= agreement.effectiveAt else { return [] }
+        var found: [Violation] = []
+        var attribution: (party: String, basis: String)?
+        for rule in agreement.rules where rule.kinds.contains(incident.kind) {
+            if !rule.weaponClasses.isEmpty {
+                guard let weapon = incident.weaponClass, rule.weaponClasses.contains(weapon) else { continue }
+            }
+            let zoneIndex: Int?
+            switch rule.zone {
+            case nil: zoneIndex = nil
+            case .named(let id): zoneIndex = agreement.zones.firstIndex { $0.id == id }
+            case .ofWeaponClass:
+                guard let weapon = incident.weaponClass,
+                    let index = agreement.zones.firstIndex(where: { $0.prohibitedWeaponClasses.contains(weapon) })
+                else { continue }
+                zoneIndex = index
+            }
+            var probability = 1.0
+            if let zoneIndex {
+                probability = Self.probabilityInside(
+                    distance: incident.classification.distanceToLineMeters,
+                    uncertainty: incident.location.uncertaintyMeters,
+                    halfWidth: agreement.zones[zoneIndex].halfWidthMeters)
+                guard probability >= 0.5 else { continue }
+            }
+            let zone =
+                zoneIndex.map { agreement.zones[$0].id }
+                ?? mission.zoneIds(incident.classification.zones).first
+            if attribution == nil { attribution = attribute(incident, members: members) }
+            found.append(
+                Violation(
+                    id: "V" + incident.id.dropFirst() + "-" + rule.id, incidentId: incident.id, rule: rule.id,
+                    severity: rule.severity, attributedTo: attribution!.party, attributionBasis: attribution!.basis,
+                    zone: zone, distanceToLineMeters: incident.classification.distanceToLineMeters, at: incident.start,
+                    probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status))
+        }
+        return found
+    }
+
+    /// P(distance ≤ halfWidth) when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.
+    static func probabilityInside(distance: Double, uncertainty: Double, halfWidth: Double) -> Double {
+        let sigma = max(uncertainty, 1) / 2
+        return 0.5 * erfc(-(halfWidth - distance) / (sigma * 2.0.squareRoot()))
+    }
+
+    /// To a party only when the evidence allows: an estimated point of origin, crossing bearings from two places,
+    /// or a sighting clearly on one side. Otherwise `unattributed`.
+    func attribute(_ incident: Incident, members: [Int]) -> (party: String, basis: String) {
+        let parties = mission.agreement.parties
+        let members = members.map { (observation(at: $0), position(at: $0)) }
+        // 1. Stated origins, fused.
+        let origins = members.compactMap { $0.0.origin }
+        if !origins.isEmpty {
+            let origin = Self.fuse(origins.map { (WGS84.ecef($0.point), $0.uncertaintyMeters) })
+            let c = mission.classify(origin.point)
+            if c.distanceToLineMeters > origin.uncertaintyMeters { return (parties[c.party].id, "origin") }
+            return ("unattributed", "origin too near the line")
+        }
+        // 2. Two or more bearings that cross at a clear angle.
+        let bearings = members.filter { $0.0.bearingDegrees != nil }
+        if bearings.count >= 2,
+            let origin = Self.intersect(bearings.map { ($0.0.location.point, $0.0.bearingDegrees!) })
+        {
+            let c = mission.classify(origin)
+            if c.distanceToLineMeters > 2_000 { return (parties[c.party].id, "bearings") }
+            return ("unattributed", "bearings cross near the line")
+        }
+        // 3. A sighting stands on its party's side.
+        if [.heavyWeapons, .troops].contains(incident.kind.group) {
+            let c = incident.classification
+            if c.distanceToLineMeters > incident.location.uncertaintyMeters { return (parties[c.party].id, "side") }
+            return ("unattributed", "sighting too near the line")
+        }
+        return ("unattributed", "none")
+    }
+
+    /// Least-squares crossing of bearing lines in a local plane, if at least two differ by 15° or more.
+    static func intersect(_ rays: [(GeoPoint, Double)]) -> GeoPoint? {
+        let angles = rays.map(\.1)
+        guard
+            angles.contains(where: { a in
+                angles.contains { b in
+                    let d = abs((a - b).truncatingRemainder(dividingBy: 180))
+                    return min(d, 180 - d) >= 15
+                }
+            })
+        else { return nil }
+        let origin = rays[0].0
+        let kx = 111_320 * cos(origin.lat * .pi / 180), ky = 110_574.0
+        // Minimise the sum of squared distances to the lines through (x, y) with direction (sin θ, cos θ).
+        var a11 = 0.0, a12 = 0.0, a22 = 0.0, b1 = 0.0, b2 = 0.0
+        for (p, bearing) in rays {
+            let x = (p.lon - origin.lon) * kx, y = (p.lat - origin.lat) * ky
+            let dx = sin(bearing * .pi / 180), dy = cos(bearing * .pi / 180)
+            // Projector onto the line's normal: I − d dᵀ.
+            let m11 = 1 - dx * dx, m12 = -dx * dy, m22 = 1 - dy * dy
+            a11 += m11; a12 += m12; a22 += m22
+            b1 += m11 * x + m12 * y; b2 += m12 * x + m22 * y
+        }
+        let det = a11 * a22 - a12 * a12
+        guard abs(det) > 1e-9 else { return nil }
+        let x = (a22 * b1 - a12 * b2) / det, y = (a11 * b2 - a12 * b1) / det
+        // The crossing must lie ahead of every observer, not behind.
+        for (p, bearing) in rays {
+            let px = (p.lon - origin.lon) * kx, py = (p.lat - origin.lat) * ky
+            if (x - px) * sin(bearing * .pi / 180) + (y - py) * cos(bearing * .pi / 180) <= 0 { return nil }
+        }
+        return GeoPoint(lon: origin.lon + x / kx, lat: origin.lat + y / ky)
+    }
+}
