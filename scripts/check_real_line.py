@@ -63,9 +63,12 @@ def main():
         out, _ = run([args.guarantor, "mission", "init", mission, "--line", line_path, "--sectors", oblasts_path] + PARTIES)
         print(out.strip())
         observations = os.path.join(tmp, "observations.ndjson")
+        # Spread over 30 days of event time, in order, as a month of sensor reports would be.
+        seconds = np.sort(rng.uniform(0, 30 * 86_400, args.points))
         with open(observations, "w") as f:
             for k in range(args.points):
-                f.write(f'{{"id":"p{k}","source":"us-acoustic-07","observedAt":"2026-03-01T00:00:00Z","kind":"explosion",'
+                at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1772323200 + seconds[k]))
+                f.write(f'{{"id":"p{k}","source":"us-acoustic-07","observedAt":"{at}Z","kind":"explosion",'
                         f'"location":{{"lon":{lon[k]:.7f},"lat":{lat[k]:.7f},"uncertaintyMeters":50}}}}\n')
         out_dir = os.path.join(tmp, "out")
         _, seconds = run([args.guarantor, "replay", "--mission", mission, "--observations", observations, "--out", out_dir])

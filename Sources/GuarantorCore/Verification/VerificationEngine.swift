@@ -20,6 +20,9 @@ public struct VerificationEngine: Sendable {
     private var observations: [Observation] = []
     private var positions: [Vector3] = []
     private var times: [Int64] = []
+    /// Stated location uncertainty (m) and time uncertainty (s), kept apart from the records for the hot link test.
+    private var spatialUncertainty: [Double] = []
+    private var timeUncertainty: [Double] = []
     private var late: [Bool] = []
     private var parent: [Int32] = []
     private var isAnchor: [Bool] = []
@@ -47,6 +50,8 @@ public struct VerificationEngine: Sendable {
         observations.append(observation)
         positions.append(p)
         times.append(t)
+        spatialUncertainty.append(observation.location.uncertaintyMeters)
+        timeUncertainty.append(observation.timeUncertaintySeconds)
         late.append(isLate)
         parent.append(index)
         let anchor =
@@ -59,7 +64,7 @@ public struct VerificationEngine: Sendable {
             for j in neighbours(of: Int(index)) where isAnchor[j] { Self.union(Int(index), j, &parent, earlier) }
         }
         let (cx, cy) = Self.cell(observation.location.point)
-        cells[Self.key(observation.kind.group, cx, cy), default: []].append(index)
+        cells[Self.key(observation.kind.group, cx, cy, Self.hour(t)), default: []].append(index)
         if t > latestEventTime { latestEventTime = t }
         sweepIfDue()
     }
@@ -69,11 +74,14 @@ public struct VerificationEngine: Sendable {
         let group = observations[i].kind.group
         let window = policy.windows[group] ?? VerificationPolicy.standard.windows[group]!
         let (cx, cy) = Self.cell(observations[i].location.point)
+        let reach = Self.nanos(window.seconds + VerificationPolicy.maximumTimeSlackSeconds)
         var found: [Int] = []
-        for dy in -1...1 {
-            for dx in -1...1 {
-                guard let members = cells[Self.key(group, cx + dx, cy + dy)] else { continue }
-                for j in members where Int(j) != i && linked(i, Int(j), window) { found.append(Int(j)) }
+        for hour in Self.hour(times[i] - reach)...Self.hour(times[i] + reach) {
+            for dy in -1...1 {
+                for dx in -1...1 {
+                    guard let members = cells[Self.key(group, cx + dx, cy + dy, hour)] else { continue }
+                    for j in members where Int(j) != i && linked(i, Int(j), window) { found.append(Int(j)) }
+                }
             }
         }
         return found
@@ -101,14 +109,10 @@ public struct VerificationEngine: Sendable {
     func position(at i: Int) -> Vector3 { positions[i] }
 
     private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
-        let a = observations[i], b = observations[j]
-        let timeSlack = min(
-            2
-                * (a.timeUncertaintySeconds * a.timeUncertaintySeconds + b.timeUncertaintySeconds
-                * b.timeUncertaintySeconds)
-                .squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+        let ta = timeUncertainty[i], tb = timeUncertainty[j]
+        let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         guard abs(times[i] - times[j]) <= Self.nanos(window.seconds + timeSlack) else { return false }
-        let ua = a.location.uncertaintyMeters, ub = b.location.uncertaintyMeters
+        let ua = spatialUncertainty[i], ub = spatialUncertainty[j]
         let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
         return (positions[i] - positions[j]).lengthSquared <= reach * reach
     }
@@ -156,8 +160,15 @@ public struct VerificationEngine: Sendable {
         (Int((p.lon / cellDegrees).rounded(.down)), Int((p.lat / cellDegrees).rounded(.down)))
     }
 
-    private static func key(_ group: KindGroup, _ x: Int, _ y: Int) -> Int64 {
-        Int64(KindGroup.allCases.firstIndex(of: group)!) << 56 | Int64(x & 0xFFFFFFF) << 28 | Int64(y & 0xFFFFFFF)
+    /// Search cells: kind group, 0.4° of longitude and latitude, and hour of event time.
+    private static func key(_ group: KindGroup, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
+        Int64(KindGroup.allCases.firstIndex(of: group)!) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28
+            | (hour & 0xFFFFFFF)
+    }
+
+    private static func hour(_ t: Int64) -> Int64 {
+        let h: Int64 = 3_600_000_000_000
+        return t >= 0 ? t / h : (t - h + 1) / h
     }
 
     // MARK: - Results
@@ -171,7 +182,7 @@ public struct VerificationEngine: Sendable {
         index.cells = [:]
         for i in observations.indices where !late[i] {
             let (cx, cy) = Self.cell(observations[i].location.point)
-            index.cells[Self.key(observations[i].kind.group, cx, cy), default: []].append(Int32(i))
+            index.cells[Self.key(observations[i].kind.group, cx, cy, Self.hour(times[i])), default: []].append(Int32(i))
         }
         var unattached: [Int] = []
         for i in observations.indices where !late[i] && !isAnchor[i] {
