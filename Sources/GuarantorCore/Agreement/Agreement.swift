@@ -129,21 +129,10 @@ public struct Agreement: Sendable {
             }
             let prohibits = try z.object("prohibits")
             try prohibits.rejectUnknown(["activities", "weaponClasses"])
-            func list<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]
-            where E.RawValue == String {
-                guard prohibits.members[key] != nil else { return [] }
-                return try prohibits.array(key).enumerated().map { j, item in
-                    guard case .string(let raw) = item, let value = E(rawValue: raw) else {
-                        throw FieldError(
-                            path: prohibits.path(key) + "[\(j)]",
-                            reason: "not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                    return value
-                }
-            }
             return Zone(
-                id: id, halfWidthMeters: width, prohibitedActivities: try list("activities", Activity.self),
-                prohibitedWeaponClasses: try list("weaponClasses", WeaponClass.self))
+                id: id, halfWidthMeters: width,
+                prohibitedActivities: try prohibits.enumerationList("activities", as: Activity.self),
+                prohibitedWeaponClasses: try prohibits.enumerationList("weaponClasses", as: WeaponClass.self))
         }
         if zones.count > 64 { throw FieldError(path: "zones", reason: "at most 64 zones") }
         zones.sort { ($0.halfWidthMeters, $0.id) < ($1.halfWidthMeters, $1.id) }

@@ -115,6 +115,20 @@ public struct JSONFields: Sendable {
         members[key] == nil || members[key] == .null ? nil : try enumeration(key, as: type)
     }
 
+    /// An array of strings that must each be one of an enumeration's raw values; `[]` when the member is absent.
+    public func enumerationList<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> [E]
+    where E.RawValue == String {
+        guard members[key] != nil else { return [] }
+        return try array(key).enumerated().map { i, item in
+            guard case .string(let raw) = item, let value = E(rawValue: raw) else {
+                throw FieldError(
+                    path: path(key) + "[\(i)]",
+                    reason: "not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+    }
+
     /// An RFC 3339 time.
     public func timestamp(_ key: String) throws -> Timestamp {
         let raw = try string(key)

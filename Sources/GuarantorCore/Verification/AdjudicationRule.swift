@@ -70,21 +70,9 @@ public struct AdjudicationRule: Sendable, Equatable {
         guard !id.isEmpty else { throw FieldError(path: f.path("id"), reason: "must not be empty") }
         description = try f.optionalString("description") ?? ""
         severity = try f.enumeration("severity", as: Severity.self)
-        func list<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]
-        where E.RawValue == String {
-            guard f.members[key] != nil else { return [] }
-            return try f.array(key).enumerated().map { i, item in
-                guard case .string(let raw) = item, let value = E(rawValue: raw) else {
-                    throw FieldError(
-                        path: f.path(key) + "[\(i)]",
-                        reason: "not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return value
-            }
-        }
-        kinds = try list("kinds", ObservationKind.self)
+        kinds = try f.enumerationList("kinds", as: ObservationKind.self)
         guard !kinds.isEmpty else { throw FieldError(path: f.path("kinds"), reason: "name at least one kind") }
-        weaponClasses = try list("weaponClasses", WeaponClass.self)
+        weaponClasses = try f.enumerationList("weaponClasses", as: WeaponClass.self)
         switch try f.optionalString("zone") {
         case nil: zone = nil
         case "ofWeaponClass": zone = .ofWeaponClass

@@ -66,13 +66,7 @@ public struct VerificationPolicy: Sendable, Equatable {
         policy.verifyWith =
             try f.optionalInteger("verifyWithIndependentReliableSources", in: 1...20) ?? policy.verifyWith
         func grades(_ key: String) throws -> [Reliability]? {
-            guard f.members[key] != nil else { return nil }
-            return try f.array(key).enumerated().map { i, item in
-                guard case .string(let raw) = item, let grade = Reliability(rawValue: raw) else {
-                    throw FieldError(path: f.path(key) + "[\(i)]", reason: "not one of A, B, C, D, E, F")
-                }
-                return grade
-            }
+            f.members[key] == nil ? nil : try f.enumerationList(key, as: Reliability.self)
         }
         policy.reliableGrades = try grades("reliableGrades") ?? policy.reliableGrades
         policy.verifyAloneGrades = try grades("verifyAloneGrades") ?? policy.verifyAloneGrades
