@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: system packages, the unit and integration tests (Swift Testing),
-# and the end-to-end check of 1,000,000 points on the real front line with a release build.
+# the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
+# GED events of 2014–2019 against the Minsk-era contact line.
 # Real data is read from $GUARANTOR_DATA (default: ../shared/data beside the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ swift test --disable-xctest
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
   swift build -c release --product guarantor
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"
+  python3 scripts/replay_ucdp.py --guarantor .build/release/guarantor
 else
   echo "SKIPPED the real-line check: real data not found at $GUARANTOR_DATA (set GUARANTOR_DATA to shared/data)"
 fi
