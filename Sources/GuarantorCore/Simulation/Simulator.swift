@@ -189,11 +189,10 @@ public struct Simulator {
                 anchor, toward: victim,
                 by: inBuffer
                     ? Double.random(in: 100...1_700, using: &rng) : Double.random(in: 2_300...10_000, using: &rng))
-            if inBuffer { violations = ["droneInBuffer"] }
         }
         // The truth is where things really are: redraw if the line bends so that a point lands on the wrong side.
         let c = mission.classify(location)
-        let intendedSide = [.heavyWeapon].contains(kind) ? actor : victim
+        let intendedSide = kind == .heavyWeapon ? actor : victim
         if c.party != intendedSide { return event(kind) }
         if let origin, mission.classify(origin).party != actor { return event(kind) }
         if kind == .drone {

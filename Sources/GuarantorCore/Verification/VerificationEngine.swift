@@ -72,7 +72,7 @@ public struct VerificationEngine: Sendable {
     /// Observations that may be correlated with observation i: its kind group, linked by distance and time.
     private func neighbours(of i: Int) -> [Int] {
         let group = observations[i].kind.group
-        let window = policy.windows[group] ?? VerificationPolicy.standard.windows[group]!
+        let window = policy.window(for: group)
         let (cx, cy) = Self.cell(observations[i].location.point)
         let reach = Self.nanos(window.seconds + VerificationPolicy.maximumTimeSlackSeconds)
         var found: [Int] = []
@@ -90,7 +90,7 @@ public struct VerificationEngine: Sendable {
     /// How far apart two linked observations are, in units of their link reach and time window (0…2).
     private func separation(_ i: Int, _ j: Int) -> Double {
         let a = observations[i], b = observations[j]
-        let window = policy.windows[a.kind.group] ?? VerificationPolicy.standard.windows[a.kind.group]!
+        let window = policy.window(for: a.kind.group)
         let ua = a.location.uncertaintyMeters, ub = b.location.uncertaintyMeters
         let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
         let slack =

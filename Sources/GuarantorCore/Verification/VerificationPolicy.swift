@@ -20,6 +20,9 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// Correlation windows per kind group.
     public var windows: [KindGroup: Window]
 
+    /// The correlation window of a kind group (every group has one: parsing starts from ``standard``).
+    public func window(for group: KindGroup) -> Window { windows[group] ?? Self.standard.windows[group]! }
+
     /// Link distances never exceed this, whatever the uncertainties (metres).
     public static let maximumLinkMeters = 25_000.0
     /// The time tolerance added for stated time uncertainties never exceeds this (seconds).
@@ -99,7 +102,7 @@ public struct VerificationPolicy: Sendable, Equatable {
             "correlation": .object(
                 Dictionary(
                     uniqueKeysWithValues: KindGroup.allCases.map { group in
-                        let w = windows[group]!
+                        let w = window(for: group)
                         return (
                             group.rawValue,
                             JSONValue.object(["seconds": .number(w.seconds), "meters": .number(w.meters)])
