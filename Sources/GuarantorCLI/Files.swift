@@ -45,6 +45,49 @@ enum Files {
         }
     }
 
+    /// Parses and validates an actions file; a rejection lists every error.
+    static func parseActions(_ path: String) throws -> [ReviewAction] {
+        switch ReviewAction.parseFile(try readObservations(path)) {
+        case .success(let actions): return actions
+        case .failure(let rejection):
+            let count = rejection.totalErrors == 1 ? "1 error" : "\(rejection.totalErrors) errors"
+            throw CLIError("\(path) rejected, \(count), nothing was stored or written:\n\(rejection)")
+        }
+    }
+
+    /// Opens a mission's store, turning store errors into user-facing errors.
+    static func openStore(_ path: String, mission: Mission) throws -> EventStore {
+        do {
+            return try EventStore(path: path, missionId: mission.agreement.id)
+        } catch let error as StoreError {
+            throw CLIError("\(error)")
+        }
+    }
+
+    /// The engine's inputs: from files, or from a store's event log (in log order).
+    static func inputs(mission: Mission, observations: String?, actions: String?, store: String?) throws -> (
+        ObservationBatch, [ReviewAction]
+    ) {
+        if let observations {
+            return (try parseObservations(observations, mission: mission), try actions.map(parseActions) ?? [])
+        }
+        var batch = ObservationBatch(observations: [], lineNumbers: [])
+        var logged: [ReviewAction] = []
+        do {
+            for (i, record) in try openStore(store!, mission: mission).records().enumerated() {
+                switch record {
+                case .observation(let o):
+                    batch.observations.append(o)
+                    batch.lineNumbers.append(i + 1)
+                case .action(let a): logged.append(a)
+                }
+            }
+        } catch let error as StoreError {
+            throw CLIError("\(error)")
+        }
+        return (batch, logged)
+    }
+
     static func write(_ bytes: [UInt8], to url: URL) throws {
         try Data(bytes).write(to: url, options: .atomic)
     }

@@ -7,7 +7,9 @@ import GuarantorStore
 public struct MissionInitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a mission directory: agreement.json (line, parties, default zones) and sources.json.")
+        abstract:
+            "Create a mission directory: agreement.json (line, parties, default zones), sources.json and declarations.json."
+    )
 
     @Argument(help: "The mission directory to create.")
     var directory: String
@@ -126,6 +128,8 @@ public struct MissionInitCommand: ParsableCommand {
                 try MissionDirectory.write(sectorsValue, to: directory.appendingPathComponent("sectors.geojson"))
             }
             try MissionDirectory.write(sources.json, to: directory.appendingPathComponent(MissionDirectory.sourcesFile))
+            try MissionDirectory.write(
+                Declarations.emptyFile, to: directory.appendingPathComponent(MissionDirectory.declarationsFile))
             try MissionDirectory.write(agreement.json, to: agreementURL)
         } catch {
             throw CLIError("cannot write the mission to \(directory.path): \(error.localizedDescription)")

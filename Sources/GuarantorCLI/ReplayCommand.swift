@@ -3,42 +3,65 @@ import Foundation
 import GuarantorCore
 import GuarantorStore
 
-/// `guarantor replay --mission DIR --observations FILE.ndjson --out DIR`
+/// `guarantor replay --mission DIR (--observations FILE.ndjson [--actions FILE.ndjson] | --store FILE) --out DIR`
 public struct ReplayCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract:
-            "Process an observation file as if it had arrived in that order; the output is byte-identical every run.")
+            "Process an observation file, or a store's event log, as if it had arrived in that order; the output is byte-identical every run."
+    )
 
     @Option(help: "The mission directory.")
     var mission: String
 
     @Option(help: "An NDJSON file of observations.")
-    var observations: String
+    var observations: String?
 
-    @Option(help: "The directory for the outputs (observations.ndjson).")
+    @Option(help: "An NDJSON file of analysts', board members' and parties' actions (with --observations).")
+    var actions: String?
+
+    @Option(help: "Replay a store's event log (observations and actions) instead of files.")
+    var store: String?
+
+    @Option(help: "The directory for the outputs.")
     var out: String
 
     public init() {}
 
+    public func validate() throws {
+        guard (observations == nil) != (store == nil) else {
+            throw ValidationError("give either --observations FILE or --store FILE")
+        }
+        if actions != nil && store != nil {
+            throw ValidationError("--actions goes with --observations; a store holds its own")
+        }
+    }
+
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let batch = try Files.parseObservations(observations, mission: mission)
-        let output = try Self.replay(mission: mission, batch: batch, to: URL(fileURLWithPath: out, isDirectory: true))
+        let (batch, actions) = try Files.inputs(
+            mission: mission, observations: observations, actions: self.actions, store: store)
+        let output = try Self.replay(
+            mission: mission, batch: batch, actions: actions, to: URL(fileURLWithPath: out, isDirectory: true))
         print(
-            "\(observations): \(batch.observations.count.grouped) observations → \(output.incidentCount.grouped) incidents, "
+            "\(observations ?? store!): \(batch.observations.count.grouped) observations → \(output.incidentCount.grouped) incidents, "
                 + "\(output.violationCount.grouped) violations in \(out)/")
         if output.lateObservations > 0 {
             print(
                 "  \(output.lateObservations.grouped) arrived later than the allowed lateness: kept as incidents marked late"
             )
         }
+        if !actions.isEmpty {
+            print("  \(actions.count.grouped) actions, \(output.refusedActions.grouped) refused (see actions.ndjson)")
+        }
     }
 
     /// Runs the replay and writes its files into `directory`.
-    static func replay(mission: Mission, batch: ObservationBatch, to directory: URL) throws -> Replay.Output {
+    static func replay(mission: Mission, batch: ObservationBatch, actions: [ReviewAction] = [], to directory: URL)
+        throws -> Replay.Output
+    {
         let progress = Progress(total: batch.observations.count, label: "classifying")
-        let output = Replay.run(mission: mission, batch: batch, progress: progress.update)
+        let output = Replay.run(mission: mission, batch: batch, actions: actions, progress: progress.update)
         progress.finish()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -86,6 +86,13 @@ public final class EventStore: Sendable {
                     CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v2 actions") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE event ADD COLUMN action_id TEXT;
+                    CREATE UNIQUE INDEX event_action_id ON event (action_id) WHERE action_id IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 
@@ -130,6 +137,64 @@ public final class EventStore: Sendable {
             throw error
         } catch {
             throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
+        }
+    }
+
+    /// Appends a person's action unless the same action (id and content) is already stored.
+    /// - Throws: ``StoreError/Code/conflictingObservation`` when the id is stored with different content.
+    public func record(_ action: ReviewAction) throws -> IngestResult {
+        let payload = action.canonicalJSON
+        do {
+            return try pool.write { db in
+                var (sequence, head) = try Self.head(db)
+                if let stored = try Data.fetchOne(
+                    db, sql: "SELECT payload FROM event WHERE action_id = ?", arguments: [action.id])
+                {
+                    guard Array(stored) == payload else {
+                        throw StoreError(
+                            code: .conflictingObservation,
+                            message: "action \"\(action.id)\" is already stored with different content")
+                    }
+                    return IngestResult(appended: 0, alreadyPresent: 1, eventCount: sequence, headHash: head)
+                }
+                sequence += 1
+                let kind = EventKind.action.rawValue
+                let hash = EventChain.hash(previous: head, sequence: sequence, kind: kind, payload: payload)
+                try db.execute(
+                    sql: """
+                        INSERT INTO event (sequence, kind, action_id, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [sequence, kind, action.id, Data(payload), Data(head), Data(hash)])
+                head = hash
+                return IngestResult(appended: 1, alreadyPresent: 0, eventCount: sequence, headHash: head)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
+        }
+    }
+
+    /// What the log holds, decoded, in log order: the engine's inputs.
+    public enum Record: Sendable {
+        case observation(Observation)
+        case action(ReviewAction)
+    }
+
+    /// Every observation and action in log order.
+    /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read.
+    public func records() throws -> [Record] {
+        try events().map { event in
+            do {
+                let json = try JSONValue.parse(event.payload)
+                switch EventKind(rawValue: event.kind) {
+                case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
+                case .action: return .action(try ReviewAction(json: json))
+                case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
+                }
+            } catch {
+                throw StoreError(code: .corrupt, message: "event \(event.sequence) cannot be read: \(error)")
+            }
         }
     }
 
@@ -181,7 +246,7 @@ public final class EventStore: Sendable {
 
 /// A store operation that failed: an opaque code and a message safe to show.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case cannotOpen, wrongMission, conflictingObservation, writeFailed }
+    public enum Code: String, Sendable { case cannotOpen, wrongMission, conflictingObservation, writeFailed, corrupt }
     public var code: Code
     public var message: String
     public var description: String { message }

@@ -5,6 +5,7 @@ import GuarantorCore
 public enum MissionDirectory {
     public static let agreementFile = "agreement.json"
     public static let sourcesFile = "sources.json"
+    public static let declarationsFile = "declarations.json"
 
     /// Reads, validates and indexes the mission in `directory`.
     /// - Throws: ``ConfigurationError`` naming the file, the JSON path and the reason.
@@ -29,9 +30,18 @@ public enum MissionDirectory {
         }
         let sourcesValue = try readJSON(directory, sourcesFile)
         let sources = try wrap(sourcesFile) { try SourceRegistry(json: sourcesValue) }
+        // Without the file, no party has declared anything: each one is reported for it.
+        var declarations = Declarations.none
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent(declarationsFile).path) {
+            let value = try readJSON(directory, declarationsFile)
+            declarations = try wrap(declarationsFile) {
+                try Declarations(json: value, parties: agreement.parties.map(\.id))
+            }
+        }
         do {
             return try Mission(
-                agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile)
+                agreement: agreement, lineParts: lineParts, areas: areas, sources: sources,
+                declarations: declarations, lineFile: lineFile)
         } catch let problem as Mission.Problem {
             throw ConfigurationError(file: problem.file, path: problem.error.path, reason: problem.error.reason)
         }

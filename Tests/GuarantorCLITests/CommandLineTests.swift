@@ -35,6 +35,10 @@ import Testing
 
     static let examples = TestData.repositoryRoot.appendingPathComponent("docs/examples")
 
+    static let replayFiles = [
+        "observations.ndjson", "incidents.ndjson", "violations.ndjson", "actions.ndjson", "impediments.ndjson",
+    ]
+
     @Test func helpListsTheCommands() throws {
         let run = try Self.guarantor(["--help"])
         #expect(run.status == 0)
@@ -47,10 +51,11 @@ import Testing
         let out = try Self.temporaryDirectory()
         let run = try Self.guarantor([
             "replay", "--mission", Self.examples.appendingPathComponent("mission").path,
-            "--observations", Self.examples.appendingPathComponent("observations.ndjson").path, "--out", out.path,
+            "--observations", Self.examples.appendingPathComponent("observations.ndjson").path,
+            "--actions", Self.examples.appendingPathComponent("actions.ndjson").path, "--out", out.path,
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        for file in ["observations.ndjson", "incidents.ndjson", "violations.ndjson"] {
+        for file in Self.replayFiles {
             let produced = try Data(contentsOf: out.appendingPathComponent(file))
             let documented = try Data(contentsOf: Self.examples.appendingPathComponent("replay/" + file))
             #expect(produced == documented, "\(file)")
@@ -79,10 +84,10 @@ import Testing
         let store = dir.appendingPathComponent("events.sqlite").path
         let first = try Self.guarantor(["ingest", "--mission", mission, "--store", store, observations])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("5 observations, 5 appended, 0 already stored"))
+        #expect(first.stdout.contains("7 observations, 7 appended, 0 already stored"))
         let second = try Self.guarantor(["ingest", "--mission", mission, "--store", store, observations])
-        #expect(second.stdout.contains("0 appended, 5 already stored (nothing added)"))
-        #expect(second.stdout.contains("event log: 5 events"))
+        #expect(second.stdout.contains("0 appended, 7 already stored (nothing added)"))
+        #expect(second.stdout.contains("event log: 7 events"))
 
         let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
         #expect(
@@ -119,7 +124,7 @@ import Testing
         #expect(run.stderr.contains("line 4: malformed JSON"))
         #expect(run.stderr.contains("line 5: id: duplicate id \"n1\" (first on line 1)"))
         let again = try Self.guarantor(["ingest", "--mission", mission, "--store", store, good])
-        #expect(again.stdout.contains("event log: 5 events"))
+        #expect(again.stdout.contains("event log: 7 events"))
     }
 
     @Test func emptyMissingAndHugeFilesGetClearErrors() throws {
@@ -146,7 +151,7 @@ import Testing
             "ingest", "--mission", mission, "--store", store,
             Self.examples.appendingPathComponent("observations.ndjson").path,
         ])
-        #expect(after.stdout.contains("5 appended"), "the refused files left something in the store")
+        #expect(after.stdout.contains("7 appended"), "the refused files left something in the store")
     }
 
     @Test func missionInitRefusesBadInputAndWritesNothing() throws {
@@ -249,6 +254,68 @@ import Testing
             #expect(
                 try Data(contentsOf: URL(fileURLWithPath: out + "/" + file))
                     == Data(contentsOf: URL(fileURLWithPath: again + "/" + file)))
+        }
+    }
+}
+
+extension CommandLineTests {
+    /// Analysts act through the store: each action is checked against the log first, a refused one is not stored, and
+    /// replaying the store gives what replaying the files gives.
+    @Test func reviewActionsGoThroughTheLogAndReplayFromTheStore() throws {
+        let dir = try Self.temporaryDirectory()
+        let mission = Self.examples.appendingPathComponent("mission").path
+        let store = dir.appendingPathComponent("events.sqlite").path
+        let ingest = try Self.guarantor([
+            "ingest", "--mission", mission, "--store", store,
+            Self.examples.appendingPathComponent("observations.ndjson").path,
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        func act(_ arguments: [String]) throws -> Run {
+            try Self.guarantor(["review", "act", "--mission", mission, "--store", store] + arguments)
+        }
+        let verify = try act([
+            "--action", "verify", "--incident", "I65d187b436520109", "--member", "US", "--user", "us-analyst-2",
+            "--reason", "crater analysis", "--at", "2026-03-01T06:00:00Z",
+        ])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stdout.contains("incident I65d187b436520109 is verified"))
+        #expect(verify.stdout.contains("event log: 8 events"))
+        let again = try act([
+            "--action", "verify", "--incident", "I65d187b436520109", "--member", "UK", "--user", "uk-analyst-1",
+            "--reason", "second look", "--at", "2026-03-01T07:00:00Z",
+        ])
+        #expect(again.status != 0 && again.stderr.contains("cannot verify an incident that is verified"))
+        #expect(again.stderr.contains("nothing was stored"))
+        let noReason = try act([
+            "--action", "reject", "--incident", "I65d187b436520109", "--member", "UK", "--user", "u", "--reason", " ",
+        ])
+        #expect(noReason.status != 0 && noReason.stderr.contains("reason: every action needs a reason"))
+        let unknown = try act([
+            "--action", "dispute", "--incident", "Inothere", "--member", "UK", "--user", "u", "--reason", "r",
+        ])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no incident Inothere"))
+        let queue = try Self.guarantor(["review", "queue", "--mission", mission, "--store", store])
+        #expect(queue.stdout.contains("verified: 2") && queue.stdout.contains("I65d187b436520109"))
+
+        // The store holds 7 observations and 1 action; its replay equals the files' replay with that action.
+        let actions = dir.appendingPathComponent("actions.ndjson")
+        let fromStore = dir.appendingPathComponent("store-replay"),
+            fromFiles = dir.appendingPathComponent("file-replay")
+        let storeRun = try Self.guarantor([
+            "replay", "--mission", mission, "--store", store, "--out", fromStore.path,
+        ])
+        #expect(storeRun.status == 0, "\(storeRun.stderr)")
+        try Data(contentsOf: fromStore.appendingPathComponent("actions.ndjson")).write(to: actions)
+        let fileRun = try Self.guarantor([
+            "replay", "--mission", mission, "--observations",
+            Self.examples.appendingPathComponent("observations.ndjson").path, "--actions", actions.path,
+            "--out", fromFiles.path,
+        ])
+        #expect(fileRun.status == 0, "\(fileRun.stderr)")
+        for file in Self.replayFiles {
+            let a = try Data(contentsOf: fromStore.appendingPathComponent(file))
+            let b = try Data(contentsOf: fromFiles.appendingPathComponent(file))
+            #expect(a == b, "\(file)")
         }
     }
 }

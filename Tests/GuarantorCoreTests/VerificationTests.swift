@@ -18,8 +18,16 @@ import Testing
     static let mission: Mission = {
         let agreement = try! Agreement(json: MissionTests.agreementJSON())
         guard case .inline(let line) = agreement.line else { fatalError() }
-        return try! Mission(agreement: agreement, lineParts: GeoJSON.lineParts(line), areas: nil, sources: sources)
+        return try! Mission(
+            agreement: agreement, lineParts: GeoJSON.lineParts(line), areas: nil, sources: sources,
+            declarations: emptyDeclarations)
     }()
+
+    /// Both parties declared, with nothing to reconcile: these tests are about incidents, not declarations.
+    static let emptyDeclarations = try! Declarations(
+        json: JSONValue.parse(
+            #"{"declarations": [{"party": "UA", "declaredAt": "2026-01-01T00:00:00Z", "inventory": {}, "storageSites": [], "withdrawalRoutes": []}, {"party": "RU", "declaredAt": "2026-01-01T00:00:00Z", "inventory": {}, "storageSites": [], "withdrawalRoutes": []}]}"#
+        ), parties: ["UA", "RU"])
 
     /// Kramatorsk, ~14 km on Ukraine's side of the test line; Horlivka-ish, on Russia's side.
     static let uaSide = GeoPoint(lon: 37.58, lat: 48.73)
@@ -38,11 +46,12 @@ import Testing
             weaponClass: weapon)
     }
 
-    static func run(_ observations: [Observation], mission: Mission = mission) -> (
-        incidents: [Incident], violations: [Violation]
-    ) {
+    static func run(_ observations: [Observation], actions: [ReviewAction] = [], mission: Mission = mission)
+        -> VerificationResults
+    {
         var engine = VerificationEngine(mission: mission)
         for o in observations { engine.add(o) }
+        for a in actions { engine.add(a) }
         return engine.results()
     }
 

@@ -11,6 +11,44 @@ public struct Party: Sendable, Equatable {
     }
 }
 
+/// The board of coalition members that endorses findings: a finding is endorsed once `quorum` different member
+/// states of `members` have endorsed it.
+public struct Board: Sendable, Equatable {
+    public var members: [String]
+    public var quorum: Int
+
+    public init(members: [String], quorum: Int) {
+        self.members = members
+        self.quorum = quorum
+    }
+
+    /// The board of `mission init`: five guarantor states, three of which must endorse.
+    public static let standard = Board(members: ["US", "UK", "FR", "DE", "PL"], quorum: 3)
+
+    /// Reads agreement.json `board`; a party to the ceasefire cannot sit on it.
+    init(json: JSONValue, path: String, parties: [String]) throws {
+        let f = try JSONFields(json, path: path)
+        try f.rejectUnknown(["members", "quorum"])
+        members = try f.array("members").enumerated().map { i, value in
+            guard case .string(let s) = value, !s.isEmpty else {
+                throw FieldError(path: f.path("members[\(i)]"), reason: "expected a member id")
+            }
+            guard !parties.contains(s) else {
+                throw FieldError(path: f.path("members[\(i)]"), reason: "\(s) is a party and cannot endorse findings")
+            }
+            return s
+        }
+        guard !members.isEmpty, Set(members).count == members.count else {
+            throw FieldError(path: f.path("members"), reason: "name at least one member, each once")
+        }
+        quorum = try f.integer("quorum", in: 1...members.count)
+    }
+
+    var json: JSONValue {
+        .object(["members": .array(members.map { .string($0) }), "quorum": .number(Double(quorum))])
+    }
+}
+
 /// Activities a zone can prohibit besides weapon classes.
 public enum Activity: String, CaseIterable, Sendable {
     case militaryPresence, fire, droneFlight
@@ -54,6 +92,8 @@ public struct Agreement: Sendable {
     public var rules: [AdjudicationRule]
     /// How observations are correlated and incidents promoted.
     public var verification: VerificationPolicy
+    /// Who endorses findings.
+    public var board: Board
 
     /// The default zones of `mission init`, after Minsk II (DESIGN §3.2).
     public static let defaultZones: [Zone] = [
@@ -77,7 +117,7 @@ public struct Agreement: Sendable {
     public init(json: JSONValue) throws {
         let f = try JSONFields(json)
         try f.rejectUnknown([
-            "id", "title", "effectiveAt", "parties", "line", "sectors", "zones", "rules", "verification",
+            "id", "title", "effectiveAt", "parties", "line", "sectors", "zones", "rules", "verification", "board",
         ])
         id = try f.string("id")
         title = try f.string("title")
@@ -154,13 +194,17 @@ public struct Agreement: Sendable {
         }
         verification =
             try f.members["verification"].map { try VerificationPolicy(json: $0, path: "verification") } ?? .standard
+        let partyIds = parties.map(\.id)
+        board = try f.members["board"].map { try Board(json: $0, path: "board", parties: partyIds) } ?? .standard
     }
 
     public init(
         id: String, title: String, effectiveAt: Timestamp, parties: [Party], line: LineDefinition,
         sectors: SectorDefinition, zones: [Zone] = Agreement.defaultZones,
-        rules: [AdjudicationRule] = AdjudicationRule.defaults, verification: VerificationPolicy = .standard
+        rules: [AdjudicationRule] = AdjudicationRule.defaults, verification: VerificationPolicy = .standard,
+        board: Board = .standard
     ) {
+        self.board = board
         self.id = id
         self.title = title
         self.effectiveAt = effectiveAt
@@ -206,6 +250,7 @@ public struct Agreement: Sendable {
                 }),
             "rules": .array(rules.map(\.json)),
             "verification": verification.json,
+            "board": board.json,
         ])
     }
 }

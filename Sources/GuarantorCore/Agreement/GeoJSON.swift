@@ -104,7 +104,7 @@ public enum GeoJSON {
         }
     }
 
-    private static func positions(_ items: [JSONValue], path: String) throws -> [GeoPoint] {
+    static func positions(_ items: [JSONValue], path: String) throws -> [GeoPoint] {
         try items.enumerated().map { i, item in
             guard case .array(let xy) = item, xy.count >= 2, case .number(let lon) = xy[0],
                 case .number(let lat) = xy[1]

@@ -5,6 +5,8 @@ public struct Mission: Sendable {
     public let line: CeasefireLine
     public let sectors: SectorMap
     public let sources: SourceRegistry
+    /// What the parties declared (declarations.json).
+    public let declarations: Declarations
     /// The index in `agreement.parties` of the party whose side is the line's left.
     public let leftParty: Int
     /// The zones' half-widths, narrowest first (as `agreement.zones`).
@@ -28,10 +30,12 @@ public struct Mission: Sendable {
     ///   - files: file names to use in errors (`agreement`, `line`, `sectors`).
     public init(
         agreement: Agreement, lineParts: [[GeoPoint]], areas: [GeoJSON.NamedArea]?, sources: SourceRegistry,
-        lineFile: String = "agreement.json", agreementFile: String = "agreement.json"
+        declarations: Declarations = .none, lineFile: String = "agreement.json",
+        agreementFile: String = "agreement.json"
     ) throws {
         self.agreement = agreement
         self.sources = sources
+        self.declarations = declarations
         zoneWidths = agreement.zones.map(\.halfWidthMeters)
         let line: CeasefireLine
         do {

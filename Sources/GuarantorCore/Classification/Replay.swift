@@ -10,23 +10,33 @@ public enum Replay {
         public var incidents: [UInt8]
         /// `violations.ndjson`, by (at, id).
         public var violations: [UInt8]
+        /// `actions.ndjson`: every analyst's, board member's or party's action, by (at, id), with its outcome.
+        public var actions: [UInt8]
+        /// `impediments.ndjson`: access denials, restrictions of movement and sensor gaps per kind, party and sector.
+        public var impediments: [UInt8]
         /// The classifications themselves, in input order.
         public var classifications: [Classification]
         /// Observations that arrived later than the allowed lateness (kept, as incidents marked `late`).
         public var lateObservations: Int
         public var incidentCount: Int
         public var violationCount: Int
+        /// Actions refused (e.g. a transition the state machine does not allow, or an unknown incident).
+        public var refusedActions: Int
 
         /// The files by name.
         public var files: [(name: String, bytes: [UInt8])] {
-            [("observations.ndjson", observations), ("incidents.ndjson", incidents), ("violations.ndjson", violations)]
+            [
+                ("observations.ndjson", observations), ("incidents.ndjson", incidents),
+                ("violations.ndjson", violations), ("actions.ndjson", actions), ("impediments.ndjson", impediments),
+            ]
         }
     }
 
-    /// Classifies, correlates, grades and adjudicates every observation of a batch, in order.
+    /// Classifies, correlates, grades and adjudicates every observation of a batch, in order, then applies people's
+    /// actions (by event time).
     /// - Parameter progress: called with the number done so far, every `progressEvery` observations.
     public static func run(
-        mission: Mission, batch: ObservationBatch, progressEvery: Int = 100_000,
+        mission: Mission, batch: ObservationBatch, actions: [ReviewAction] = [], progressEvery: Int = 100_000,
         progress: (Int) -> Void = { _ in }
     ) -> Output {
         var writer = JSONWriter(capacity: batch.observations.count * 200)
@@ -41,7 +51,9 @@ public enum Replay {
             engine.add(observation)
             if (i + 1) % progressEvery == 0 { progress(i + 1) }
         }
-        let (incidents, violations) = engine.results()
+        for action in actions { engine.add(action) }
+        let results = engine.results()
+        let (incidents, violations) = (results.incidents, results.violations)
         var incidentWriter = JSONWriter(capacity: incidents.count * 300)
         for incident in incidents {
             mission.incidentLine(incident, into: &incidentWriter)
@@ -52,17 +64,37 @@ public enum Replay {
             violationLine(violation, into: &violationWriter)
             violationWriter.newline()
         }
+        var actionWriter = JSONWriter()
+        for (action, outcome) in results.actions {
+            action.write(into: &actionWriter, outcome: outcome)
+            actionWriter.newline()
+        }
+        var impedimentWriter = JSONWriter()
+        for count in results.impediments {
+            impedimentWriter.beginObject()
+            impedimentWriter.key("kind"); impedimentWriter.string(count.kind.rawValue)
+            impedimentWriter.key("party"); impedimentWriter.string(count.party)
+            impedimentWriter.key("sector")
+            if let sector = count.sector { impedimentWriter.string(sector) } else { impedimentWriter.null() }
+            impedimentWriter.key("incidents"); impedimentWriter.int(count.incidents)
+            impedimentWriter.key("observations"); impedimentWriter.int(count.observations)
+            impedimentWriter.endObject()
+            impedimentWriter.newline()
+        }
         return Output(
             observations: writer.bytes, incidents: incidentWriter.bytes, violations: violationWriter.bytes,
-            classifications: classifications, lateObservations: engine.lateCount, incidentCount: incidents.count,
-            violationCount: violations.count)
+            actions: actionWriter.bytes, impediments: impedimentWriter.bytes, classifications: classifications,
+            lateObservations: engine.lateCount,
+            incidentCount: incidents.count, violationCount: violations.count,
+            refusedActions: results.actions.filter { $0.outcome != "applied" }.count)
     }
 
     /// One line of violations.ndjson.
     public static func violationLine(_ v: Violation, into w: inout JSONWriter) {
         w.beginObject()
         w.key("id"); w.string(v.id)
-        w.key("incidentId"); w.string(v.incidentId)
+        w.key("incidentId")
+        if v.incidentId.isEmpty { w.null() } else { w.string(v.incidentId) }
         w.key("rule"); w.string(v.rule)
         w.key("severity"); w.string(v.severity.rawValue)
         w.key("attributedTo"); w.string(v.attributedTo)
@@ -74,6 +106,25 @@ public enum Replay {
         w.key("certainty"); w.string(v.probability >= 0.975 ? "certain" : "probable")
         w.key("probability"); w.number(v.probability)
         w.key("incidentStatus"); w.string(v.incidentStatus.rawValue)
+        w.key("endorsedBy")
+        w.beginArray()
+        for member in v.endorsedBy { w.string(member) }
+        w.endArray()
+        w.key("endorsed"); w.bool(v.endorsed)
+        if let detail = v.detail { w.key("detail"); w.string(detail) }
+        if !v.contests.isEmpty {
+            w.key("contests")
+            w.beginArray()
+            for c in v.contests {
+                w.beginObject()
+                w.key("party"); w.string(c.actor.member)
+                w.key("user"); w.string(c.actor.user)
+                w.key("at"); w.string(c.at.rfc3339)
+                w.key("reason"); w.string(c.reason)
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.endObject()
     }
 }
@@ -110,6 +161,17 @@ extension Mission {
         w.key("independentSources"); w.int(i.independentSources)
         w.key("credibility"); w.int(i.credibility)
         if i.late { w.key("late"); w.bool(true) }
+        if let review = i.lastReview {
+            w.key("lastReview")
+            w.beginObject()
+            w.key("action"); w.string(review.kind.rawValue)
+            w.key("id"); w.string(review.id)
+            w.key("member"); w.string(review.actor.member)
+            w.key("user"); w.string(review.actor.user)
+            w.key("at"); w.string(review.at.rfc3339)
+            w.key("reason"); w.string(review.reason)
+            w.endObject()
+        }
         w.endObject()
     }
 }

@@ -34,6 +34,11 @@ public enum EventChain {
         ]
     }
 
+    /// The first `bytes` bytes of SHA-256 of `data`, in lowercase hexadecimal: short content-derived ids.
+    public static func digestPrefix(_ data: [UInt8], bytes: Int = 8) -> String {
+        hex(Array(SHA256.hash(data: data).prefix(bytes)))
+    }
+
     /// Lowercase hexadecimal.
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
@@ -48,4 +53,6 @@ public enum EventChain {
 public enum EventKind: String, Sendable, CaseIterable {
     /// An observation was accepted; the payload is its canonical JSON.
     case observation
+    /// An analyst's, board member's or party's decision; the payload is the action's canonical JSON.
+    case action
 }

@@ -44,6 +44,11 @@ struct LineSegment: Sendable {
         self.startAlong = startAlong
     }
 
+    /// Geodesic distance from a surface point to the nearest point of the edge, metres.
+    func distance(to p: GeoPoint) -> Double {
+        WGS84.arc(chord: nearest(to: WGS84.ecef(p)).chordSquared.squareRoot(), radius: radius)
+    }
+
     /// Where the nearest point of this edge to `p` lies.
     enum Foot { case start, interior(Vector3), end }
 

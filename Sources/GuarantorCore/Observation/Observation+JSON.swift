@@ -2,7 +2,7 @@ extension Observation {
     static let fields: [String] = [
         "id", "source", "observedAt", "kind", "location", "reportedAt", "timeUncertaintySeconds", "origin",
         "bearingDegrees", "weaponClass",
-        "count", "credibility", "tlp", "text", "evidence",
+        "count", "credibility", "tlp", "text", "evidence", "submittedBy",
     ]
     /// Longest accepted id and text, in characters.
     public static let maximumIdLength = 200
@@ -44,12 +44,22 @@ extension Observation {
             throw FieldError(path: "bearingDegrees", reason: "\(JSONFields.format(b)) is outside 0…360 (360 excluded)")
         }
         weaponClass = try f.optionalEnumeration("weaponClass", as: WeaponClass.self)
-        count = try f.optionalInteger("count", in: 1...1_000_000)
+        count = try f.optionalInteger("count", in: kind == .siteInspection ? 0...1_000_000 : 1...1_000_000)
+        if kind == .siteInspection {
+            guard weaponClass != nil else {
+                throw FieldError(path: "weaponClass", reason: "an inspection counts one class")
+            }
+            guard count != nil else { throw FieldError(path: "count", reason: "an inspection states the count found") }
+        }
         credibility = try f.optionalInteger("credibility", in: 1...6)
         tlp = try f.optionalEnumeration("tlp", as: TLP.self)
         text = try f.optionalString("text")
         if let text, text.count > Self.maximumTextLength {
             throw FieldError(path: "text", reason: "longer than \(Self.maximumTextLength) characters")
+        }
+        submittedBy = try f.optionalString("submittedBy")
+        if let user = submittedBy, user.isEmpty || user.count > Self.maximumIdLength {
+            throw FieldError(path: "submittedBy", reason: "must be 1…\(Self.maximumIdLength) characters")
         }
         evidence = []
         if f.members["evidence"] != nil && f.members["evidence"] != .null {
@@ -114,6 +124,7 @@ extension Observation {
             }
             w.endArray()
         }
+        if let submittedBy { w.key("submittedBy"); w.string(submittedBy) }
         w.endObject()
         return w.bytes
     }

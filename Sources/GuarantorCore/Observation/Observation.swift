@@ -40,14 +40,17 @@ public struct Observation: Sendable, Equatable {
     public var tlp: TLP?
     public var text: String?
     public var evidence: [Evidence]
+    /// The user who filed it (set by the server from the API key); such a user cannot verify its incident.
+    public var submittedBy: String?
 
     public init(
         id: String, source: String, observedAt: Timestamp, kind: ObservationKind, location: Location,
         reportedAt: Timestamp? = nil, timeUncertaintySeconds: Double = 0, origin: Location? = nil,
         bearingDegrees: Double? = nil,
         weaponClass: WeaponClass? = nil, count: Int? = nil, credibility: Int? = nil, tlp: TLP? = nil,
-        text: String? = nil, evidence: [Evidence] = []
+        text: String? = nil, evidence: [Evidence] = [], submittedBy: String? = nil
     ) {
+        self.submittedBy = submittedBy
         self.id = id
         self.source = source
         self.observedAt = observedAt

@@ -14,20 +14,36 @@ public struct LineError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A whole NDJSON file of observations, validated all at once: either every line is good, or the batch is
-/// rejected with every error listed (up to ``maximumErrors``) and nothing may be applied.
+/// rejected with every error listed (up to ``NDJSON/maximumErrors``) and nothing may be applied.
 public struct ObservationBatch: Sendable {
     /// The observations, in file order, with their 1-based line numbers.
     public var observations: [Observation]
     public var lineNumbers: [Int]
 
+    public init(observations: [Observation], lineNumbers: [Int]) {
+        self.observations = observations
+        self.lineNumbers = lineNumbers
+    }
+
+    /// Parses and validates NDJSON bytes (one observation a line; blank lines are ignored).
+    public static func parse(_ bytes: [UInt8], isKnownSource: (String) -> Bool) -> Result<
+        ObservationBatch, NDJSON.Rejection
+    > {
+        NDJSON.parse(bytes, what: "observations", id: \.id) { try Observation(json: $0, isKnownSource: isKnownSource) }
+            .map { ObservationBatch(observations: $0.records, lineNumbers: $0.lineNumbers) }
+    }
+}
+
+/// Newline-delimited JSON files of records with ids, validated whole.
+public enum NDJSON {
     /// Longest accepted line, bytes.
     public static let maximumLineBytes = 64 * 1024
     /// How many errors are listed before the rest are only counted.
     public static let maximumErrors = 100
 
-    /// Why a batch was rejected.
+    /// Why a file was rejected.
     public struct Rejection: Error, Sendable, CustomStringConvertible {
-        /// The first ``ObservationBatch/maximumErrors`` errors, in line order.
+        /// The first ``NDJSON/maximumErrors`` errors, in line order.
         public var errors: [LineError]
         /// How many errors there were in all.
         public var totalErrors: Int
@@ -38,8 +54,12 @@ public struct ObservationBatch: Sendable {
         }
     }
 
-    /// Parses and validates NDJSON bytes (one observation a line; blank lines are ignored).
-    public static func parse(_ bytes: [UInt8], isKnownSource: (String) -> Bool) -> Result<ObservationBatch, Rejection> {
+    /// Parses every line with `decode`; blank lines are ignored, ids must be unique. Either every line is good or
+    /// the result lists every error (line, field, reason).
+    /// - Parameter what: the records' name in the plural, for "the file has no …".
+    public static func parse<Record>(
+        _ bytes: [UInt8], what: String, id: (Record) -> String, decode: (JSONValue) throws -> Record
+    ) -> Result<(records: [Record], lineNumbers: [Int]), Rejection> {
         var errors: [LineError] = []
         var total = 0
         func record(_ error: LineError) {
@@ -51,10 +71,10 @@ public struct ObservationBatch: Sendable {
                 Rejection(
                     errors: [LineError(line: 0, field: "", reason: "the file is empty (0 bytes)")], totalErrors: 1))
         }
-        var observations: [Observation] = []
+        var records: [Record] = []
         var lineNumbers: [Int] = []
         let expectedLines = bytes.reduce(into: 1) { count, byte in if byte == 0x0A { count += 1 } }
-        observations.reserveCapacity(expectedLines)
+        records.reserveCapacity(expectedLines)
         lineNumbers.reserveCapacity(expectedLines)
         var firstLineOfId = [String: Int](minimumCapacity: expectedLines)
         var lineNumber = 0
@@ -74,17 +94,17 @@ public struct ObservationBatch: Sendable {
                     continue
                 }
                 do {
-                    let value = try JSONValue.parse(line)
-                    let observation = try Observation(json: value, isKnownSource: isKnownSource)
-                    if let first = firstLineOfId[observation.id] {
+                    let decoded = try decode(try JSONValue.parse(line))
+                    let key = id(decoded)
+                    if let first = firstLineOfId[key] {
                         record(
                             LineError(
                                 line: lineNumber, field: "id",
-                                reason: "duplicate id \"\(observation.id)\" (first on line \(first))"))
+                                reason: "duplicate id \"\(key)\" (first on line \(first))"))
                         continue
                     }
-                    firstLineOfId[observation.id] = lineNumber
-                    observations.append(observation)
+                    firstLineOfId[key] = lineNumber
+                    records.append(decoded)
                     lineNumbers.append(lineNumber)
                 } catch let error as JSONParseError {
                     record(LineError(line: lineNumber, field: "", reason: error.description))
@@ -95,10 +115,10 @@ public struct ObservationBatch: Sendable {
                 }
             }
         }
-        if total == 0 && observations.isEmpty {
-            record(LineError(line: lineNumber, field: "", reason: "the file has no observations"))
+        if total == 0 && records.isEmpty {
+            record(LineError(line: lineNumber, field: "", reason: "the file has no \(what)"))
         }
         if total > 0 { return .failure(Rejection(errors: errors, totalErrors: total)) }
-        return .success(ObservationBatch(observations: observations, lineNumbers: lineNumbers))
+        return .success((records, lineNumbers))
     }
 }

@@ -5,6 +5,8 @@ public enum ObservationKind: String, CaseIterable, Sendable, Codable {
     case explosion, artilleryFire, mortarFire, mlrsFire, smallArmsFire, heavyWeaponSighting, armourMovement,
         troopMovement, droneFlight, incursion, casualty, infrastructureDamage
     case accessDenial, restrictionOfMovement, sensorGap
+    /// Inspectors' count of one weapon class at a declared storage site (`weaponClass`, `count`, which may be 0).
+    case siteInspection
 
     /// Kinds that can describe the same happening; only observations of one group are correlated together.
     public var group: KindGroup {
@@ -16,13 +18,14 @@ public enum ObservationKind: String, CaseIterable, Sendable, Codable {
         case .incursion: .incursion
         case .casualty, .infrastructureDamage: .effects
         case .accessDenial, .restrictionOfMovement, .sensorGap: .impediment
+        case .siteInspection: .inspection
         }
     }
 }
 
 /// Families of observation kinds that are correlated together.
 public enum KindGroup: String, CaseIterable, Sendable {
-    case fire, heavyWeapons, troops, drone, incursion, effects, impediment
+    case fire, heavyWeapons, troops, drone, incursion, effects, impediment, inspection
 }
 
 /// Weapon classes, matching the withdrawal zones of the agreement.

@@ -70,11 +70,13 @@ public struct Score: Sendable {
         var predicted = 0, matched: Set<String> = [], attributable = 0, attributedRight = 0
         for line in try lines(violations) {
             let f = try JSONFields(line)
-            guard try f.string("incidentStatus") == "verified" else { continue }
+            // Findings about declarations (no incident) are outside what the simulator models.
+            guard try f.string("incidentStatus") == "verified", let incidentId = try f.optionalString("incidentId")
+            else { continue }
             predicted += 1
             let rule = try f.string("rule")
             var votes: [String: Int] = [:]
-            for m in membersOf[try f.string("incidentId")] ?? [] where !(eventOf[m] ?? "").isEmpty {
+            for m in membersOf[incidentId] ?? [] where !(eventOf[m] ?? "").isEmpty {
                 votes[eventOf[m]!, default: 0] += 1
             }
             guard let event = votes.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key,

@@ -58,6 +58,9 @@ public struct AdjudicationRule: Sendable, Equatable {
         AdjudicationRule(
             id: "incursion", description: "An incursion across the line", severity: .grave, kinds: [.incursion]),
         AdjudicationRule(
+            id: "impedingTheMission", description: "Monitors denied access or restricted in their movement",
+            severity: .minor, kinds: [.accessDenial, .restrictionOfMovement]),
+        AdjudicationRule(
             id: "droneInBuffer", description: "A drone flight inside the buffer zone", severity: .minor,
             kinds: [.droneFlight], zone: .named("buffer")),
     ]

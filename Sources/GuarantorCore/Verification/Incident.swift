@@ -27,13 +27,16 @@ public struct Incident: Sendable, Equatable {
     public var status: IncidentStatus
     /// Where the fused location lies.
     public var classification: Classification
-    /// Set when its only observation arrived later than the allowed lateness and was not correlated.
+    /// Set when its observations arrived later than the allowed lateness and were not correlated.
     public var late: Bool
+    /// The last analyst's action that changed the incident (status, merge or split), if any.
+    public var lastReview: ReviewAction? = nil
 }
 
 /// A finding: an incident that breaks a rule of the agreement.
 public struct Violation: Sendable, Equatable {
     public var id: String
+    /// The incident's id; empty for a finding about a party's declarations rather than a happening.
     public var incidentId: String
     public var rule: String
     public var severity: Severity
@@ -48,4 +51,34 @@ public struct Violation: Sendable, Equatable {
     /// The probability that the incident lies in the rule's zone given its location uncertainty (1 without a zone).
     public var probability: Double
     public var incidentStatus: IncidentStatus
+    /// Board members that endorsed the finding, in order; it is endorsed once the board's quorum is reached.
+    public var endorsedBy: [String] = []
+    public var endorsed = false
+    /// Parties' contests, in order: recorded, never deleting the finding.
+    public var contests: [ReviewAction] = []
+    /// What was found, in words, when the rule alone does not say it (e.g. "declared 40, counted 31").
+    public var detail: String? = nil
+}
+
+/// What the engine concludes from everything fed to it so far.
+public struct VerificationResults: Sendable {
+    /// By (start, id).
+    public var incidents: [Incident]
+    /// By (at, id).
+    public var violations: [Violation]
+    /// Every action, in (at, id) order, with `applied` or `refused: why`.
+    public var actions: [(action: ReviewAction, outcome: String)]
+    /// Impediments to the mission (access denials, restrictions of movement, sensor gaps) that were not rejected,
+    /// counted per kind, party and sector, in that order.
+    public var impediments: [ImpedimentCount]
+}
+
+/// How often the mission was impeded in one way, by one party (or `unattributed`), in one sector.
+public struct ImpedimentCount: Sendable, Equatable {
+    public var kind: ObservationKind
+    public var party: String
+    /// A sector name, or `nil` outside every sector.
+    public var sector: String?
+    public var incidents: Int
+    public var observations: Int
 }

@@ -40,7 +40,63 @@ extension VerificationEngine {
                     zone: zone, distanceToLineMeters: incident.classification.distanceToLineMeters, at: incident.start,
                     probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status))
         }
+        if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
         return found
+    }
+
+    /// Declarations broken: a heavy weapon beyond its zone yet away from every declared site and route of its party
+    /// (`awayFromDeclaredSite`), or an inspection counting fewer weapons than a site declared
+    /// (`missingFromDeclaredSite`). Parties that declared nothing are reported once, by ``undeclaredParties()``.
+    func reconcileWithDeclarations(_ incident: Incident, alreadyFound: Bool) -> Violation? {
+        let declarations = mission.declarations
+        let parties = mission.agreement.parties
+        let c = incident.classification
+        let u = incident.location.uncertaintyMeters
+        func finding(_ rule: String, party: String, detail: String) -> Violation {
+            Violation(
+                id: "V" + incident.id.dropFirst() + "-" + rule, incidentId: incident.id, rule: rule, severity: .serious,
+                attributedTo: party, attributionBasis: "declarations", zone: nil,
+                distanceToLineMeters: c.distanceToLineMeters, at: incident.start, probability: 1,
+                incidentStatus: incident.status, detail: detail)
+        }
+        guard let weapon = incident.weaponClass else { return nil }
+        switch incident.kind {
+        case .siteInspection:
+            for party in parties {
+                guard let site = declarations.site(of: party.id, containing: incident.location.point, uncertainty: 0)
+                else { continue }
+                let declared = site.holdings[weapon] ?? 0
+                guard incident.count < declared else { return nil }
+                return finding(
+                    "missingFromDeclaredSite", party: party.id,
+                    detail: "\(site.id): declared \(declared) \(weapon.rawValue), counted \(incident.count)")
+            }
+            return nil
+        case .heavyWeaponSighting, .armourMovement:
+            let party = parties[c.party].id
+            guard !alreadyFound, declarations.byParty[party] != nil, c.distanceToLineMeters > u,
+                mission.agreement.zones.contains(where: { $0.prohibitedWeaponClasses.contains(weapon) }),
+                declarations.site(of: party, containing: incident.location.point, uncertainty: u) == nil,
+                !declarations.onRoute(of: party, incident.location.point, uncertainty: u)
+            else { return nil }
+            return finding(
+                "awayFromDeclaredSite", party: party,
+                detail: "\(weapon.rawValue) away from every declared storage site and withdrawal route of \(party)")
+        default:
+            return nil
+        }
+    }
+
+    /// One finding per party that declared nothing, at the agreement's effective time.
+    func undeclaredParties() -> [Violation] {
+        let agreement = mission.agreement
+        return agreement.parties.filter { mission.declarations.byParty[$0.id] == nil }.map { party in
+            Violation(
+                id: "V-noDeclaration-" + party.id, incidentId: "", rule: "noDeclaration", severity: .serious,
+                attributedTo: party.id, attributionBasis: "declarations", zone: nil, distanceToLineMeters: 0,
+                at: agreement.effectiveAt, probability: 1, incidentStatus: .verified,
+                detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes")
+        }
     }
 
     /// P(distance ≤ halfWidth) when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.
@@ -71,8 +127,10 @@ extension VerificationEngine {
             if c.distanceToLineMeters > 2_000 { return (parties[c.party].id, "bearings") }
             return ("unattributed", "bearings cross near the line")
         }
-        // 3. A sighting stands on its party's side.
-        if [.heavyWeapons, .troops].contains(incident.kind.group) {
+        // 3. A sighting stands on its party's side; so does a checkpoint that turns monitors back.
+        if [.heavyWeapons, .troops].contains(incident.kind.group)
+            || [.accessDenial, .restrictionOfMovement].contains(incident.kind)
+        {
             let c = incident.classification
             if c.distanceToLineMeters > incident.location.uncertaintyMeters { return (parties[c.party].id, "side") }
             return ("unattributed", "sighting too near the line")

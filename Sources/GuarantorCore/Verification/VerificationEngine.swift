@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Correlation, grading, adjudication and attribution, fed one observation at a time in arrival order.
@@ -17,7 +16,7 @@ public struct VerificationEngine: Sendable {
     private let policy: VerificationPolicy
 
     // One entry per accepted observation, in arrival order.
-    private var observations: [Observation] = []
+    private(set) var observations: [Observation] = []
     private var positions: [Vector3] = []
     private var times: [Int64] = []
     /// Stated location uncertainty (m) and time uncertainty (s), kept apart from the records for the hot link test.
@@ -30,6 +29,8 @@ public struct VerificationEngine: Sendable {
     private var cells: [Int64: [Int32]] = [:]
     private var latestEventTime = Int64.min
     private var sweptAt = Int64.min
+    /// People's decisions, in arrival order; they apply in (at, id) order when results are drawn.
+    private(set) var actions: [ReviewAction] = []
 
     private static let cellDegrees = 0.4
 
@@ -68,6 +69,10 @@ public struct VerificationEngine: Sendable {
         if t > latestEventTime { latestEventTime = t }
         sweepIfDue()
     }
+
+    /// Records a decision by an analyst, a board member or a party; whether it applies is decided in ``results()``,
+    /// on the incidents as they then stand, and reported with the results.
+    public mutating func add(_ action: ReviewAction) { actions.append(action) }
 
     /// Observations that may be correlated with observation i: its kind group, linked by distance and time.
     private func neighbours(of i: Int) -> [Int] {
@@ -150,7 +155,7 @@ public struct VerificationEngine: Sendable {
         if earlier(a, b) { parent[b] = Int32(a) } else { parent[a] = Int32(b) }
     }
 
-    private func earlier(_ a: Int, _ b: Int) -> Bool {
+    func earlier(_ a: Int, _ b: Int) -> Bool {
         (times[a], observations[a].id) < (times[b], observations[b].id)
     }
 
@@ -173,8 +178,46 @@ public struct VerificationEngine: Sendable {
 
     // MARK: - Results
 
-    /// The incidents so far, by (start, id), and the violations they make, by (at, id).
-    public func results() -> (incidents: [Incident], violations: [Violation]) {
+    /// The incidents so far, by (start, id), the violations they make, by (at, id), and what became of each action.
+    public func results() -> VerificationResults {
+        var groups = correlate()
+        let outcomes = applyIncidentActions(to: &groups)
+        var incidents: [Incident] = []
+        var violations: [Violation] = []
+        var impediments: [String: ImpedimentCount] = [:]
+        for (key, list) in groups.members {
+            var incident = makeIncident(members: list)
+            if let status = groups.reviewedStatus[key] { incident.status = status }
+            incident.lastReview = groups.lastReview[key]
+            incidents.append(incident)
+            violations += adjudicate(incident, members: list)
+            if incident.kind.group == .impediment && incident.status != .rejected {
+                let party = attribute(incident, members: list).party
+                let sector = incident.classification.sector
+                let name = sector >= 0 ? mission.sectors.names[Int(sector)] : nil
+                let tallyKey = [incident.kind.rawValue, party, name ?? ""].joined(separator: "\u{1F}")
+                impediments[
+                    tallyKey,
+                    default: ImpedimentCount(
+                        kind: incident.kind, party: party, sector: name, incidents: 0, observations: 0)
+                ].incidents += 1
+                impediments[tallyKey]!.observations += list.count
+            }
+        }
+        violations += undeclaredParties()
+        incidents.sort { ($0.start, $0.id) < ($1.start, $1.id) }
+        violations.sort { ($0.at, $0.id) < ($1.at, $1.id) }
+        let violationOutcomes = applyViolationActions(to: &violations, incidents: incidents, groups: groups)
+        let reviews = sortedActions.map { action in
+            (action: action, outcome: outcomes[action.id] ?? violationOutcomes[action.id] ?? "refused: not applied")
+        }
+        return VerificationResults(
+            incidents: incidents, violations: violations, actions: reviews,
+            impediments: impediments.sorted { $0.key < $1.key }.map(\.value))
+    }
+
+    /// Incidents as groups of observation indices (each sorted by (observedAt, id)), keyed by their first member.
+    private func correlate() -> IncidentGroups {
         // Imprecise observations join their nearest anchor's incident, or form incidents among themselves. This works
         // on a copy, so that later arrivals can still change where they belong.
         var parent = self.parent
@@ -201,22 +244,19 @@ public struct VerificationEngine: Sendable {
         for i in unattached {
             for j in index.neighbours(of: i) where loose.contains(j) { Self.union(i, j, &parent, earlier) }
         }
-        var members: [Int: [Int]] = [:]
-        for i in observations.indices { members[Self.find(i, &parent), default: []].append(i) }
-        var incidents: [Incident] = []
-        var violations: [Violation] = []
-        for (root, list) in members {
-            let ordered = list.sorted { earlier($0, $1) }
-            let incident = makeIncident(root: root, members: ordered)
-            incidents.append(incident)
-            violations += adjudicate(incident, members: ordered)
+        var groups = IncidentGroups(count: observations.count)
+        for i in observations.indices {
+            let root = Self.find(i, &parent)
+            groups.members[root, default: []].append(i)
+            groups.groupOf[i] = root
         }
-        incidents.sort { ($0.start, $0.id) < ($1.start, $1.id) }
-        violations.sort { ($0.at, $0.id) < ($1.at, $1.id) }
-        return (incidents, violations)
+        for key in groups.members.keys { groups.members[key]!.sort { earlier($0, $1) } }
+        return groups
     }
 
-    private func makeIncident(root: Int, members: [Int]) -> Incident {
+    /// The incident of a group of observations sorted by (observedAt, id): its id follows from the first one.
+    func makeIncident(members: [Int]) -> Incident {
+        let root = members[0]
         let obs = members.map { observations[$0] }
         let sources = obs.compactMap { mission.sources[$0.source] }
         let evidence =
@@ -250,15 +290,18 @@ public struct VerificationEngine: Sendable {
             case (_, .e?), (_, nil): 5
             case (_, .f?): 6
             }
-        let rootId = observations[root].id
-        let digest = SHA256.hash(data: Array(rootId.utf8))
         return Incident(
-            id: "I" + EventChain.hex(Array(digest.prefix(8))), observationIds: obs.map(\.id), kind: kind,
+            id: Self.incidentId(firstObservation: observations[root].id), observationIds: obs.map(\.id), kind: kind,
             weaponClass: weaponClass, location: location, start: obs.map(\.observedAt).min()!,
             end: obs.map(\.observedAt).max()!, count: obs.map { $0.count ?? 1 }.max()!,
             sources: Array(Set(obs.map(\.source))).sorted(), independentSources: independent.count,
             independentReliableSources: reliable.count, credibility: credibility, status: status,
-            classification: mission.classify(location.point), late: late[root])
+            classification: mission.classify(location.point), late: members.allSatisfy { late[$0] })
+    }
+
+    /// `I` and 16 hexadecimal digits of the SHA-256 of the id of the incident's earliest observation.
+    static func incidentId(firstObservation id: String) -> String {
+        "I" + EventChain.digestPrefix(Array(id.utf8))
     }
 
     static func mostCommon<T: Hashable>(_ values: [T], order: some Sequence<T>) -> T? {

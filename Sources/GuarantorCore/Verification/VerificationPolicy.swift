@@ -35,7 +35,7 @@ public struct VerificationPolicy: Sendable, Equatable {
             .fire: Window(seconds: 300, meters: 1_000), .heavyWeapons: Window(seconds: 3_600, meters: 300),
             .troops: Window(seconds: 1_800, meters: 1_000), .drone: Window(seconds: 900, meters: 2_000),
             .incursion: Window(seconds: 1_800, meters: 1_000), .effects: Window(seconds: 3_600, meters: 1_000),
-            .impediment: Window(seconds: 3_600, meters: 2_000),
+            .impediment: Window(seconds: 3_600, meters: 2_000), .inspection: Window(seconds: 3_600, meters: 500),
         ])
 
     public init(
