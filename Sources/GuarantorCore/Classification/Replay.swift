@@ -102,7 +102,7 @@ public enum Replay {
         w.key("zone")
         if let zone = v.zone { w.string(zone) } else { w.null() }
         w.key("distanceToLineMeters"); w.number(v.distanceToLineMeters, decimals: 2)
-        w.key("at"); w.string(v.at.rfc3339)
+        w.key("at"); w.timestamp(v.at)
         w.key("certainty"); w.string(v.probability >= 0.975 ? "certain" : "probable")
         w.key("probability"); w.number(v.probability)
         w.key("incidentStatus"); w.string(v.incidentStatus.rawValue)
@@ -119,7 +119,7 @@ public enum Replay {
                 w.beginObject()
                 w.key("party"); w.string(c.actor.member)
                 w.key("user"); w.string(c.actor.user)
-                w.key("at"); w.string(c.at.rfc3339)
+                w.key("at"); w.timestamp(c.at)
                 w.key("reason"); w.string(c.reason)
                 w.endObject()
             }
@@ -146,8 +146,8 @@ extension Mission {
         w.key("lat"); w.number(i.location.point.lat)
         w.key("uncertaintyMeters"); w.number(i.location.uncertaintyMeters)
         w.endObject()
-        w.key("start"); w.string(i.start.rfc3339)
-        w.key("end"); w.string(i.end.rfc3339)
+        w.key("start"); w.timestamp(i.start)
+        w.key("end"); w.timestamp(i.end)
         w.key("status"); w.string(i.status.rawValue)
         w.key("sector")
         if i.classification.sector >= 0 { w.string(sectors.names[Int(i.classification.sector)]) } else { w.null() }
@@ -168,7 +168,7 @@ extension Mission {
             w.key("id"); w.string(review.id)
             w.key("member"); w.string(review.actor.member)
             w.key("user"); w.string(review.actor.user)
-            w.key("at"); w.string(review.at.rfc3339)
+            w.key("at"); w.timestamp(review.at)
             w.key("reason"); w.string(review.reason)
             w.endObject()
         }

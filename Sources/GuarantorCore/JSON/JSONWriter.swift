@@ -3,7 +3,9 @@
 public struct JSONWriter: Sendable {
     /// The text written so far.
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// Whether the next value at each open nesting level needs a comma first: bit `depth` of `commas`.
+    private var commas: UInt64 = 0
+    private var depth = 0
 
     public init() {}
 
@@ -16,34 +18,90 @@ public struct JSONWriter: Sendable {
     /// Ends a line of NDJSON: writes a newline and starts a fresh top-level value.
     public mutating func newline() {
         bytes.append(0x0A)
-        needsComma[0] = false
+        commas = 0
+        depth = 0
     }
 
     /// Starts an object (as a value, or as a member's value after ``key(_:)``).
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Nesting deeper than this is refused (the engine's outputs nest three levels).
+    public static let maximumDepth = 63
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        depth += 1
+        precondition(depth <= Self.maximumDepth, "JSON nested too deeply")
+        commas &= ~(1 << UInt64(depth))
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        bytes.append(bracket)
+    }
 
     /// Writes a member name; the next value written is its value.
-    public mutating func key(_ name: String) {
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }  // names in the source need no escaping
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        commas &= ~(1 << UInt64(depth))
+    }
+
+    /// Writes a member name known only at run time.
+    public mutating func key(dynamic name: String) {
         separate()
         writeString(name)
         bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        commas &= ~(1 << UInt64(depth))
     }
 
     public mutating func string(_ value: String) { separate(); writeString(value) }
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
-    public mutating func int(_ value: Int) { separate(); bytes.append(contentsOf: String(value).utf8) }
+    public mutating func int(_ value: Int) {
+        separate()
+        writeInteger(Int64(value))
+    }
+
+    /// Writes a time as RFC 3339 in UTC (``Timestamp/rfc3339``), without building a string.
+    public mutating func timestamp(_ t: Timestamp) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        t.writeRFC3339(into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8
+            ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
+        }
+    }
 
     /// Writes a finite number; integers without a fraction (`12`), others in shortest round-trip form.
     public mutating func number(_ value: Double) {
         precondition(value.isFinite, "JSON numbers must be finite")
         separate()
         if value == value.rounded() && abs(value) < 1e15 {
-            bytes.append(contentsOf: String(Int64(value)).utf8)
+            writeInteger(Int64(value))
         } else {
             bytes.append(contentsOf: value.description.utf8)
         }
@@ -70,22 +128,30 @@ public struct JSONWriter: Sendable {
         case .object(let members):
             beginObject()
             for name in members.keys.sorted() {
-                key(name)
+                key(dynamic: name)
                 self.value(members[name]!)
             }
             endObject()
         }
     }
 
-    private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+    @inline(__always) private mutating func separate() {
+        let bit: UInt64 = 1 << UInt64(depth)
+        if commas & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        commas |= bit
     }
 
     private mutating func writeString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: s.utf8)
+        var s = s
+        let plain = s.withUTF8 { buffer in
+            for byte in buffer where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if plain {
             bytes.append(UInt8(ascii: "\""))
             return
         }

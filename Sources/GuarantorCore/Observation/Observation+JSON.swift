@@ -101,10 +101,10 @@ extension Observation {
         w.beginObject()
         w.key("id"); w.string(id)
         w.key("source"); w.string(source)
-        w.key("observedAt"); w.string(observedAt.rfc3339)
+        w.key("observedAt"); w.timestamp(observedAt)
         w.key("kind"); w.string(kind.rawValue)
         w.key("location"); Self.write(location, to: &w)
-        if let reportedAt { w.key("reportedAt"); w.string(reportedAt.rfc3339) }
+        if let reportedAt { w.key("reportedAt"); w.timestamp(reportedAt) }
         if timeUncertaintySeconds > 0 { w.key("timeUncertaintySeconds"); w.number(timeUncertaintySeconds) }
         if let origin { w.key("origin"); Self.write(origin, to: &w) }
         if let bearingDegrees { w.key("bearingDegrees"); w.number(bearingDegrees) }

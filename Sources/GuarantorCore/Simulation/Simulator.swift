@@ -227,7 +227,7 @@ public struct Simulator {
         truth.key("type"); truth.string("event")
         truth.key("id"); truth.string(eventId)
         truth.key("kind"); truth.string(kind.rawValue)
-        truth.key("at"); truth.string(at.rfc3339)
+        truth.key("at"); truth.timestamp(at)
         truth.key("location"); point(location)
         truth.key("origin")
         if let origin { point(origin) } else { truth.null() }

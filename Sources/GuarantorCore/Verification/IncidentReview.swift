@@ -135,12 +135,12 @@ public struct ReviewAction: Sendable, Equatable {
     public func write(into w: inout JSONWriter, outcome: String? = nil) {
         w.beginObject()
         w.key("id"); w.string(id)
-        w.key("at"); w.string(at.rfc3339)
+        w.key("at"); w.timestamp(at)
         w.key("action"); w.string(kind.rawValue)
         w.key("member"); w.string(actor.member)
         w.key("user"); w.string(actor.user)
         w.key(kind.concernsViolation ? "violation" : "incident"); w.string(target)
-        func list(_ key: String, _ values: [String]) {
+        func list(_ key: StaticString, _ values: [String]) {
             guard !values.isEmpty else { return }
             w.key(key)
             w.beginArray()

@@ -109,7 +109,10 @@ extension VerificationEngine {
     /// or a sighting clearly on one side. Otherwise `unattributed`.
     func attribute(_ incident: Incident, members: [Int]) -> (party: String, basis: String) {
         let parties = mission.agreement.parties
-        let members = members.map { (observation(at: $0), position(at: $0)) }
+        var observed: [(Observation, Vector3)] = []
+        observed.reserveCapacity(members.count)
+        for i in members { observed.append((observation(at: i), position(at: i))) }
+        let members = observed
         // 1. Stated origins, fused.
         let origins = members.compactMap { $0.0.origin }
         if !origins.isEmpty {

@@ -44,6 +44,8 @@ extension VerificationEngine {
             }
             return groups.groupOf[i]
         }
+        let times = self.times, observations = self.observations
+        let earlier = { (a: Int, b: Int) in Self.isEarlier(a, b, times, observations) }
         var outcomes: [String: String] = [:]
         for action in incidentActions {
             do {
@@ -67,7 +69,7 @@ extension VerificationEngine {
                         groups.reviewedStatus[k] = nil
                         groups.lastReview[k] = nil
                     }
-                    groups.members[key]!.sort { earlier($0, $1) }
+                    groups.members[key]!.sort(by: earlier)
                 case .split:
                     let taken = try action.splitObservations.map { id in
                         guard let i = indexOfObservation[id], groups.groupOf[i] == key else {
@@ -82,7 +84,7 @@ extension VerificationEngine {
                     groups.nextKey += 1
                     let takenSet = Set(taken)
                     groups.members[key]!.removeAll { takenSet.contains($0) }
-                    groups.members[newKey] = taken.sorted { earlier($0, $1) }
+                    groups.members[newKey] = taken.sorted(by: earlier)
                     for i in taken { groups.groupOf[i] = newKey }
                 default:
                     let members = groups.members[key]!

@@ -18,7 +18,7 @@ public struct VerificationEngine: Sendable {
     // One entry per accepted observation, in arrival order.
     private(set) var observations: [Observation] = []
     private var positions: [Vector3] = []
-    private var times: [Int64] = []
+    private(set) var times: [Int64] = []
     /// Stated location uncertainty (m) and time uncertainty (s), kept apart from the records for the hot link test.
     private var spatialUncertainty: [Double] = []
     private var timeUncertainty: [Double] = []
@@ -33,6 +33,12 @@ public struct VerificationEngine: Sendable {
     private(set) var actions: [ReviewAction] = []
 
     private static let cellDegrees = 0.4
+    private static let groupOrdinals = Dictionary(
+        uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, $0) })
+    private static let kinds = ObservationKind.allCases
+    private static let weapons = WeaponClass.allCases
+    /// The largest time uncertainty of any observation so far: it bounds how far in time a link can reach.
+    private var largestTimeUncertainty = 0.0
 
     public init(mission: Mission) {
         self.mission = mission
@@ -53,6 +59,7 @@ public struct VerificationEngine: Sendable {
         times.append(t)
         spatialUncertainty.append(observation.location.uncertaintyMeters)
         timeUncertainty.append(observation.timeUncertaintySeconds)
+        largestTimeUncertainty = max(largestTimeUncertainty, observation.timeUncertaintySeconds)
         late.append(isLate)
         parent.append(index)
         let anchor =
@@ -62,7 +69,9 @@ public struct VerificationEngine: Sendable {
         isAnchor.append(anchor)
         if isLate { return }
         if anchor {
-            for j in neighbours(of: Int(index)) where isAnchor[j] { Self.union(Int(index), j, &parent, earlier) }
+            for j in neighbours(of: Int(index), in: cells) where isAnchor[j] {
+                Self.union(Int(index), j, &parent, times, observations)
+            }
         }
         let (cx, cy) = Self.cell(observation.location.point)
         cells[Self.key(observation.kind.group, cx, cy, Self.hour(t)), default: []].append(index)
@@ -74,12 +83,16 @@ public struct VerificationEngine: Sendable {
     /// on the incidents as they then stand, and reported with the results.
     public mutating func add(_ action: ReviewAction) { actions.append(action) }
 
-    /// Observations that may be correlated with observation i: its kind group, linked by distance and time.
-    private func neighbours(of i: Int) -> [Int] {
+    /// Observations in `cells` that may be correlated with observation i: its kind group, linked by distance and time.
+    private func neighbours(of i: Int, in cells: [Int64: [Int32]]) -> [Int] {
         let group = observations[i].kind.group
         let window = policy.window(for: group)
         let (cx, cy) = Self.cell(observations[i].location.point)
-        let reach = Self.nanos(window.seconds + VerificationPolicy.maximumTimeSlackSeconds)
+        let t = timeUncertainty[i]
+        let slack = min(
+            2 * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
+            VerificationPolicy.maximumTimeSlackSeconds)
+        let reach = Self.nanos(window.seconds + slack)
         var found: [Int] = []
         for hour in Self.hour(times[i] - reach)...Self.hour(times[i] + reach) {
             for dy in -1...1 {
@@ -149,13 +162,17 @@ public struct VerificationEngine: Sendable {
         return root
     }
 
-    private static func union(_ i: Int, _ j: Int, _ parent: inout [Int32], _ earlier: (Int, Int) -> Bool) {
+    private static func union(
+        _ i: Int, _ j: Int, _ parent: inout [Int32], _ times: [Int64], _ observations: [Observation]
+    ) {
         let a = find(i, &parent), b = find(j, &parent)
         guard a != b else { return }
-        if earlier(a, b) { parent[b] = Int32(a) } else { parent[a] = Int32(b) }
+        if isEarlier(a, b, times, observations) { parent[b] = Int32(a) } else { parent[a] = Int32(b) }
     }
 
-    func earlier(_ a: Int, _ b: Int) -> Bool {
+    /// Whether observation a comes before b by (observedAt, id). Static, with the arrays passed in, so that
+    /// closures using it capture two arrays rather than copying the whole engine.
+    static func isEarlier(_ a: Int, _ b: Int, _ times: [Int64], _ observations: [Observation]) -> Bool {
         (times[a], observations[a].id) < (times[b], observations[b].id)
     }
 
@@ -167,7 +184,7 @@ public struct VerificationEngine: Sendable {
 
     /// Search cells: kind group, 0.4° of longitude and latitude, and hour of event time.
     private static func key(_ group: KindGroup, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
-        Int64(KindGroup.allCases.firstIndex(of: group)!) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28
+        Int64(groupOrdinals[group]!) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28
             | (hour & 0xFFFFFFF)
     }
 
@@ -205,8 +222,8 @@ public struct VerificationEngine: Sendable {
             }
         }
         violations += undeclaredParties()
-        incidents.sort { ($0.start, $0.id) < ($1.start, $1.id) }
-        violations.sort { ($0.at, $0.id) < ($1.at, $1.id) }
+        incidents = Self.sorted(incidents) { ($0.start, $0.id) }
+        violations = Self.sorted(violations) { ($0.at, $0.id) }
         let violationOutcomes = applyViolationActions(to: &violations, incidents: incidents, groups: groups)
         let reviews = sortedActions.map { action in
             (action: action, outcome: outcomes[action.id] ?? violationOutcomes[action.id] ?? "refused: not applied")
@@ -216,33 +233,51 @@ public struct VerificationEngine: Sendable {
             impediments: impediments.sorted { $0.key < $1.key }.map(\.value))
     }
 
+    /// Records sorted by a (time, id) key. Sorting indices and then gathering moves each large record once, where
+    /// sorting the records themselves would move them many times.
+    static func sorted<T>(_ records: [T], by key: (T) -> (Timestamp, String)) -> [T] {
+        let keys = records.map(key)
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        return order.map { records[$0] }
+    }
+
     /// Incidents as groups of observation indices (each sorted by (observedAt, id)), keyed by their first member.
     private func correlate() -> IncidentGroups {
         // Imprecise observations join their nearest anchor's incident, or form incidents among themselves. This works
         // on a copy, so that later arrivals can still change where they belong.
+        // Closures below capture these locals, never `self` (which would copy the engine at each call).
+        let times = self.times, observations = self.observations, late = self.late, isAnchor = self.isAnchor
         var parent = self.parent
-        var index = self
-        index.cells = [:]
-        for i in observations.indices where !late[i] {
-            let (cx, cy) = Self.cell(observations[i].location.point)
-            index.cells[Self.key(observations[i].kind.group, cx, cy, Self.hour(times[i])), default: []].append(Int32(i))
+        var index: [Int64: [Int32]] = [:]
+        if observations.indices.contains(where: { !late[$0] && !isAnchor[$0] }) {
+            for i in observations.indices where !late[i] {
+                let (cx, cy) = Self.cell(observations[i].location.point)
+                index[Self.key(observations[i].kind.group, cx, cy, Self.hour(times[i])), default: []].append(Int32(i))
+            }
         }
         var unattached: [Int] = []
         for i in observations.indices where !late[i] && !isAnchor[i] {
-            let anchors = index.neighbours(of: i).filter { isAnchor[$0] }
-            if let best = anchors.min(by: {
-                (separation(i, $0), times[$0], observations[$0].id) < (
-                    separation(i, $1), times[$1], observations[$1].id
-                )
-            }) {
-                Self.union(i, best, &parent, earlier)
+            var best: (separation: Double, index: Int)?
+            for j in neighbours(of: i, in: index) where isAnchor[j] {
+                let d = separation(i, j)
+                if let b = best,
+                    (b.separation, times[b.index], observations[b.index].id) <= (d, times[j], observations[j].id)
+                {
+                    continue
+                }
+                best = (d, j)
+            }
+            if let best {
+                Self.union(i, best.index, &parent, times, observations)
             } else {
                 unattached.append(i)
             }
         }
         let loose = Set(unattached)
         for i in unattached {
-            for j in index.neighbours(of: i) where loose.contains(j) { Self.union(i, j, &parent, earlier) }
+            for j in neighbours(of: i, in: index) where loose.contains(j) {
+                Self.union(i, j, &parent, times, observations)
+            }
         }
         var groups = IncidentGroups(count: observations.count)
         for i in observations.indices {
@@ -250,37 +285,78 @@ public struct VerificationEngine: Sendable {
             groups.members[root, default: []].append(i)
             groups.groupOf[i] = root
         }
-        for key in groups.members.keys { groups.members[key]!.sort { earlier($0, $1) } }
+        for key in groups.members.keys where groups.members[key]!.count > 1 {
+            groups.members[key]!.sort { Self.isEarlier($0, $1, times, observations) }
+        }
         return groups
     }
 
     /// The incident of a group of observations sorted by (observedAt, id): its id follows from the first one.
     func makeIncident(members: [Int]) -> Incident {
-        let root = members[0]
-        let obs = members.map { observations[$0] }
-        let sources = obs.compactMap { mission.sources[$0.source] }
-        let evidence =
-            sources.contains { $0.kind != .partyClaim }
-            ? obs.filter { mission.sources[$0.source]?.kind != .partyClaim } : obs
+        // One pass over the members, without closures over `self` (each would copy the engine).
+        let registry = mission.sources
+        let kinds = Self.kinds, weapons = Self.weapons
+        var kindTally = [Int](repeating: 0, count: kinds.count * 2)  // [all observations | evidence]
+        var weaponTally = [Int](repeating: 0, count: weapons.count * 2)
+        var hasKnownNonClaim = false
+        var independent: [(organisation: String, kind: SourceKind)] = []
+        var reliableCount = 0
+        var verifiedAlone = false
+        var bestGrade: Reliability?
+        var sourceIds: [String] = []
+        var observationIds: [String] = []
+        observationIds.reserveCapacity(members.count)
+        var points: [(Vector3, Double)] = []
+        points.reserveCapacity(members.count)
+        var start = observations[members[0]].observedAt, end = start
+        var count = 0
+        var allLate = true
+        for i in members {
+            let o = observations[i]
+            observationIds.append(o.id)
+            points.append((positions[i], o.location.uncertaintyMeters))
+            start = min(start, o.observedAt)
+            end = max(end, o.observedAt)
+            count = max(count, o.count ?? 1)
+            allLate = allLate && late[i]
+            if !sourceIds.contains(o.source) { sourceIds.append(o.source) }
+            let source = registry[o.source]
+            // Unknown sources (removed from sources.json since) count as evidence but corroborate nothing.
+            let isEvidence = source?.kind != .partyClaim
+            let k = kinds.firstIndex(of: o.kind)!
+            kindTally[k] += 1
+            if isEvidence { kindTally[kinds.count + k] += 1 }
+            if let w = o.weaponClass.flatMap({ weapons.firstIndex(of: $0) }) {
+                weaponTally[w] += 1
+                if isEvidence { weaponTally[weapons.count + w] += 1 }
+            }
+            guard let source, source.kind != .partyClaim else { continue }
+            hasKnownNonClaim = true
+            if !independent.contains(where: { $0.organisation == source.organisation && $0.kind == source.kind }) {
+                independent.append((source.organisation, source.kind))
+            }
+            if policy.verifyAloneGrades.contains(source.reliability) { verifiedAlone = true }
+            if bestGrade == nil || source.reliability.rawValue < bestGrade!.rawValue { bestGrade = source.reliability }
+        }
+        // Reliable independent sources: organisation–kind pairs with at least one source of a reliable grade.
+        var reliablePairs: [(String, SourceKind)] = []
+        for i in members {
+            guard let source = registry[observations[i].source], source.kind != .partyClaim,
+                policy.reliableGrades.contains(source.reliability),
+                !reliablePairs.contains(where: { $0.0 == source.organisation && $0.1 == source.kind })
+            else { continue }
+            reliablePairs.append((source.organisation, source.kind))
+        }
+        reliableCount = reliablePairs.count
         // Kind and weapon class: the most reported among non-claim observations, ties to the most specific.
-        let kind = Self.mostCommon(evidence.map(\.kind), order: ObservationKind.allCases.reversed())!
-        let weaponClass = Self.mostCommon(evidence.compactMap(\.weaponClass), order: WeaponClass.allCases.reversed())
-        let location = Self.fuse(members.map { (positions[$0], observations[$0].location.uncertaintyMeters) })
-        var independent: Set<String> = []
-        var reliable: Set<String> = []
-        for source in sources where source.kind != .partyClaim {
-            let key = source.organisation + "\u{1F}" + source.kind.rawValue
-            independent.insert(key)
-            if policy.reliableGrades.contains(source.reliability) { reliable.insert(key) }
-        }
-        let verifiedAlone = sources.contains {
-            $0.kind != .partyClaim && policy.verifyAloneGrades.contains($0.reliability)
-        }
+        let kindOffset = hasKnownNonClaim ? kinds.count : 0, weaponOffset = hasKnownNonClaim ? weapons.count : 0
+        let kind = Self.mostCommon(kindTally[kindOffset..<kindOffset + kinds.count], of: kinds)!
+        let weaponClass = Self.mostCommon(weaponTally[weaponOffset..<weaponOffset + weapons.count], of: weapons)
+        let location = Self.fuse(points)
         let status: IncidentStatus =
-            reliable.count >= policy.verifyWith || verifiedAlone
+            reliableCount >= policy.verifyWith || verifiedAlone
             ? .verified
             : independent.count >= policy.corroborateWith ? .corroborated : .reported
-        let bestGrade = sources.filter { $0.kind != .partyClaim }.map(\.reliability).min { $0.rawValue < $1.rawValue }
         let credibility: Int =
             switch (status, bestGrade) {
             case (.verified, _): 1
@@ -291,24 +367,27 @@ public struct VerificationEngine: Sendable {
             case (_, .f?): 6
             }
         return Incident(
-            id: Self.incidentId(firstObservation: observations[root].id), observationIds: obs.map(\.id), kind: kind,
-            weaponClass: weaponClass, location: location, start: obs.map(\.observedAt).min()!,
-            end: obs.map(\.observedAt).max()!, count: obs.map { $0.count ?? 1 }.max()!,
-            sources: Array(Set(obs.map(\.source))).sorted(), independentSources: independent.count,
-            independentReliableSources: reliable.count, credibility: credibility, status: status,
-            classification: mission.classify(location.point), late: members.allSatisfy { late[$0] })
+            id: Self.incidentId(firstObservation: observations[members[0]].id), observationIds: observationIds,
+            kind: kind, weaponClass: weaponClass, location: location, start: start, end: end, count: count,
+            sources: sourceIds.sorted(), independentSources: independent.count,
+            independentReliableSources: reliableCount, credibility: credibility, status: status,
+            classification: mission.classify(location.point), late: allLate)
+    }
+
+    /// The most frequent of `cases` by `tally` (same order), ties to the later case (the more specific); `nil` when
+    /// every count is 0.
+    static func mostCommon<T>(_ tally: ArraySlice<Int>, of cases: [T]) -> T? {
+        var best = 0, bestIndex = -1
+        for (offset, n) in tally.enumerated() where n >= best && n > 0 {
+            best = n
+            bestIndex = offset
+        }
+        return bestIndex < 0 ? nil : cases[bestIndex]
     }
 
     /// `I` and 16 hexadecimal digits of the SHA-256 of the id of the incident's earliest observation.
     static func incidentId(firstObservation id: String) -> String {
         "I" + EventChain.digestPrefix(Array(id.utf8))
-    }
-
-    static func mostCommon<T: Hashable>(_ values: [T], order: some Sequence<T>) -> T? {
-        var counts: [T: Int] = [:]
-        for v in values { counts[v, default: 0] += 1 }
-        guard let best = counts.values.max() else { return nil }
-        return order.first { counts[$0] == best }
     }
 
     /// Inverse-variance weighted mean of points with stated uncertainties (floor 1 m).
