@@ -32,7 +32,7 @@ let package = Package(
                 "GuarantorCore", "GuarantorStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Demo")]
+            resources: [.copy("Demo"), .copy("Defaults")]
         ),
         .executableTarget(name: "guarantor", dependencies: ["GuarantorCLI"]),
         // Fixtures, generators and the real-data locator; used only by tests.

@@ -46,8 +46,8 @@ enum Files {
     }
 
     /// Parses and validates an actions file; a rejection lists every error.
-    static func parseActions(_ path: String) throws -> [ReviewAction] {
-        switch ReviewAction.parseFile(try readObservations(path)) {
+    static func parseActions(_ path: String) throws -> [MissionAction] {
+        switch MissionAction.parseFile(try readObservations(path)) {
         case .success(let actions): return actions
         case .failure(let rejection):
             let count = rejection.totalErrors == 1 ? "1 error" : "\(rejection.totalErrors) errors"
@@ -66,13 +66,13 @@ enum Files {
 
     /// The engine's inputs: from files, or from a store's event log (in log order).
     static func inputs(mission: Mission, observations: String?, actions: String?, store: String?) throws -> (
-        ObservationBatch, [ReviewAction]
+        ObservationBatch, [MissionAction]
     ) {
         if let observations {
             return (try parseObservations(observations, mission: mission), try actions.map(parseActions) ?? [])
         }
         var batch = ObservationBatch(observations: [], lineNumbers: [])
-        var logged: [ReviewAction] = []
+        var logged: [MissionAction] = []
         do {
             for (i, record) in try openStore(store!, mission: mission).records().enumerated() {
                 switch record {

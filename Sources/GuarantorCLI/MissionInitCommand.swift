@@ -114,6 +114,8 @@ public struct MissionInitCommand: ParsableCommand {
             id: missionId, title: title, effectiveAt: effectiveAt, parties: parties, line: .file(path: "line.geojson"),
             sectors: sectorsFile == nil ? .alongLine(stretchMeters: sectorLength) : .areas(path: "sectors.geojson"))
         let sources = SourceRegistry(defaultSources(parties: parties))
+        let (coalitionValue, triggersValue) = try defaultGuarantee(
+            site: parties[0].referencePoint, effectiveAt: effectiveAt)
         do {
             _ = try Mission(
                 agreement: agreement, lineParts: lineParts, areas: areas, sources: sources, lineFile: lineFile.path,
@@ -130,9 +132,34 @@ public struct MissionInitCommand: ParsableCommand {
             try MissionDirectory.write(sources.json, to: directory.appendingPathComponent(MissionDirectory.sourcesFile))
             try MissionDirectory.write(
                 Declarations.emptyFile, to: directory.appendingPathComponent(MissionDirectory.declarationsFile))
+            try MissionDirectory.write(
+                coalitionValue, to: directory.appendingPathComponent(MissionDirectory.coalitionFile))
+            try MissionDirectory.write(
+                triggersValue, to: directory.appendingPathComponent(MissionDirectory.triggersFile))
             try MissionDirectory.write(agreement.json, to: agreementURL)
         } catch {
             throw CLIError("cannot write the mission to \(directory.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The coalition and trigger book a new mission starts with (Defaults/): eight members, pledges under every
+    /// pillar, a deterrence force of 28,500 pledged under a 30,000 ceiling deployed at the first party's reference
+    /// point, and a four-level ladder.
+    static func defaultGuarantee(site: GeoPoint, effectiveAt: Timestamp) throws -> (JSONValue, JSONValue) {
+        func resource(_ name: String) throws -> String {
+            guard let url = Bundle.module.url(forResource: "Defaults/\(name)", withExtension: "json"),
+                let text = try? String(contentsOf: url, encoding: .utf8)
+            else { throw CLIError("the default \(name).json is missing from the tool's resources") }
+            return text
+        }
+        let coalition = try resource("coalition")
+            .replacingOccurrences(of: "SITE_LON", with: "\(site.lon)")
+            .replacingOccurrences(of: "SITE_LAT", with: "\(site.lat)")
+            .replacingOccurrences(of: "EFFECTIVE_AT", with: effectiveAt.rfc3339)
+        do {
+            return (try JSONValue.parse(coalition), try JSONValue.parse(try resource("triggers")))
+        } catch {
+            throw CLIError("the default coalition or triggers file is not JSON: \(error)")
         }
     }
 

@@ -57,7 +57,7 @@ public struct ReplayCommand: ParsableCommand {
     }
 
     /// Runs the replay and writes its files into `directory`.
-    static func replay(mission: Mission, batch: ObservationBatch, actions: [ReviewAction] = [], to directory: URL)
+    static func replay(mission: Mission, batch: ObservationBatch, actions: [MissionAction] = [], to directory: URL)
         throws -> Replay.Output
     {
         let progress = Progress(total: batch.observations.count, label: "classifying")

@@ -41,7 +41,7 @@ public struct ReviewActCommand: ParsableCommand {
         let (batch, logged) = try Files.inputs(mission: mission, observations: nil, actions: nil, store: store)
         var engine = VerificationEngine(mission: mission)
         for o in batch.observations { engine.add(o) }
-        for a in logged { engine.add(a) }
+        for case .review(let a) in logged { engine.add(a) }
         engine.add(action)
         let results = engine.results()
         let outcome = results.actions.first { $0.action.id == action.id }!.outcome
@@ -50,7 +50,7 @@ public struct ReviewActCommand: ParsableCommand {
         }
         let result: EventStore.IngestResult
         do {
-            result = try Files.openStore(store, mission: mission).record(action)
+            result = try Files.openStore(store, mission: mission).record(.review(action))
         } catch let error as StoreError {
             throw CLIError("\(error) — nothing was stored")
         }
@@ -114,7 +114,7 @@ public struct ReviewQueueCommand: ParsableCommand {
         let (batch, logged) = try Files.inputs(mission: mission, observations: nil, actions: nil, store: store)
         var engine = VerificationEngine(mission: mission)
         for o in batch.observations { engine.add(o) }
-        for a in logged { engine.add(a) }
+        for case .review(let a) in logged { engine.add(a) }
         let incidents = engine.results().incidents
         let byId = Dictionary(uniqueKeysWithValues: incidents.map { ($0.id, $0) })
         let queues = IncidentReview.queues(incidents)

@@ -142,8 +142,12 @@ public final class EventStore: Sendable {
 
     /// Appends a person's action unless the same action (id and content) is already stored.
     /// - Throws: ``StoreError/Code/conflictingObservation`` when the id is stored with different content.
-    public func record(_ action: ReviewAction) throws -> IngestResult {
-        let payload = action.canonicalJSON
+    public func record(_ action: MissionAction) throws -> IngestResult {
+        let payload: [UInt8]
+        switch action {
+        case .review(let a): payload = a.canonicalJSON
+        case .guarantee(let a): payload = a.canonicalJSON
+        }
         do {
             return try pool.write { db in
                 var (sequence, head) = try Self.head(db)
@@ -178,7 +182,7 @@ public final class EventStore: Sendable {
     /// What the log holds, decoded, in log order: the engine's inputs.
     public enum Record: Sendable {
         case observation(Observation)
-        case action(ReviewAction)
+        case action(MissionAction)
     }
 
     /// Every observation and action in log order.
@@ -189,7 +193,7 @@ public final class EventStore: Sendable {
                 let json = try JSONValue.parse(event.payload)
                 switch EventKind(rawValue: event.kind) {
                 case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
-                case .action: return .action(try ReviewAction(json: json))
+                case .action: return .action(try MissionAction(json: json))
                 case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
                 }
             } catch {

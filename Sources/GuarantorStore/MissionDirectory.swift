@@ -6,6 +6,8 @@ public enum MissionDirectory {
     public static let agreementFile = "agreement.json"
     public static let sourcesFile = "sources.json"
     public static let declarationsFile = "declarations.json"
+    public static let coalitionFile = "coalition.json"
+    public static let triggersFile = "triggers.json"
 
     /// Reads, validates and indexes the mission in `directory`.
     /// - Throws: ``ConfigurationError`` naming the file, the JSON path and the reason.
@@ -38,13 +40,41 @@ public enum MissionDirectory {
                 try Declarations(json: value, parties: agreement.parties.map(\.id))
             }
         }
+        var mission: Mission
         do {
-            return try Mission(
+            mission = try Mission(
                 agreement: agreement, lineParts: lineParts, areas: areas, sources: sources,
                 declarations: declarations, lineFile: lineFile)
         } catch let problem as Mission.Problem {
             throw ConfigurationError(file: problem.file, path: problem.error.path, reason: problem.error.reason)
         }
+        // The guarantee engine needs both files; with neither the mission only verifies.
+        let hasCoalition = exists(directory, coalitionFile), hasTriggers = exists(directory, triggersFile)
+        if hasCoalition != hasTriggers {
+            throw ConfigurationError(
+                file: hasCoalition ? triggersFile : coalitionFile, path: "",
+                reason: "missing: the guarantee needs both coalition.json and triggers.json")
+        }
+        if hasCoalition {
+            let coalitionValue = try readJSON(directory, coalitionFile)
+            let triggersValue = try readJSON(directory, triggersFile)
+            let members = try wrap(coalitionFile) { try Coalition(json: coalitionValue) }.members.map(\.id)
+            let book = try wrap(triggersFile) {
+                try TriggerBook(
+                    json: triggersValue, rules: mission.ruleIds, sectors: mission.sectors.names,
+                    zones: agreement.zones.map(\.id), parties: agreement.parties.map(\.id), members: members)
+            }
+            // Levels named by pledges and sanctions packages must exist on the ladder.
+            mission.coalition = try wrap(coalitionFile) {
+                try Coalition(json: coalitionValue, highestLevel: book.highestLevel)
+            }
+            mission.triggers = book
+        }
+        return mission
+    }
+
+    private static func exists(_ directory: URL, _ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path)
     }
 
     /// Writes a JSON file as people read it (indented, sorted members).

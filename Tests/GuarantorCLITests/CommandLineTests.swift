@@ -37,6 +37,7 @@ import Testing
 
     static let replayFiles = [
         "observations.ndjson", "incidents.ndjson", "violations.ndjson", "actions.ndjson", "impediments.ndjson",
+        "alerts.ndjson", "obligations.ndjson", "statements.ndjson",
     ]
 
     @Test func helpListsTheCommands() throws {
@@ -84,10 +85,10 @@ import Testing
         let store = dir.appendingPathComponent("events.sqlite").path
         let first = try Self.guarantor(["ingest", "--mission", mission, "--store", store, observations])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("7 observations, 7 appended, 0 already stored"))
+        #expect(first.stdout.contains("9 observations, 9 appended, 0 already stored"))
         let second = try Self.guarantor(["ingest", "--mission", mission, "--store", store, observations])
-        #expect(second.stdout.contains("0 appended, 7 already stored (nothing added)"))
-        #expect(second.stdout.contains("event log: 7 events"))
+        #expect(second.stdout.contains("0 appended, 9 already stored (nothing added)"))
+        #expect(second.stdout.contains("event log: 9 events"))
 
         let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
         #expect(
@@ -124,7 +125,7 @@ import Testing
         #expect(run.stderr.contains("line 4: malformed JSON"))
         #expect(run.stderr.contains("line 5: id: duplicate id \"n1\" (first on line 1)"))
         let again = try Self.guarantor(["ingest", "--mission", mission, "--store", store, good])
-        #expect(again.stdout.contains("event log: 7 events"))
+        #expect(again.stdout.contains("event log: 9 events"))
     }
 
     @Test func emptyMissingAndHugeFilesGetClearErrors() throws {
@@ -151,7 +152,7 @@ import Testing
             "ingest", "--mission", mission, "--store", store,
             Self.examples.appendingPathComponent("observations.ndjson").path,
         ])
-        #expect(after.stdout.contains("7 appended"), "the refused files left something in the store")
+        #expect(after.stdout.contains("9 appended"), "the refused files left something in the store")
     }
 
     @Test func missionInitRefusesBadInputAndWritesNothing() throws {
@@ -279,7 +280,7 @@ extension CommandLineTests {
         ])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("incident I65d187b436520109 is verified"))
-        #expect(verify.stdout.contains("event log: 8 events"))
+        #expect(verify.stdout.contains("event log: 10 events"))
         let again = try act([
             "--action", "verify", "--incident", "I65d187b436520109", "--member", "UK", "--user", "uk-analyst-1",
             "--reason", "second look", "--at", "2026-03-01T07:00:00Z",
@@ -295,9 +296,9 @@ extension CommandLineTests {
         ])
         #expect(unknown.status != 0 && unknown.stderr.contains("no incident Inothere"))
         let queue = try Self.guarantor(["review", "queue", "--mission", mission, "--store", store])
-        #expect(queue.stdout.contains("verified: 2") && queue.stdout.contains("I65d187b436520109"))
+        #expect(queue.stdout.contains("verified: 3") && queue.stdout.contains("I65d187b436520109"))
 
-        // The store holds 7 observations and 1 action; its replay equals the files' replay with that action.
+        // The store holds 9 observations and 1 action; its replay equals the files' replay with that action.
         let actions = dir.appendingPathComponent("actions.ndjson")
         let fromStore = dir.appendingPathComponent("store-replay"),
             fromFiles = dir.appendingPathComponent("file-replay")

@@ -109,22 +109,22 @@ extension EventStoreTests {
         let action = ReviewAction(
             .verify, by: Actor(member: "US", user: "us-analyst-1"), reason: "checked",
             at: Timestamp(rfc3339: "2026-03-01T03:00:00Z")!, target: "I1", id: "a1")
-        #expect(try store.record(action).appended == 1)
-        #expect(try store.record(action).alreadyPresent == 1)
+        #expect(try store.record(.review(action)).appended == 1)
+        #expect(try store.record(.review(action)).alreadyPresent == 1)
         var changed = action
         changed.reason = "changed my mind"
-        #expect { try store.record(changed) } throws: { ($0 as? StoreError)?.code == .conflictingObservation }
+        #expect { try store.record(.review(changed)) } throws: { ($0 as? StoreError)?.code == .conflictingObservation }
         // An action may share an id with an observation: they are different records.
         var sameId = action
         sameId.id = "o1"
-        #expect(try store.record(sameId).appended == 1)
+        #expect(try store.record(.review(sameId)).appended == 1)
         let records = try store.records()
         #expect(records.count == 3)
         guard case .observation(let o) = records[0], case .action(let a) = records[1] else {
             Issue.record("wrong order or kinds: \(records)")
             return
         }
-        #expect(o.id == "o1" && a == action)
+        #expect(o.id == "o1" && a == .review(action))
         #expect(try store.firstBrokenLink() == nil)
     }
 }

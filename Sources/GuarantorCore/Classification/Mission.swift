@@ -7,6 +7,15 @@ public struct Mission: Sendable {
     public let sources: SourceRegistry
     /// What the parties declared (declarations.json).
     public let declarations: Declarations
+    /// The coalition and its trigger book (coalition.json, triggers.json); without them there is no guarantee
+    /// engine, only verification.
+    public var coalition: Coalition?
+    public var triggers: TriggerBook?
+
+    /// Rule ids a trigger may name: the agreement's rules and the findings about declarations.
+    public var ruleIds: [String] {
+        agreement.rules.map(\.id) + ["noDeclaration", "awayFromDeclaredSite", "missingFromDeclaredSite"]
+    }
     /// The index in `agreement.parties` of the party whose side is the line's left.
     public let leftParty: Int
     /// The zones' half-widths, narrowest first (as `agreement.zones`).

@@ -10,8 +10,16 @@ public enum Replay {
         public var incidents: [UInt8]
         /// `violations.ndjson`, by (at, id).
         public var violations: [UInt8]
-        /// `actions.ndjson`: every analyst's, board member's or party's action, by (at, id), with its outcome.
+        /// `actions.ndjson`: every person's action (on incidents, findings or the guarantee), by (at, id), with its
+        /// outcome.
         public var actions: [UInt8]
+        /// `alerts.ndjson`, `obligations.ndjson` and `statements.ndjson` from the guarantee engine (empty without
+        /// coalition.json and triggers.json).
+        public var alerts: [UInt8]
+        public var obligations: [UInt8]
+        public var statements: [UInt8]
+        /// What the guarantee engine concluded, if the mission has one.
+        public var guarantee: GuaranteeResults?
         /// `impediments.ndjson`: access denials, restrictions of movement and sensor gaps per kind, party and sector.
         public var impediments: [UInt8]
         /// The classifications themselves, in input order.
@@ -28,6 +36,7 @@ public enum Replay {
             [
                 ("observations.ndjson", observations), ("incidents.ndjson", incidents),
                 ("violations.ndjson", violations), ("actions.ndjson", actions), ("impediments.ndjson", impediments),
+                ("alerts.ndjson", alerts), ("obligations.ndjson", obligations), ("statements.ndjson", statements),
             ]
         }
     }
@@ -36,7 +45,7 @@ public enum Replay {
     /// actions (by event time).
     /// - Parameter progress: called with the number done so far, every `progressEvery` observations.
     public static func run(
-        mission: Mission, batch: ObservationBatch, actions: [ReviewAction] = [], progressEvery: Int = 100_000,
+        mission: Mission, batch: ObservationBatch, actions: [MissionAction] = [], progressEvery: Int = 100_000,
         progress: (Int) -> Void = { _ in }
     ) -> Output {
         var writer = JSONWriter(capacity: batch.observations.count * 200)
@@ -51,7 +60,13 @@ public enum Replay {
             engine.add(observation)
             if (i + 1) % progressEvery == 0 { progress(i + 1) }
         }
-        for action in actions { engine.add(action) }
+        var guaranteeActions: [GuaranteeAction] = []
+        for action in actions {
+            switch action {
+            case .review(let a): engine.add(a)
+            case .guarantee(let a): guaranteeActions.append(a)
+            }
+        }
         let results = engine.results()
         let (incidents, violations) = (results.incidents, results.violations)
         var incidentWriter = JSONWriter(capacity: incidents.count * 300)
@@ -64,11 +79,26 @@ public enum Replay {
             violationLine(violation, into: &violationWriter)
             violationWriter.newline()
         }
+        // Event time reaches the latest observation or action.
+        let clock = (batch.observations.map(\.observedAt) + actions.map(\.at)).max() ?? mission.agreement.effectiveAt
+        let guarantee = GuaranteeEngine(mission: mission).map {
+            $0.run(incidents: incidents, violations: violations, actions: guaranteeActions, clock: clock)
+        }
         var actionWriter = JSONWriter()
+        var answered: [(at: Timestamp, id: String, write: (inout JSONWriter) -> Void, refused: Bool)] = []
         for (action, outcome) in results.actions {
-            action.write(into: &actionWriter, outcome: outcome)
+            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome != "applied"))
+        }
+        for (action, outcome) in guarantee?.actions
+            ?? guaranteeActions.map({ ($0, "refused: the mission has no guarantee (coalition.json, triggers.json)") })
+        {
+            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome != "applied"))
+        }
+        for entry in answered.sorted(by: { ($0.at, $0.id) < ($1.at, $1.id) }) {
+            entry.write(&actionWriter)
             actionWriter.newline()
         }
+        let (alertBytes, obligationBytes, statementBytes) = guarantee.map(Self.guaranteeFiles) ?? ([], [], [])
         var impedimentWriter = JSONWriter()
         for count in results.impediments {
             impedimentWriter.beginObject()
@@ -83,10 +113,11 @@ public enum Replay {
         }
         return Output(
             observations: writer.bytes, incidents: incidentWriter.bytes, violations: violationWriter.bytes,
-            actions: actionWriter.bytes, impediments: impedimentWriter.bytes, classifications: classifications,
+            actions: actionWriter.bytes, alerts: alertBytes, obligations: obligationBytes, statements: statementBytes,
+            guarantee: guarantee, impediments: impedimentWriter.bytes, classifications: classifications,
             lateObservations: engine.lateCount,
             incidentCount: incidents.count, violationCount: violations.count,
-            refusedActions: results.actions.filter { $0.outcome != "applied" }.count)
+            refusedActions: answered.filter(\.refused).count)
     }
 
     /// One line of violations.ndjson.
@@ -105,7 +136,10 @@ public enum Replay {
         w.key("at"); w.timestamp(v.at)
         w.key("certainty"); w.string(v.probability >= 0.975 ? "certain" : "probable")
         w.key("probability"); w.number(v.probability)
+        w.key("sector")
+        if let sector = v.sector { w.string(sector) } else { w.null() }
         w.key("incidentStatus"); w.string(v.incidentStatus.rawValue)
+        if let t = v.verifiedAt { w.key("verifiedAt"); w.timestamp(t) }
         w.key("endorsedBy")
         w.beginArray()
         for member in v.endorsedBy { w.string(member) }
@@ -149,6 +183,7 @@ extension Mission {
         w.key("start"); w.timestamp(i.start)
         w.key("end"); w.timestamp(i.end)
         w.key("status"); w.string(i.status.rawValue)
+        if let t = i.verifiedAt { w.key("verifiedAt"); w.timestamp(t) }
         w.key("sector")
         if i.classification.sector >= 0 { w.string(sectors.names[Int(i.classification.sector)]) } else { w.null() }
         w.key("side"); w.string(agreement.parties[i.classification.party].id)

@@ -84,6 +84,14 @@ public struct JSONFields: Sendable {
         members[key] == nil || members[key] == .null ? nil : try integer(key, in: range)
     }
 
+    public func optionalBool(_ key: String) throws -> Bool? {
+        guard let value = members[key], value != .null else { return nil }
+        guard case .bool(let b) = value else {
+            throw FieldError(path: path(key), reason: "expected true or false, found \(value.typeName)")
+        }
+        return b
+    }
+
     public func object(_ key: String) throws -> JSONFields { try JSONFields(required(key), path: path(key)) }
 
     public func optionalObject(_ key: String) throws -> JSONFields? {

@@ -10,6 +10,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Whole seconds since the epoch.
     public init(seconds: Int64) { nanoseconds = seconds * 1_000_000_000 }
 
+    /// A duration in nanoseconds, from seconds.
+    public static func seconds(_ s: Double) -> Int64 { Int64((s * 1e9).rounded()) }
+
+    /// This time moved by a duration in nanoseconds.
+    public func adding(_ nanoseconds: Int64) -> Timestamp { Timestamp(nanoseconds: self.nanoseconds + nanoseconds) }
+
     public static func < (l: Timestamp, r: Timestamp) -> Bool { l.nanoseconds < r.nanoseconds }
 
     /// Parses RFC 3339 (`2026-03-01T12:00:00Z`, `…T12:00:00.250+02:00`); the result is in UTC.

@@ -31,6 +31,11 @@ public struct Incident: Sendable, Equatable {
     public var late: Bool
     /// The last analyst's action that changed the incident (status, merge or split), if any.
     public var lastReview: ReviewAction? = nil
+    /// Event time of the first report from a non-claim source of reliable grade (what a tripwire acts on at once).
+    public var credibleAt: Timestamp? = nil
+    /// Event time at which it became verified: the report that completed the corroboration, or the analyst's
+    /// decision; `nil` unless verified.
+    public var verifiedAt: Timestamp? = nil
 }
 
 /// A finding: an incident that breaks a rule of the agreement.
@@ -51,6 +56,10 @@ public struct Violation: Sendable, Equatable {
     /// The probability that the incident lies in the rule's zone given its location uncertainty (1 without a zone).
     public var probability: Double
     public var incidentStatus: IncidentStatus
+    /// The incident's sector, if it lies in one.
+    public var sector: String? = nil
+    /// When the incident became verified (``Incident/verifiedAt``).
+    public var verifiedAt: Timestamp? = nil
     /// Board members that endorsed the finding, in order; it is endorsed once the board's quorum is reached.
     public var endorsedBy: [String] = []
     public var endorsed = false

@@ -38,7 +38,8 @@ extension VerificationEngine {
                     id: "V" + incident.id.dropFirst() + "-" + rule.id, incidentId: incident.id, rule: rule.id,
                     severity: rule.severity, attributedTo: attribution!.party, attributionBasis: attribution!.basis,
                     zone: zone, distanceToLineMeters: incident.classification.distanceToLineMeters, at: incident.start,
-                    probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status))
+                    probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status,
+                    sector: sectorName(incident), verifiedAt: incident.verifiedAt))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
         return found
@@ -57,7 +58,8 @@ extension VerificationEngine {
                 id: "V" + incident.id.dropFirst() + "-" + rule, incidentId: incident.id, rule: rule, severity: .serious,
                 attributedTo: party, attributionBasis: "declarations", zone: nil,
                 distanceToLineMeters: c.distanceToLineMeters, at: incident.start, probability: 1,
-                incidentStatus: incident.status, detail: detail)
+                incidentStatus: incident.status, sector: sectorName(incident), verifiedAt: incident.verifiedAt,
+                detail: detail)
         }
         guard let weapon = incident.weaponClass else { return nil }
         switch incident.kind {
@@ -95,8 +97,13 @@ extension VerificationEngine {
                 id: "V-noDeclaration-" + party.id, incidentId: "", rule: "noDeclaration", severity: .serious,
                 attributedTo: party.id, attributionBasis: "declarations", zone: nil, distanceToLineMeters: 0,
                 at: agreement.effectiveAt, probability: 1, incidentStatus: .verified,
+                verifiedAt: agreement.effectiveAt,
                 detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes")
         }
+    }
+
+    func sectorName(_ incident: Incident) -> String? {
+        incident.classification.sector >= 0 ? mission.sectors.names[Int(incident.classification.sector)] : nil
     }
 
     /// P(distance ≤ halfWidth) when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.

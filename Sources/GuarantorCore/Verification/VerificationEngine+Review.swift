@@ -7,6 +7,8 @@ struct IncidentGroups {
     /// Status set by analysts, which automatic grading no longer changes.
     var reviewedStatus: [Int: IncidentStatus] = [:]
     var lastReview: [Int: ReviewAction] = [:]
+    /// The action that set `reviewedStatus`.
+    var lastStatusChange: [Int: ReviewAction] = [:]
     /// The next key for a group made by a split.
     var nextKey: Int
 
@@ -68,6 +70,7 @@ extension VerificationEngine {
                         groups.members[key]! += groups.members.removeValue(forKey: k)!
                         groups.reviewedStatus[k] = nil
                         groups.lastReview[k] = nil
+                        groups.lastStatusChange[k] = nil
                     }
                     groups.members[key]!.sort(by: earlier)
                 case .split:
@@ -92,6 +95,7 @@ extension VerificationEngine {
                     let submitters = Set(members.compactMap { observations[$0].submittedBy })
                     groups.reviewedStatus[key] = try IncidentReview.apply(
                         action, to: current, submitters: submitters)
+                    groups.lastStatusChange[key] = action
                 }
                 groups.lastReview[key] = action
                 outcomes[action.id] = "applied"

@@ -204,7 +204,12 @@ public struct VerificationEngine: Sendable {
         var impediments: [String: ImpedimentCount] = [:]
         for (key, list) in groups.members {
             var incident = makeIncident(members: list)
-            if let status = groups.reviewedStatus[key] { incident.status = status }
+            if let status = groups.reviewedStatus[key] {
+                incident.status = status
+                let decision = groups.lastStatusChange[key]
+                incident.verifiedAt = status == .verified ? decision?.at : nil
+                if status == .verified && incident.credibleAt == nil { incident.credibleAt = decision?.at }
+            }
             incident.lastReview = groups.lastReview[key]
             incidents.append(incident)
             violations += adjudicate(incident, members: list)
@@ -309,6 +314,9 @@ public struct VerificationEngine: Sendable {
         var points: [(Vector3, Double)] = []
         points.reserveCapacity(members.count)
         var start = observations[members[0]].observedAt, end = start
+        var credibleAt: Timestamp?
+        var verifiedAt: Timestamp?
+        var reliableSoFar: [(String, SourceKind)] = []
         var count = 0
         var allLate = true
         for i in members {
@@ -336,6 +344,16 @@ public struct VerificationEngine: Sendable {
                 independent.append((source.organisation, source.kind))
             }
             if policy.verifyAloneGrades.contains(source.reliability) { verifiedAlone = true }
+            // Members come in (observedAt, id) order: the first reliable report, and the one that verified.
+            if policy.reliableGrades.contains(source.reliability) {
+                if credibleAt == nil { credibleAt = o.observedAt }
+                if !reliableSoFar.contains(where: { $0.0 == source.organisation && $0.1 == source.kind }) {
+                    reliableSoFar.append((source.organisation, source.kind))
+                }
+            }
+            if verifiedAt == nil && (verifiedAlone || reliableSoFar.count >= policy.verifyWith) {
+                verifiedAt = o.observedAt
+            }
             if bestGrade == nil || source.reliability.rawValue < bestGrade!.rawValue { bestGrade = source.reliability }
         }
         // Reliable independent sources: organisation–kind pairs with at least one source of a reliable grade.
@@ -371,7 +389,8 @@ public struct VerificationEngine: Sendable {
             kind: kind, weaponClass: weaponClass, location: location, start: start, end: end, count: count,
             sources: sourceIds.sorted(), independentSources: independent.count,
             independentReliableSources: reliableCount, credibility: credibility, status: status,
-            classification: mission.classify(location.point), late: allLate)
+            classification: mission.classify(location.point), late: allLate, credibleAt: credibleAt,
+            verifiedAt: status == .verified ? verifiedAt : nil)
     }
 
     /// The most frequent of `cases` by `tally` (same order), ties to the later case (the more specific); `nil` when

@@ -1,0 +1,271 @@
+/// The pillars of the guarantee under which members pledge (DESIGN §2.4).
+public enum Pillar: String, CaseIterable, Sendable {
+    case militarySupport, intelligenceSharing, logistics, diplomaticMeasures, sanctions, ceasefireMonitoring,
+        infrastructure
+}
+
+/// A member state of the coalition (Ukraine included).
+public struct Member: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// What the member is in the coalition, e.g. `lead`, `guarantor`, `contributor`, `beneficiary`.
+    public var role: String
+}
+
+/// What a member has bound itself to deliver under one pillar.
+public struct Pledge: Sendable, Equatable {
+    public var id: String
+    public var member: String
+    public var pillar: Pillar
+    public var description: String
+    /// `nil` for a standing pledge; otherwise it applies from this escalation level on.
+    public var fromLevel: Int?
+    /// Logistics: the item (weapons, fuel, ammunition, medicalAid, transport), how much and per how many days.
+    public var item: String?
+    public var quantity: Double?
+    public var unit: String?
+    public var periodDays: Double?
+
+    /// Whether the pledge applies at an escalation level.
+    public func applies(atLevel level: Int) -> Bool { fromLevel.map { level >= $0 } ?? true }
+}
+
+/// A place the tripwire protects: a deterrence-force deployment site or a protected maintenance or manufacturing hub.
+public struct ProtectedSite: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable { case deploymentSite, maintenanceHub, manufacturingHub }
+    public var id: String
+    public var kind: Kind
+    public var name: String
+    public var location: GeoPoint
+    public var radiusMeters: Double
+    /// The member operating it.
+    public var operatorMember: String
+    public var status: String
+}
+
+/// Personnel a member deploys to a protected site from a time on (until a time, if given).
+public struct Deployment: Sendable, Equatable {
+    public var id: String
+    public var member: String
+    public var site: String
+    public var personnel: Int
+    public var from: Timestamp
+    public var until: Timestamp?
+
+    public func isActive(at t: Timestamp) -> Bool { from <= t && until.map { t < $0 } ?? true }
+}
+
+/// A package of sanctions that the escalation ladder activates at a level.
+public struct SanctionsPackage: Sendable, Equatable {
+    public var id: String
+    public var level: Int
+    public var sectors: [String]
+    public var entities: [String]
+    public var individuals: [String]
+}
+
+/// coalition.json (DESIGN §3.1): members, pledges, the deterrence force and the sites it protects, sanctions.
+public struct Coalition: Sendable, Equatable {
+    public var members: [Member]
+    public var pledges: [Pledge]
+    /// The deterrence force's ceiling (30,000 by default) and each nation's pledged personnel.
+    public var ceiling: Int
+    public var contributions: [String: Int]
+    public var deployments: [Deployment]
+    public var sites: [ProtectedSite]
+    public var sanctionsPackages: [SanctionsPackage]
+
+    public static let logisticsItems = ["weapons", "fuel", "ammunition", "medicalAid", "transport"]
+    public static let defaultCeiling = 30_000
+
+    public func member(_ id: String) -> Member? { members.first { $0.id == id } }
+
+    /// Personnel deployed at a time, per member.
+    public func deployed(at t: Timestamp) -> [String: Int] {
+        deployments.filter { $0.isActive(at: t) }.reduce(into: [:]) { $0[$1.member, default: 0] += $1.personnel }
+    }
+
+    /// The protected site that holds a point, if any.
+    public func site(containing point: GeoPoint) -> ProtectedSite? {
+        sites.first { WGS84.distance($0.location, point) <= $0.radiusMeters }
+    }
+
+    /// Reads and validates coalition.json; `parties` are the agreement's parties, `levels` the ladder's highest level.
+    /// - Throws: ``FieldError`` naming the path and the reason; nothing is half-read.
+    public init(json: JSONValue, highestLevel: Int = 10) throws {
+        let f = try JSONFields(json)
+        try f.rejectUnknown(["members", "pledges", "deterrenceForce", "protectedSites", "sanctionsPackages"])
+        var memberIds: Set<String> = []
+        members = try f.array("members").enumerated().map { i, value in
+            let m = try JSONFields(value, path: "members[\(i)]")
+            try m.rejectUnknown(["id", "name", "role"])
+            let id = try m.string("id")
+            guard !id.isEmpty, memberIds.insert(id).inserted else {
+                throw FieldError(path: m.path("id"), reason: "empty or duplicate member id \"\(id)\"")
+            }
+            return Member(id: id, name: try m.string("name"), role: try m.string("role"))
+        }
+        guard !members.isEmpty else { throw FieldError(path: "members", reason: "name at least one member") }
+        func knownMember(_ fields: JSONFields, _ key: String) throws -> String {
+            let id = try fields.string(key)
+            guard memberIds.contains(id) else {
+                throw FieldError(
+                    path: fields.path(key),
+                    reason: "unknown member \"\(id)\" (members: \(memberIds.sorted().joined(separator: ", ")))")
+            }
+            return id
+        }
+        var pledgeIds: Set<String> = []
+        pledges = try f.array("pledges").enumerated().map { i, value in
+            let p = try JSONFields(value, path: "pledges[\(i)]")
+            try p.rejectUnknown([
+                "id", "member", "pillar", "description", "fromLevel", "item", "quantity", "unit", "periodDays",
+            ])
+            let id = try p.string("id")
+            guard !id.isEmpty, pledgeIds.insert(id).inserted else {
+                throw FieldError(path: p.path("id"), reason: "empty or duplicate pledge id \"\(id)\"")
+            }
+            let pillar = try p.enumeration("pillar", as: Pillar.self)
+            var pledge = Pledge(
+                id: id, member: try knownMember(p, "member"), pillar: pillar,
+                description: try p.optionalString("description") ?? "",
+                fromLevel: try p.optionalInteger("fromLevel", in: 1...highestLevel))
+            if pillar == .logistics {
+                let item = try p.string("item")
+                guard Self.logisticsItems.contains(item) else {
+                    throw FieldError(
+                        path: p.path("item"),
+                        reason: "unknown item \"\(item)\" (\(Self.logisticsItems.joined(separator: ", ")))")
+                }
+                pledge.item = item
+                pledge.quantity = try p.number("quantity")
+                guard pledge.quantity! > 0 else {
+                    throw FieldError(path: p.path("quantity"), reason: "must be positive")
+                }
+                pledge.unit = try p.string("unit")
+                pledge.periodDays = try p.number("periodDays")
+                guard (1...366).contains(pledge.periodDays!) else {
+                    throw FieldError(path: p.path("periodDays"), reason: "must be in 1…366")
+                }
+            } else {
+                for key in ["item", "quantity", "unit", "periodDays"] where p.members[key] != nil {
+                    throw FieldError(path: p.path(key), reason: "only logistics pledges have \(key)")
+                }
+            }
+            return pledge
+        }
+        var siteIds: Set<String> = []
+        sites = try (f.members["protectedSites"] == nil ? [] : f.array("protectedSites")).enumerated().map {
+            i, value in
+            let s = try JSONFields(value, path: "protectedSites[\(i)]")
+            try s.rejectUnknown(["id", "kind", "name", "location", "radiusMeters", "operator", "status"])
+            let id = try s.string("id")
+            guard !id.isEmpty, siteIds.insert(id).inserted else {
+                throw FieldError(path: s.path("id"), reason: "empty or duplicate site id \"\(id)\"")
+            }
+            let radius = try s.number("radiusMeters")
+            guard (10...50_000).contains(radius) else {
+                throw FieldError(path: s.path("radiusMeters"), reason: "must be in 10…50000")
+            }
+            return ProtectedSite(
+                id: id, kind: try s.enumeration("kind", as: ProtectedSite.Kind.self), name: try s.string("name"),
+                location: try s.point("location").0, radiusMeters: radius,
+                operatorMember: try knownMember(s, "operator"),
+                status: try s.optionalString("status") ?? "active")
+        }
+        for (i, a) in sites.enumerated() {
+            for b in sites[..<i] where WGS84.distance(a.location, b.location) < a.radiusMeters + b.radiusMeters {
+                throw FieldError(
+                    path: "protectedSites[\(i)]",
+                    reason: "\(a.id) overlaps \(b.id): a point in both could not say which site was hit")
+            }
+        }
+        ceiling = Self.defaultCeiling
+        contributions = [:]
+        deployments = []
+        if let force = try f.optionalObject("deterrenceForce") {
+            try force.rejectUnknown(["ceiling", "contributions", "deployments"])
+            ceiling = try force.optionalInteger("ceiling", in: 1...1_000_000) ?? Self.defaultCeiling
+            for (i, value) in (force.members["contributions"] == nil ? [] : try force.array("contributions"))
+                .enumerated()
+            {
+                let c = try JSONFields(value, path: force.path("contributions[\(i)]"))
+                try c.rejectUnknown(["member", "personnel"])
+                let member = try knownMember(c, "member")
+                guard contributions[member] == nil else {
+                    throw FieldError(path: c.path("member"), reason: "\(member) contributes once")
+                }
+                contributions[member] = try c.integer("personnel", in: 0...1_000_000)
+            }
+            let pledged = contributions.values.reduce(0, +)
+            if pledged > ceiling {
+                throw FieldError(
+                    path: force.path("contributions"),
+                    reason: "\(pledged) personnel pledged, beyond the ceiling of \(ceiling)")
+            }
+            var deploymentIds: Set<String> = []
+            deployments = try (force.members["deployments"] == nil ? [] : force.array("deployments")).enumerated()
+                .map { i, value in
+                    let d = try JSONFields(value, path: force.path("deployments[\(i)]"))
+                    try d.rejectUnknown(["id", "member", "site", "personnel", "from", "until"])
+                    let id = try d.string("id")
+                    guard !id.isEmpty, deploymentIds.insert(id).inserted else {
+                        throw FieldError(path: d.path("id"), reason: "empty or duplicate deployment id \"\(id)\"")
+                    }
+                    let site = try d.string("site")
+                    guard siteIds.contains(site) else {
+                        throw FieldError(path: d.path("site"), reason: "unknown protected site \"\(site)\"")
+                    }
+                    let deployment = Deployment(
+                        id: id, member: try knownMember(d, "member"), site: site,
+                        personnel: try d.integer("personnel", in: 1...1_000_000), from: try d.timestamp("from"),
+                        until: try d.optionalTimestamp("until"))
+                    if let until = deployment.until, until <= deployment.from {
+                        throw FieldError(path: d.path("until"), reason: "must be after from")
+                    }
+                    return deployment
+                }
+            // At every moment a deployment starts, no member exceeds its contribution and the force its ceiling.
+            for (i, d) in deployments.enumerated() {
+                let active = deployments.filter { $0.isActive(at: d.from) }
+                let mine = active.filter { $0.member == d.member }.reduce(0) { $0 + $1.personnel }
+                let pledgedByMember = contributions[d.member] ?? 0
+                if mine > pledgedByMember {
+                    throw FieldError(
+                        path: force.path("deployments[\(i)]"),
+                        reason:
+                            "\(d.member) would have \(mine) personnel deployed from \(d.from), beyond its contribution of \(pledgedByMember)"
+                    )
+                }
+                let total = active.reduce(0) { $0 + $1.personnel }
+                if total > ceiling {
+                    throw FieldError(
+                        path: force.path("deployments[\(i)]"),
+                        reason: "\(total) personnel would be deployed from \(d.from), beyond the ceiling of \(ceiling)")
+                }
+            }
+        }
+        var packageIds: Set<String> = []
+        sanctionsPackages = try (f.members["sanctionsPackages"] == nil ? [] : f.array("sanctionsPackages"))
+            .enumerated().map { i, value in
+                let s = try JSONFields(value, path: "sanctionsPackages[\(i)]")
+                try s.rejectUnknown(["id", "level", "sectors", "entities", "individuals"])
+                let id = try s.string("id")
+                guard !id.isEmpty, packageIds.insert(id).inserted else {
+                    throw FieldError(path: s.path("id"), reason: "empty or duplicate package id \"\(id)\"")
+                }
+                func names(_ key: String) throws -> [String] {
+                    guard s.members[key] != nil else { return [] }
+                    return try s.array(key).enumerated().map { j, item in
+                        guard case .string(let name) = item, !name.isEmpty else {
+                            throw FieldError(path: s.path("\(key)[\(j)]"), reason: "expected a name")
+                        }
+                        return name
+                    }
+                }
+                return SanctionsPackage(
+                    id: id, level: try s.integer("level", in: 1...highestLevel), sectors: try names("sectors"),
+                    entities: try names("entities"), individuals: try names("individuals"))
+            }
+    }
+}

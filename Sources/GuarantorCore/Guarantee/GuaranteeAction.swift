@@ -1,0 +1,140 @@
+import Foundation
+
+/// A member's answer to an obligation, a delivery against a logistics pledge, or an explicit clock event: the
+/// guarantee engine's inputs from people (actions files and the event log, beside ``ReviewAction``).
+public struct GuaranteeAction: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable {
+        /// The obliged member has seen the obligation.
+        case acknowledge
+        /// The obliged member delivered; `reference` says where the proof is.
+        case fulfil
+        /// The obliged member will not deliver; `reason` says why.
+        case decline
+        /// A delivery of `quantity` against a logistics `pledge`.
+        case deliver
+        /// Event time advances to `at` (deadlines and quiet periods up to it take effect).
+        case clock
+    }
+
+    public var id: String
+    public var kind: Kind
+    public var at: Timestamp
+    public var actor: Actor
+    /// acknowledge, fulfil, decline: the obligation answered.
+    public var obligation: String?
+    public var reference: String?
+    public var reason: String?
+    /// deliver: the pledge and the quantity (in the pledge's unit).
+    public var pledge: String?
+    public var quantity: Double?
+
+    static let fields = [
+        "id", "at", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity", "outcome",
+    ]
+
+    /// Reads one action; `action` must be one of ``Kind``.
+    public init(json value: JSONValue) throws {
+        let f = try JSONFields(value)
+        try f.rejectUnknown(Self.fields)
+        id = try f.string("id")
+        if id.isEmpty || id.count > Observation.maximumIdLength {
+            throw FieldError(path: "id", reason: "must be 1…\(Observation.maximumIdLength) characters")
+        }
+        at = try f.timestamp("at")
+        let kind = try f.enumeration("action", as: Kind.self)
+        self.kind = kind
+        actor = Actor(member: try f.string("member"), user: try f.string("user"))
+        guard !actor.member.isEmpty, !actor.user.isEmpty else {
+            throw FieldError(path: actor.member.isEmpty ? "member" : "user", reason: "must not be empty")
+        }
+        func text(_ key: String, required: Bool) throws -> String? {
+            let value = try f.optionalString(key)
+            if required && (value ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                throw FieldError(path: key, reason: "is required for \(kind.rawValue)")
+            }
+            if let value, value.count > Observation.maximumTextLength {
+                throw FieldError(path: key, reason: "longer than \(Observation.maximumTextLength) characters")
+            }
+            return value
+        }
+        let answersObligation = [.acknowledge, .fulfil, .decline].contains(kind)
+        obligation = try text("obligation", required: answersObligation)
+        reference = try text("reference", required: kind == .fulfil)
+        reason = try text("reason", required: kind == .decline)
+        pledge = try text("pledge", required: kind == .deliver)
+        quantity = try f.optionalNumber("quantity")
+        if kind == .deliver {
+            guard let q = quantity, q > 0 else {
+                throw FieldError(path: "quantity", reason: "a delivery needs a positive quantity")
+            }
+        }
+        for (key, allowed) in [
+            ("obligation", answersObligation), ("pledge", kind == .deliver), ("quantity", kind == .deliver),
+        ] where !allowed && f.members[key] != nil {
+            throw FieldError(path: key, reason: "not part of a \(kind.rawValue)")
+        }
+    }
+
+    /// The action in canonical JSON (fixed member order).
+    public var canonicalJSON: [UInt8] {
+        var w = JSONWriter()
+        write(into: &w)
+        return w.bytes
+    }
+
+    /// Writes the action as a JSON object, with its outcome when given.
+    public func write(into w: inout JSONWriter, outcome: String? = nil) {
+        w.beginObject()
+        w.key("id"); w.string(id)
+        w.key("at"); w.timestamp(at)
+        w.key("action"); w.string(kind.rawValue)
+        w.key("member"); w.string(actor.member)
+        w.key("user"); w.string(actor.user)
+        if let obligation { w.key("obligation"); w.string(obligation) }
+        if let reference { w.key("reference"); w.string(reference) }
+        if let reason { w.key("reason"); w.string(reason) }
+        if let pledge { w.key("pledge"); w.string(pledge) }
+        if let quantity { w.key("quantity"); w.number(quantity) }
+        if let outcome { w.key("outcome"); w.string(outcome) }
+        w.endObject()
+    }
+}
+
+/// Any action a person records: on incidents and findings, or on the guarantee.
+public enum MissionAction: Sendable, Equatable {
+    case review(ReviewAction)
+    case guarantee(GuaranteeAction)
+
+    public var id: String {
+        switch self {
+        case .review(let a): a.id
+        case .guarantee(let a): a.id
+        }
+    }
+
+    public var at: Timestamp {
+        switch self {
+        case .review(let a): a.at
+        case .guarantee(let a): a.at
+        }
+    }
+
+    /// Reads one action, by its `action` member.
+    public init(json value: JSONValue) throws {
+        let f = try JSONFields(value)
+        let name = try f.string("action")
+        if ReviewAction.Kind(rawValue: name) != nil {
+            self = .review(try ReviewAction(json: value))
+        } else if GuaranteeAction.Kind(rawValue: name) != nil {
+            self = .guarantee(try GuaranteeAction(json: value))
+        } else {
+            let all = ReviewAction.Kind.allCases.map(\.rawValue) + GuaranteeAction.Kind.allCases.map(\.rawValue)
+            throw FieldError(path: "action", reason: "unknown action \"\(name)\" (\(all.joined(separator: ", ")))")
+        }
+    }
+
+    /// Parses an NDJSON file of actions, validated whole.
+    public static func parseFile(_ bytes: [UInt8]) -> Result<[MissionAction], NDJSON.Rejection> {
+        NDJSON.parse(bytes, what: "actions", id: \.id, decode: MissionAction.init(json:)).map(\.records)
+    }
+}
