@@ -88,6 +88,41 @@ enum Files {
         return (batch, logged)
     }
 
+    /// The members every action has; `at` defaults to now (an action is an input: its time is recorded with it).
+    static func actionFields(action: String, member: String, user: String, at: String?) -> [String: JSONValue] {
+        let time = at ?? Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)).rfc3339
+        return [
+            "action": .string(action), "member": .string(member), "user": .string(user), "at": .string(time),
+        ]
+    }
+
+    /// Decodes an action built from options, its id given or derived from its content.
+    static func decodeAction<A>(_ fields: [String: JSONValue], id: String?, decode: (JSONValue) throws -> A) throws -> A
+    {
+        var fields = fields
+        fields["id"] = .string(id ?? "A" + EventChain.digestPrefix(Array(JSONValue.object(fields).prettyPrinted.utf8)))
+        do {
+            return try decode(.object(fields))
+        } catch let error as FieldError {
+            throw CLIError("action refused: \(error)")
+        }
+    }
+
+    /// Checks an action against the store's log (replaying it with the action) and appends it only if it applies.
+    static func record(_ action: MissionAction, mission: Mission, store: String) throws -> (
+        Replay.Output, EventStore.IngestResult
+    ) {
+        let (batch, logged) = try inputs(mission: mission, observations: nil, actions: nil, store: store)
+        let output = Replay.run(mission: mission, batch: batch, actions: logged + [action])
+        let outcome = output.outcomes[action.id] ?? "refused: not applied"
+        guard outcome == "applied" else { throw CLIError("action \(action.id) \(outcome); nothing was stored") }
+        do {
+            return (output, try openStore(store, mission: mission).record(action))
+        } catch let error as StoreError {
+            throw CLIError("\(error) — nothing was stored")
+        }
+    }
+
     static func write(_ bytes: [UInt8], to url: URL) throws {
         try Data(bytes).write(to: url, options: .atomic)
     }

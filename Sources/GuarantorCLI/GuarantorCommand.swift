@@ -7,7 +7,7 @@ public struct GuarantorCommand: ParsableCommand {
         abstract: "Monitoring and verification of a ceasefire: observations in, classified and verified records out.",
         subcommands: [
             MissionCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self, ScoreCommand.self,
-            ReviewCommand.self, DemoCommand.self,
+            ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, DemoCommand.self,
         ]
     )
 

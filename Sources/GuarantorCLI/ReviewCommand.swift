@@ -38,29 +38,14 @@ public struct ReviewActCommand: ParsableCommand {
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
         let action = try makeAction()
-        let (batch, logged) = try Files.inputs(mission: mission, observations: nil, actions: nil, store: store)
-        var engine = VerificationEngine(mission: mission)
-        for o in batch.observations { engine.add(o) }
-        for case .review(let a) in logged { engine.add(a) }
-        engine.add(action)
-        let results = engine.results()
-        let outcome = results.actions.first { $0.action.id == action.id }!.outcome
-        guard outcome == "applied" else {
-            throw CLIError("\(action.kind.rawValue) \(action.target) \(outcome); nothing was stored")
-        }
-        let result: EventStore.IngestResult
-        do {
-            result = try Files.openStore(store, mission: mission).record(.review(action))
-        } catch let error as StoreError {
-            throw CLIError("\(error) — nothing was stored")
-        }
+        let (output, result) = try Files.record(.review(action), mission: mission, store: store)
         print("\(action.kind.rawValue) \(action.target): applied as action \(action.id)")
-        if let incident = results.incidents.first(where: { $0.lastReview?.id == action.id }) {
+        if let incident = output.verification.incidents.first(where: { $0.lastReview?.id == action.id }) {
             print(
                 "  incident \(incident.id) is \(incident.status.rawValue), \(incident.observationIds.count) observations"
             )
         }
-        if let violation = results.violations.first(where: { $0.id == action.target }) {
+        if let violation = output.verification.violations.first(where: { $0.id == action.target }) {
             print(
                 "  violation \(violation.id): endorsed by \(violation.endorsedBy.joined(separator: ", ")) "
                     + "(\(violation.endorsed ? "endorsed" : "quorum \(mission.agreement.board.quorum) not reached")), "
@@ -71,22 +56,13 @@ public struct ReviewActCommand: ParsableCommand {
 
     /// The action as a record, validated as an actions file line would be.
     func makeAction() throws -> ReviewAction {
-        let time = at ?? Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)).rfc3339
-        var members: [String: JSONValue] = [
-            "id": .string(""), "at": .string(time), "action": .string(action), "member": .string(member),
-            "user": .string(user), "reason": .string(reason),
-        ]
+        var members = Files.actionFields(action: action, member: member, user: user, at: at)
+        members["reason"] = .string(reason)
         if let incident { members["incident"] = .string(incident) }
         if let violation { members["violation"] = .string(violation) }
         if !merge.isEmpty { members["mergeIncidents"] = .array(merge.map { .string($0) }) }
         if !split.isEmpty { members["splitObservations"] = .array(split.map { .string($0) }) }
-        members["id"] = .string(
-            id ?? "A" + EventChain.digestPrefix(Array(JSONValue.object(members).prettyPrinted.utf8)))
-        do {
-            return try ReviewAction(json: .object(members))
-        } catch let error as FieldError {
-            throw CLIError("action refused: \(error)")
-        }
+        return try Files.decodeAction(members, id: id) { try ReviewAction(json: $0) }
     }
 }
 

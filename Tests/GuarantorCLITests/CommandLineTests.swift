@@ -320,3 +320,62 @@ extension CommandLineTests {
         }
     }
 }
+
+extension CommandLineTests {
+    /// Members answer obligations through the store; `status` shows the guarantee at a glance.
+    @Test func guaranteeActionsGoThroughTheLogAndStatusShowsTheGuarantee() throws {
+        let dir = try Self.temporaryDirectory()
+        let mission = Self.examples.appendingPathComponent("mission").path
+        let store = dir.appendingPathComponent("events.sqlite").path
+        _ = try Self.guarantor([
+            "ingest", "--mission", mission, "--store", store,
+            Self.examples.appendingPathComponent("observations.ndjson").path,
+        ])
+        func act(_ arguments: [String]) throws -> Run {
+            try Self.guarantor(["guarantee", "act", "--mission", mission, "--store", store] + arguments)
+        }
+        let obligation = "A45aeee055cbfd767/consultations/UK"
+        let wrong = try act([
+            "--action", "fulfil", "--obligation", obligation, "--member", "FR", "--user", "fr-1", "--reference", "x",
+            "--at", "2026-03-02T09:00:00Z",
+        ])
+        #expect(
+            wrong.status != 0 && wrong.stderr.contains("obliges UK, not FR")
+                && wrong.stderr.contains("nothing was stored"))
+        let right = try act([
+            "--action", "fulfil", "--obligation", obligation, "--member", "UK", "--user", "uk-1", "--reference",
+            "record 2026-03-02/1", "--at", "2026-03-02T09:00:00Z",
+        ])
+        #expect(right.status == 0, "\(right.stderr)")
+        #expect(right.stdout.contains("obligation \(obligation) is fulfilled"))
+        let past = try act([
+            "--action", "decline", "--obligation", obligation, "--member", "UK", "--user", "uk-1", "--reason", "r",
+            "--at", "2026-03-02T10:00:00Z",
+        ])
+        #expect(past.status != 0 && past.stderr.contains("is already fulfilled"))
+        let status = try Self.guarantor(["status", "--mission", mission, "--store", store])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("km 450-500: 4 — Reinforcement"))
+        #expect(status.stdout.contains("Deterrence force: 4,000 deployed, 28,500 pledged, ceiling 30,000"))
+        #expect(status.stdout.contains("energy-and-finance: active since 2026-03-02T03:10:00Z"))
+    }
+
+    @Test func aBadCoalitionFileIsNamedWithItsPath() throws {
+        let dir = try Self.temporaryDirectory()
+        let mission = dir.appendingPathComponent("m")
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("mission"), to: mission)
+        let file = mission.appendingPathComponent("coalition.json")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"personnel\": 10000", with: "\"personnel\": 20000").write(
+            to: file, atomically: true, encoding: .utf8)
+        let run = try Self.guarantor([
+            "replay", "--mission", mission.path, "--observations",
+            Self.examples.appendingPathComponent("observations.ndjson").path, "--out",
+            dir.appendingPathComponent("o").path,
+        ])
+        #expect(run.status != 0)
+        #expect(
+            run.stderr.contains(
+                "coalition.json: deterrenceForce.contributions: 38500 personnel pledged, beyond the ceiling of 30000"))
+    }
+}

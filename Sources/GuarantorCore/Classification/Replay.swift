@@ -30,6 +30,10 @@ public enum Replay {
         public var violationCount: Int
         /// Actions refused (e.g. a transition the state machine does not allow, or an unknown incident).
         public var refusedActions: Int
+        /// Each action's outcome by id: `applied` or `refused: why`.
+        public var outcomes: [String: String]
+        /// The verification engine's results.
+        public var verification: VerificationResults
 
         /// The files by name.
         public var files: [(name: String, bytes: [UInt8])] {
@@ -85,14 +89,14 @@ public enum Replay {
             $0.run(incidents: incidents, violations: violations, actions: guaranteeActions, clock: clock)
         }
         var actionWriter = JSONWriter()
-        var answered: [(at: Timestamp, id: String, write: (inout JSONWriter) -> Void, refused: Bool)] = []
+        var answered: [(at: Timestamp, id: String, write: (inout JSONWriter) -> Void, outcome: String)] = []
         for (action, outcome) in results.actions {
-            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome != "applied"))
+            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome))
         }
         for (action, outcome) in guarantee?.actions
             ?? guaranteeActions.map({ ($0, "refused: the mission has no guarantee (coalition.json, triggers.json)") })
         {
-            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome != "applied"))
+            answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome))
         }
         for entry in answered.sorted(by: { ($0.at, $0.id) < ($1.at, $1.id) }) {
             entry.write(&actionWriter)
@@ -117,7 +121,9 @@ public enum Replay {
             guarantee: guarantee, impediments: impedimentWriter.bytes, classifications: classifications,
             lateObservations: engine.lateCount,
             incidentCount: incidents.count, violationCount: violations.count,
-            refusedActions: answered.filter(\.refused).count)
+            refusedActions: answered.filter { $0.outcome != "applied" }.count,
+            outcomes: Dictionary(answered.map { ($0.id, $0.outcome) }, uniquingKeysWith: { first, _ in first }),
+            verification: results)
     }
 
     /// One line of violations.ndjson.

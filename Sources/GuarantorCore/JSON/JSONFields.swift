@@ -164,7 +164,7 @@ public struct JSONFields: Sendable {
         return (GeoPoint(lon: lon, lat: lat), fields)
     }
 
-    static func format(_ n: Double) -> String {
+    public static func format(_ n: Double) -> String {
         n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : n.description
     }
 }
