@@ -28,7 +28,7 @@ public struct SimulateCommand: ParsableCommand {
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let (observations, truth) = Simulator.run(mission: mission, seed: seed, hours: hours)
+        let (observations, truth, deliveries) = Simulator.run(mission: mission, seed: seed, hours: hours)
         var bytes: [UInt8] = []
         for o in observations {
             bytes += o.canonicalJSON
@@ -39,12 +39,18 @@ public struct SimulateCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Files.write(bytes, to: directory.appendingPathComponent("observations.ndjson"))
             try Files.write(truth, to: directory.appendingPathComponent("truth.ndjson"))
+            var actions = JSONWriter()
+            for delivery in deliveries {
+                delivery.write(into: &actions)
+                actions.newline()
+            }
+            try Files.write(actions.bytes, to: directory.appendingPathComponent("actions.ndjson"))
         } catch {
             throw CLIError("cannot write to \(out): \(error.localizedDescription)")
         }
         let events = truth.split(separator: 0x0A).filter { $0.starts(with: Array(#"{"type":"event""#.utf8)) }.count
         print(
-            "\(out): \(events.grouped) events over \(hours) h seen in \(observations.count.grouped) observations (seed \(seed))"
+            "\(out): \(events.grouped) events over \(hours) h seen in \(observations.count.grouped) observations (seed \(seed)), \(deliveries.count) deliveries in actions.ndjson"
         )
     }
 }
@@ -70,7 +76,8 @@ public struct ScoreCommand: ParsableCommand {
         do {
             let score = try Score.compute(
                 truth: read(truth), incidents: read(results + "/incidents.ndjson"),
-                violations: read(results + "/violations.ndjson"))
+                violations: read(results + "/violations.ndjson"),
+                alerts: FileManager.default.contents(atPath: results + "/alerts.ndjson").map { [UInt8]($0) })
             print(score.text)
         } catch let error as FieldError {
             throw CLIError("malformed input: \(error)")

@@ -62,3 +62,10 @@ public enum TestData {
         }
     }
 }
+
+extension JSONValue {
+    /// The members, if an object.
+    public var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+    /// The text, if a string.
+    public var string: String? { if case .string(let s) = self { s } else { nil } }
+}

@@ -379,3 +379,61 @@ extension CommandLineTests {
                 "coalition.json: deterrenceForce.contributions: 38500 personnel pledged, beyond the ceiling of 30000"))
     }
 }
+
+extension CommandLineTests {
+    /// A simulated week on the real front line with the default coalition: alerts, obligations, overdue obligations,
+    /// continuity alerts and a drafted statement, and the triggers checked against the moments ground truth crossed
+    /// each threshold.
+    @Test(.enabled(if: TestData.hasSharedData, "needs ../shared/data (GUARANTOR_DATA)"))
+    func aSimulatedWeekOnTheRealLineProducesTheGuaranteeCheckedAgainstTruth() throws {
+        let dir = try Self.temporaryDirectory()
+        let mission = dir.appendingPathComponent("mission").path
+        let sim = dir.appendingPathComponent("sim").path, out = dir.appendingPathComponent("out").path
+        for arguments in [
+            [
+                "mission", "init", mission, "--line", TestData.realFrontLine.path, "--sectors", TestData.oblasts.path,
+                "--party", "UA=35.0462,48.4647", "--party", "RU=39.3078,48.5740",
+            ],
+            ["simulate", "--mission", mission, "--seed", "1", "--hours", "168", "--out", sim],
+            [
+                "replay", "--mission", mission, "--observations", sim + "/observations.ndjson", "--actions",
+                sim + "/actions.ndjson", "--out", out,
+            ],
+        ] {
+            let run = try Self.guarantor(arguments)
+            #expect(run.status == 0, "\(arguments[0]): \(run.stderr)")
+        }
+        func records(_ file: String) throws -> [[String: JSONValue]] {
+            try String(contentsOfFile: out + "/" + file, encoding: .utf8).split(separator: "\n").map {
+                try JSONValue.parse(String($0)).object!
+            }
+        }
+        let alerts = try records("alerts.ndjson")
+        let kinds = Set(alerts.compactMap { $0["kind"]?.string })
+        #expect(kinds.isSuperset(of: ["trigger", "tripwire", "overdue", "continuity"]), "\(kinds)")
+        #expect(alerts.contains { $0["kind"]?.string == "tripwire" && $0["provisional"] == .bool(true) })
+        // The one pledge the simulator let lapse, and only it, breaks continuity.
+        let truthLines = try String(contentsOfFile: sim + "/truth.ndjson", encoding: .utf8).split(separator: "\n")
+        let shortfall = try #require(truthLines.first { $0.contains(#""type":"shortfall""#) })
+        let lapsed = try #require(try JSONValue.parse(String(shortfall)).object?["pledge"]?.string)
+        let continuity = Set(alerts.filter { $0["kind"]?.string == "continuity" }.compactMap { $0["pledgeId"]?.string })
+        #expect(continuity == [lapsed])
+        let obligations = try records("obligations.ndjson")
+        #expect(obligations.count > 20)
+        #expect(obligations.contains { $0["status"]?.string == "overdue" }, "nobody answered: deadlines pass")
+        let statements = try records("statements.ndjson")
+        #expect(statements.contains { $0["markdown"]?.string?.contains("verified") == true })
+
+        let score = try Self.guarantor(["score", "--truth", sim + "/truth.ndjson", "--results", out])
+        #expect(score.status == 0, "\(score.stderr)")
+        // "triggers: T true firings, A alerts: O on time (±1 h), E early, L late, M missed, S spurious"
+        let line = try #require(score.stdout.split(separator: "\n").first { $0.hasPrefix("triggers:") })
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let (truth, missed, spurious) = (numbers[0], numbers[numbers.count - 2], numbers[numbers.count - 1])
+        #expect(truth > 100, "\(line)")
+        #expect(Double(missed) <= 0.1 * Double(truth), "\(line)")
+        #expect(Double(spurious) <= 0.01 * Double(truth), "\(line)")
+        let tripwire = try #require(score.stdout.split(separator: "\n").first { $0.hasPrefix("tripwire:") })
+        #expect(tripwire.contains("alert at most"), "\(tripwire)")
+    }
+}

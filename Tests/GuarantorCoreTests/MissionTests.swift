@@ -129,7 +129,3 @@ import Testing
         #expect(first.filter { $0 == 0x0A }.count == 500)
     }
 }
-
-extension JSONValue {
-    var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
-}

@@ -28,6 +28,16 @@ public struct GuaranteeAction: Sendable, Equatable {
     public var pledge: String?
     public var quantity: Double?
 
+    /// A delivery against a logistics pledge.
+    public init(id: String, delivery pledge: String, quantity: Double, at: Timestamp, by actor: Actor) {
+        self.id = id
+        kind = .deliver
+        self.at = at
+        self.actor = actor
+        self.pledge = pledge
+        self.quantity = quantity
+    }
+
     static let fields = [
         "id", "at", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity", "outcome",
     ]

@@ -21,9 +21,14 @@ public struct Score: Sendable {
     public var attributionAccuracy: Double {
         attributable == 0 ? 1 : Double(correctlyAttributed) / Double(attributable)
     }
+    /// Trigger and tripwire alerts against the moments ground truth crossed each threshold (nil without alerts).
+    public var triggers: TriggerScore?
 
     /// Scores `incidents.ndjson` and `violations.ndjson` against `truth.ndjson`.
-    public static func compute(truth: [UInt8], incidents: [UInt8], violations: [UInt8]) throws -> Score {
+    public static func compute(truth: [UInt8], incidents: [UInt8], violations: [UInt8], alerts: [UInt8]? = nil) throws
+        -> Score
+    {
+        var truthAlerts: [TriggerScore.Firing] = []
         var eventOf: [String: String] = [:]  // observation id → event id ("" for a false report)
         var events: [String: (party: String, violations: [String], originObserved: Bool)] = [:]
         for line in try lines(truth) {
@@ -35,6 +40,11 @@ public struct Score: Sendable {
                     try f.string("party"), rules, f.members["originObserved"] == .bool(true)
                 )
             case "observation": eventOf[try f.string("observationId")] = try f.optionalString("eventId") ?? ""
+            case "alert":
+                var firing = try TriggerScore.Firing(f, time: "at")
+                firing.events = Set(
+                    try f.array("eventIds").compactMap { if case .string(let s) = $0 { s } else { nil } })
+                truthAlerts.append(firing)
             default: continue
             }
         }
@@ -92,7 +102,27 @@ public struct Score: Sendable {
         return Score(
             observations: eventOf.count, bcubedPrecision: precision / n, bcubedRecall: recall / n,
             predictedViolations: predicted, correctViolations: matched.count, trueViolations: trueViolations,
-            attributable: attributable, correctlyAttributed: attributedRight)
+            attributable: attributable, correctlyAttributed: attributedRight,
+            triggers: try alerts.map { bytes in
+                let fired = try lines(bytes).map { try JSONFields($0) }.filter {
+                    ["trigger", "tripwire"].contains(try $0.string("kind"))
+                }.map { f in
+                    // The real events behind the alert: its violations' incidents' observations, by majority.
+                    var firing = try TriggerScore.Firing(f, time: "firedAt")
+                    for case .string(let v) in try f.array("violationIds") {
+                        let incident = "I" + v.dropFirst().prefix { $0 != "-" }
+                        var votes: [String: Int] = [:]
+                        for m in membersOf[incident] ?? [] where !(eventOf[m] ?? "").isEmpty {
+                            votes[eventOf[m]!, default: 0] += 1
+                        }
+                        if let event = votes.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key {
+                            firing.events.insert(event)
+                        }
+                    }
+                    return firing
+                }
+                return TriggerScore(truth: truthAlerts, fired: fired)
+            })
     }
 
     static func lines(_ bytes: [UInt8]) throws -> [JSONValue] {
@@ -107,6 +137,100 @@ public struct Score: Sendable {
             clustering (B-cubed):    precision \(pct(bcubedPrecision))  recall \(pct(bcubedRecall))  F1 \(pct(bcubedF1))
             verified violations:     precision \(pct(violationPrecision)) (\(correctViolations) of \(predictedViolations))  recall \(pct(violationRecall)) (\(correctViolations) of \(trueViolations))
             attribution (observed):  \(pct(attributionAccuracy)) (\(correctlyAttributed) of \(attributable))
-            """
+            """ + (triggers.map { "\n" + $0.text } ?? "")
+    }
+}
+
+/// Trigger alerts against ground truth: each true firing (the moment the condition truly became true) is matched to
+/// an alert of the same trigger, sector, party and site within a day that counted some of the same real events (the
+/// one sharing most, then the nearest in time); the rest are missed or spurious.
+public struct TriggerScore: Sendable {
+    /// One firing: which trigger, where, against whom, when.
+    public struct Firing: Sendable {
+        var key: String
+        var at: Timestamp
+        /// The ground-truth events whose violations it counted.
+        var events: Set<String> = []
+
+        init(_ f: JSONFields, time: String) throws {
+            let parts = try [f.string("triggerId"), f.optionalString("sector") ?? "", f.optionalString("party") ?? ""]
+            // A tripwire counts once per strike: its provisional alert and the confirmation share the site and time.
+            key = parts.joined(separator: "|") + "|" + (try f.optionalString("site") ?? "")
+            at = try f.timestamp(time)
+        }
+    }
+
+    /// Within this much of the true moment an alert is on time; fired earlier it is early, later it is late.
+    public static let toleranceSeconds = 3_600.0
+    /// Alerts further than this from every true firing of their key are spurious (and the firing missed).
+    public static let matchWindowSeconds = 86_400.0
+
+    public var truthFirings: Int
+    public var alerts: Int
+    public var onTime: Int
+    public var early: Int
+    public var late: Int
+    public var missed: Int
+    public var spurious: Int
+    /// Seconds from each true tripwire moment to its first alert.
+    public var tripwireDelays: [Double]
+
+    init(truth: [Firing], fired: [Firing]) {
+        // Tripwire: the provisional alert and its confirmation are one firing; keep the first per key and day.
+        var firings: [Firing] = []
+        for f in fired.sorted(by: { ($0.at, $0.key) < ($1.at, $1.key) }) {
+            if f.key.hasPrefix("tripwire|"),
+                firings.contains(where: {
+                    $0.key == f.key && Double(f.at.nanoseconds - $0.at.nanoseconds) / 1e9 < Self.matchWindowSeconds
+                })
+            {
+                continue
+            }
+            firings.append(f)
+        }
+        truthFirings = truth.count
+        alerts = firings.count
+        var used = Set<Int>()
+        var onTime = 0, early = 0, late = 0, missed = 0
+        var delays: [Double] = []
+        for t in truth.sorted(by: { ($0.at, $0.key) < ($1.at, $1.key) }) {
+            let candidates = firings.indices.filter {
+                !used.contains($0) && firings[$0].key == t.key && !firings[$0].events.isDisjoint(with: t.events)
+                    && abs(Double(firings[$0].at.nanoseconds - t.at.nanoseconds)) / 1e9 <= Self.matchWindowSeconds
+            }
+            func rank(_ i: Int) -> (Int, Int64) {
+                (-firings[i].events.intersection(t.events).count, abs(firings[i].at.nanoseconds - t.at.nanoseconds))
+            }
+            guard let best = candidates.min(by: { rank($0) < rank($1) }) else {
+                missed += 1
+                continue
+            }
+            used.insert(best)
+            let delay = Double(firings[best].at.nanoseconds - t.at.nanoseconds) / 1e9
+            if t.key.hasPrefix("tripwire|") { delays.append(delay) }
+            if delay < -Self.toleranceSeconds {
+                early += 1
+            } else if delay > Self.toleranceSeconds {
+                late += 1
+            } else {
+                onTime += 1
+            }
+        }
+        self.onTime = onTime
+        self.early = early
+        self.late = late
+        self.missed = missed
+        spurious = firings.count - used.count
+        tripwireDelays = delays
+    }
+
+    public var text: String {
+        var s =
+            "triggers:                \(truthFirings) true firings, \(alerts) alerts: \(onTime) on time (±1 h), \(early) early, \(late) late, \(missed) missed, \(spurious) spurious"
+        if let worst = tripwireDelays.max() {
+            s +=
+                "\ntripwire:                \(tripwireDelays.count) strikes, alert at most \(String(format: "%.0f", worst)) s after the strike"
+        }
+        return s
     }
 }

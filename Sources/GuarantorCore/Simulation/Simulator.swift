@@ -21,6 +21,19 @@ public struct Simulator {
     /// Kinds of ground-truth event.
     public enum EventKind: String, Sendable, CaseIterable {
         case barrage, smallArms, heavyWeapon, incursion, drone
+        /// Rockets on a protected site (a deployment site or hub of coalition.json): the tripwire.
+        case siteStrike
+    }
+
+    /// A ground-truth event, kept to work out when the triggers' conditions truly became true.
+    struct TruthEvent {
+        var id: String
+        var kind: EventKind
+        var observedKind: ObservationKind
+        var at: Timestamp
+        var location: GeoPoint
+        var party: String
+        var violations: [String]
     }
 
     let mission: Mission
@@ -31,6 +44,8 @@ public struct Simulator {
     var truth = JSONWriter()
     var nextObservation = 0
     var nextEvent = 0
+    var events: [TruthEvent] = []
+    var deliveries: [GuaranteeAction] = []
 
     /// The default noise model: acoustic arrays and radar precise for fire, satellites and UAVs for sightings,
     /// open sources and party claims far noisier (DESIGN §4).
@@ -55,6 +70,10 @@ public struct Simulator {
         case (.drone, .radar): SensorModel(detection: 0.85, locationSigma: 300, timeSigma: 2, originSigma: 500)
         case (.drone, .uav): SensorModel(detection: 0.3, locationSigma: 200, timeSigma: 5)
         case (.drone, .staticCamera): SensorModel(detection: 0.3, locationSigma: 300, timeSigma: 1)
+        // Protected sites have their own cameras and counter-battery radar.
+        case (.siteStrike, .staticCamera): SensorModel(detection: 0.95, locationSigma: 100, timeSigma: 1)
+        case (.siteStrike, .radar): SensorModel(detection: 0.9, locationSigma: 150, timeSigma: 2, originSigma: 300)
+        case (.siteStrike, .osint): SensorModel(detection: 0.6, locationSigma: 3_000, timeSigma: 900)
         default: nil
         }
     }
@@ -63,7 +82,7 @@ public struct Simulator {
     static let claimModel = SensorModel(detection: 0.5, locationSigma: 2_000, timeSigma: 600)
     /// Events per 24 hours along the whole line.
     static let dailyRates: [(EventKind, Double)] = [
-        (.barrage, 240), (.smallArms, 120), (.heavyWeapon, 80), (.incursion, 15), (.drone, 60),
+        (.barrage, 240), (.smallArms, 120), (.heavyWeapon, 80), (.incursion, 15), (.drone, 60), (.siteStrike, 0.3),
     ]
     /// False reports per 24 hours: open sources, and each party's claims.
     static let falseOSINTPerDay = 24.0
@@ -83,22 +102,24 @@ public struct Simulator {
     /// Simulates `hours` from `start` (default: one day after the agreement takes effect).
     /// - Returns: the observations in arrival order (by report time) and truth.ndjson.
     public static func run(mission: Mission, seed: UInt64, hours: Double, start: Timestamp? = nil)
-        -> (observations: [Observation], truth: [UInt8])
+        -> (observations: [Observation], truth: [UInt8], actions: [GuaranteeAction])
     {
         var simulator = Simulator(
             mission: mission, rng: SplitMix64(seed: seed),
             start: start ?? Timestamp(nanoseconds: mission.agreement.effectiveAt.nanoseconds + 86_400 * 1_000_000_000),
             hours: hours)
         simulator.generate()
+        simulator.generateDeliveries()
+        simulator.writeTruthAlerts()
         // Arrival order: by when each report reached the mission (observedAt plus a reporting delay).
         let arrival = simulator.observations.sorted {
             ($0.reportedAt ?? $0.observedAt, $0.id) < ($1.reportedAt ?? $1.observedAt, $1.id)
         }
-        return (arrival, simulator.truth.bytes)
+        return (arrival, simulator.truth.bytes, simulator.deliveries)
     }
 
     mutating func generate() {
-        for (kind, daily) in Self.dailyRates {
+        for (kind, daily) in Self.dailyRates where kind != .siteStrike || !(mission.coalition?.sites.isEmpty ?? true) {
             for _ in 0..<poisson(daily * hours / 24) { event(kind) }
         }
         for _ in 0..<poisson(Self.falseOSINTPerDay * hours / 24) { falseReport(source: first(.osint), party: nil) }
@@ -180,6 +201,15 @@ public struct Simulator {
             origin = offset(anchor, toward: actor, by: Double.random(in: 1_000...3_000, using: &rng))
             location = offset(anchor, toward: victim, by: Double.random(in: 400...3_000, using: &rng))
             violations = ["incursion"]
+        case .siteStrike:
+            let sites = mission.coalition!.sites
+            let site = sites[Int.random(in: 0..<sites.count, using: &rng)]
+            weapon = .mlrs
+            observedKind = .mlrsFire
+            location = jitter(site.location, sigma: site.radiusMeters / 4)
+            if WGS84.distance(location, site.location) > site.radiusMeters * 0.8 { return event(kind) }
+            let sitesSide = mission.classify(site.location).party
+            return strike(location, by: 1 - sitesSide, at: at, anchor: anchor)
         case .drone:
             weapon = .uav
             observedKind = .droneFlight
@@ -223,6 +253,37 @@ public struct Simulator {
                 location: location, origin: nil, count: count)
         }
         if kind == .heavyWeapon { originObserved = true }  // a sighting shows on whose side the weapon stands
+        record(
+            TruthEvent(
+                id: eventId, kind: kind, observedKind: observedKind, at: at, location: location,
+                party: parties[actor].id, violations: violations), origin: origin, originObserved: originObserved)
+    }
+
+    /// Rockets from `actor`'s side onto a protected site: seen by the site's cameras and radar, claimed by the victim.
+    mutating func strike(_ location: GeoPoint, by actor: Int, at: Timestamp, anchor: GeoPoint) {
+        let origin = offset(anchor, toward: actor, by: Double.random(in: 10_000...30_000, using: &rng))
+        if mission.classify(origin).party != actor { return event(.siteStrike) }
+        nextEvent += 1
+        let eventId = String(format: "T%06d", nextEvent)
+        var originObserved = false
+        for source in mission.sources.sources where source.kind != .partyClaim {
+            guard let model = Self.model(.siteStrike, source.kind) else { continue }
+            originObserved =
+                report(
+                    eventId: eventId, source: source, model: model, kind: .mlrsFire, weapon: .mlrs, at: at,
+                    location: location, origin: origin, count: 12) || originObserved
+        }
+        record(
+            TruthEvent(
+                id: eventId, kind: .siteStrike, observedKind: .mlrsFire, at: at, location: location,
+                party: mission.agreement.parties[actor].id, violations: ["mlrsFire"]), origin: origin,
+            originObserved: originObserved)
+    }
+
+    /// Writes one truth event and keeps it.
+    mutating func record(_ e: TruthEvent, origin: GeoPoint?, originObserved: Bool) {
+        events.append(e)
+        let (eventId, kind, at, location, violations) = (e.id, e.kind, e.at, e.location, e.violations)
         truth.beginObject()
         truth.key("type"); truth.string("event")
         truth.key("id"); truth.string(eventId)
@@ -231,7 +292,7 @@ public struct Simulator {
         truth.key("location"); point(location)
         truth.key("origin")
         if let origin { point(origin) } else { truth.null() }
-        truth.key("party"); truth.string(parties[actor].id)
+        truth.key("party"); truth.string(e.party)
         truth.key("violations")
         truth.beginArray()
         for v in violations { truth.string(v) }
@@ -239,6 +300,89 @@ public struct Simulator {
         truth.key("originObserved"); truth.bool(originObserved)
         truth.endObject()
         truth.newline()
+    }
+
+    /// Deliveries against the standing logistics pledges: every two days, from the agreement's effective time, a
+    /// share in line with the pledge; one pledge (drawn by the seed) stops after the first two deliveries, so that
+    /// its continuity breaks. Written to truth.ndjson as a `shortfall` line.
+    mutating func generateDeliveries() {
+        guard let coalition = mission.coalition else { return }
+        let pledges = coalition.pledges.filter { $0.pillar == .logistics && $0.fromLevel == nil }
+        guard !pledges.isEmpty else { return }
+        let defaulter = pledges[Int.random(in: 0..<pledges.count, using: &rng)].id
+        let end = start.adding(Timestamp.seconds(hours * 3_600))
+        for pledge in pledges {
+            var k = 0
+            while true {
+                let at = mission.agreement.effectiveAt.adding(
+                    Timestamp.seconds(Double(k) * 2 * 86_400 + Double.random(in: 0..<6, using: &rng) * 3_600))
+                guard at < end, pledge.id != defaulter || k < 2 else { break }
+                let share = pledge.quantity! * 2 / pledge.periodDays!
+                deliveries.append(
+                    GuaranteeAction(
+                        id: "delivery/\(pledge.id)/\(k)", delivery: pledge.id,
+                        quantity: (share * Double.random(in: 0.9...1.1, using: &rng)).rounded(), at: at,
+                        by: Actor(member: pledge.member, user: pledge.member.lowercased() + "-logistics")))
+                k += 1
+            }
+            if pledge.id == defaulter {
+                truth.beginObject()
+                truth.key("type"); truth.string("shortfall")
+                truth.key("pledge"); truth.string(pledge.id)
+                truth.key("member"); truth.string(pledge.member)
+                truth.endObject()
+                truth.newline()
+            }
+        }
+    }
+
+    /// When each trigger's condition truly became true: the guarantee engine run on the true violations (every event
+    /// seen, verified at the moment it happened, attributed to its real party). Written as `alert` lines of truth.ndjson.
+    mutating func writeTruthAlerts() {
+        guard let engine = GuaranteeEngine(mission: mission) else { return }
+        let severity = Dictionary(uniqueKeysWithValues: mission.agreement.rules.map { ($0.id, $0.severity) })
+        var violations: [Violation] = []
+        var incidents: [Incident] = []
+        for e in events {
+            let c = mission.classify(e.location)
+            let sector = c.sector >= 0 ? mission.sectors.names[Int(c.sector)] : nil
+            for rule in e.violations {
+                violations.append(
+                    Violation(
+                        id: "V\(e.id)-\(rule)", incidentId: e.id, rule: rule, severity: severity[rule] ?? .minor,
+                        attributedTo: e.party, attributionBasis: "truth", zone: nil,
+                        distanceToLineMeters: c.distanceToLineMeters, at: e.at, probability: 1,
+                        incidentStatus: .verified,
+                        sector: sector, verifiedAt: e.at))
+            }
+            incidents.append(
+                Incident(
+                    id: e.id, observationIds: [], kind: e.observedKind, weaponClass: nil,
+                    location: Location(point: e.location, uncertaintyMeters: 0), start: e.at, end: e.at, count: 1,
+                    sources: [], independentSources: 0, independentReliableSources: 0, credibility: 1,
+                    status: .verified, classification: c, late: false, credibleAt: e.at, verifiedAt: e.at))
+        }
+        let end = start.adding(Timestamp.seconds(hours * 3_600))
+        let results = engine.run(incidents: incidents, violations: violations, actions: [], clock: end)
+        for alert in results.alerts where alert.kind == .trigger || alert.kind == .tripwire {
+            truth.beginObject()
+            truth.key("type"); truth.string("alert")
+            truth.key("triggerId"); truth.string(alert.triggerId)
+            truth.key("level"); truth.int(alert.level)
+            truth.key("at"); truth.timestamp(alert.firedAt)
+            truth.key("sector")
+            if let sector = alert.sector { truth.string(sector) } else { truth.null() }
+            truth.key("party")
+            if let party = alert.party { truth.string(party) } else { truth.null() }
+            truth.key("site")
+            if let site = alert.site { truth.string(site) } else { truth.null() }
+            truth.key("eventIds")
+            truth.beginArray()
+            for id in alert.violationIds { truth.string(String(id.dropFirst().prefix { $0 != "-" })) }
+            truth.endArray()
+            truth.endObject()
+            truth.newline()
+        }
     }
 
     /// Reports of one source (perhaps none, perhaps twice); returns whether a report stated a point of origin.
