@@ -174,6 +174,8 @@ public struct TriggerScore: Sendable {
     public var spurious: Int
     /// Seconds from each true tripwire moment to its first alert.
     public var tripwireDelays: [Double]
+    /// Per trigger id: [true firings, on time, early, late, missed, spurious].
+    public var byTrigger: [String: [Int]] = [:]
 
     init(truth: [Firing], fired: [Firing]) {
         // Tripwire: the provisional alert and its confirmation are one firing; keep the first per key and day.
@@ -193,7 +195,12 @@ public struct TriggerScore: Sendable {
         var used = Set<Int>()
         var onTime = 0, early = 0, late = 0, missed = 0
         var delays: [Double] = []
+        var byTrigger: [String: [Int]] = [:]
+        func tally(_ key: String, _ column: Int) {
+            byTrigger[String(key.prefix { $0 != "|" }), default: [0, 0, 0, 0, 0, 0]][column] += 1
+        }
         for t in truth.sorted(by: { ($0.at, $0.key) < ($1.at, $1.key) }) {
+            tally(t.key, 0)
             let candidates = firings.indices.filter {
                 !used.contains($0) && firings[$0].key == t.key && !firings[$0].events.isDisjoint(with: t.events)
                     && abs(Double(firings[$0].at.nanoseconds - t.at.nanoseconds)) / 1e9 <= Self.matchWindowSeconds
@@ -203,6 +210,7 @@ public struct TriggerScore: Sendable {
             }
             guard let best = candidates.min(by: { rank($0) < rank($1) }) else {
                 missed += 1
+                tally(t.key, 4)
                 continue
             }
             used.insert(best)
@@ -210,10 +218,13 @@ public struct TriggerScore: Sendable {
             if t.key.hasPrefix("tripwire|") { delays.append(delay) }
             if delay < -Self.toleranceSeconds {
                 early += 1
+                tally(t.key, 2)
             } else if delay > Self.toleranceSeconds {
                 late += 1
+                tally(t.key, 3)
             } else {
                 onTime += 1
+                tally(t.key, 1)
             }
         }
         self.onTime = onTime
@@ -221,12 +232,18 @@ public struct TriggerScore: Sendable {
         self.late = late
         self.missed = missed
         spurious = firings.count - used.count
+        for i in firings.indices where !used.contains(i) { tally(firings[i].key, 5) }
+        self.byTrigger = byTrigger
         tripwireDelays = delays
     }
 
     public var text: String {
         var s =
             "triggers:                \(truthFirings) true firings, \(alerts) alerts: \(onTime) on time (±1 h), \(early) early, \(late) late, \(missed) missed, \(spurious) spurious"
+        for (trigger, n) in byTrigger.sorted(by: { $0.key < $1.key }) {
+            s +=
+                "\n  \(trigger): \(n[0]) true, \(n[1]) on time, \(n[2]) early, \(n[3]) late, \(n[4]) missed, \(n[5]) spurious"
+        }
         if let worst = tripwireDelays.max() {
             s +=
                 "\ntripwire:                \(tripwireDelays.count) strikes, alert at most \(String(format: "%.0f", worst)) s after the strike"
