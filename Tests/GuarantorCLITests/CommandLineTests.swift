@@ -37,7 +37,7 @@ import Testing
 
     static let replayFiles = [
         "observations.ndjson", "incidents.ndjson", "violations.ndjson", "actions.ndjson", "impediments.ndjson",
-        "alerts.ndjson", "obligations.ndjson", "statements.ndjson",
+        "alerts.ndjson", "obligations.ndjson", "statements.ndjson", "sanctions.ndjson",
     ]
 
     @Test func helpListsTheCommands() throws {

@@ -1,6 +1,6 @@
 extension Replay {
-    /// The bytes of alerts.ndjson, obligations.ndjson and statements.ndjson.
-    static func guaranteeFiles(_ g: GuaranteeResults) -> ([UInt8], [UInt8], [UInt8]) {
+    /// The bytes of alerts.ndjson, obligations.ndjson, statements.ndjson and sanctions.ndjson.
+    static func guaranteeFiles(_ g: GuaranteeResults) -> ([UInt8], [UInt8], [UInt8], [UInt8]) {
         var alerts = JSONWriter()
         for a in g.alerts {
             alertLine(a, into: &alerts)
@@ -25,7 +25,17 @@ extension Replay {
             statements.endObject()
             statements.newline()
         }
-        return (alerts.bytes, obligations.bytes, statements.bytes)
+        var sanctions = JSONWriter()
+        for e in g.sanctions {
+            sanctions.beginObject()
+            sanctions.key("package"); sanctions.string(e.package)
+            sanctions.key("activated"); sanctions.bool(e.activated)
+            sanctions.key("at"); sanctions.timestamp(e.at)
+            sanctions.key("alertId"); sanctions.string(e.alertId)
+            sanctions.endObject()
+            sanctions.newline()
+        }
+        return (alerts.bytes, obligations.bytes, statements.bytes, sanctions.bytes)
     }
 
     /// One line of alerts.ndjson.

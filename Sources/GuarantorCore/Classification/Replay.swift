@@ -18,6 +18,8 @@ public enum Replay {
         public var alerts: [UInt8]
         public var obligations: [UInt8]
         public var statements: [UInt8]
+        /// `sanctions.ndjson`: sanctions packages activated and lifted, with the alert that caused each.
+        public var sanctions: [UInt8]
         /// What the guarantee engine concluded, if the mission has one.
         public var guarantee: GuaranteeResults?
         /// `impediments.ndjson`: access denials, restrictions of movement and sensor gaps per kind, party and sector.
@@ -41,6 +43,7 @@ public enum Replay {
                 ("observations.ndjson", observations), ("incidents.ndjson", incidents),
                 ("violations.ndjson", violations), ("actions.ndjson", actions), ("impediments.ndjson", impediments),
                 ("alerts.ndjson", alerts), ("obligations.ndjson", obligations), ("statements.ndjson", statements),
+                ("sanctions.ndjson", sanctions),
             ]
         }
     }
@@ -102,7 +105,8 @@ public enum Replay {
             entry.write(&actionWriter)
             actionWriter.newline()
         }
-        let (alertBytes, obligationBytes, statementBytes) = guarantee.map(Self.guaranteeFiles) ?? ([], [], [])
+        let (alertBytes, obligationBytes, statementBytes, sanctionBytes) =
+            guarantee.map(Self.guaranteeFiles) ?? ([], [], [], [])
         var impedimentWriter = JSONWriter()
         for count in results.impediments {
             impedimentWriter.beginObject()
@@ -118,6 +122,7 @@ public enum Replay {
         return Output(
             observations: writer.bytes, incidents: incidentWriter.bytes, violations: violationWriter.bytes,
             actions: actionWriter.bytes, alerts: alertBytes, obligations: obligationBytes, statements: statementBytes,
+            sanctions: sanctionBytes,
             guarantee: guarantee, impediments: impedimentWriter.bytes, classifications: classifications,
             lateObservations: engine.lateCount,
             incidentCount: incidents.count, violationCount: violations.count,
