@@ -46,17 +46,9 @@ public struct GuaranteeAction: Sendable, Equatable {
     public init(json value: JSONValue) throws {
         let f = try JSONFields(value)
         try f.rejectUnknown(Self.fields)
-        id = try f.string("id")
-        if id.isEmpty || id.count > Observation.maximumIdLength {
-            throw FieldError(path: "id", reason: "must be 1…\(Observation.maximumIdLength) characters")
-        }
-        at = try f.timestamp("at")
-        let kind = try f.enumeration("action", as: Kind.self)
+        let kind: Kind
+        (id, at, kind, actor) = try ActionHeader.read(f, as: Kind.self)
         self.kind = kind
-        actor = Actor(member: try f.string("member"), user: try f.string("user"))
-        guard !actor.member.isEmpty, !actor.user.isEmpty else {
-            throw FieldError(path: actor.member.isEmpty ? "member" : "user", reason: "must not be empty")
-        }
         func text(_ key: String, required: Bool) throws -> String? {
             let value = try f.optionalString(key)
             if required && (value ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
@@ -94,12 +86,7 @@ public struct GuaranteeAction: Sendable, Equatable {
 
     /// Writes the action as a JSON object, with its outcome when given.
     public func write(into w: inout JSONWriter, outcome: String? = nil) {
-        w.beginObject()
-        w.key("id"); w.string(id)
-        w.key("at"); w.timestamp(at)
-        w.key("action"); w.string(kind.rawValue)
-        w.key("member"); w.string(actor.member)
-        w.key("user"); w.string(actor.user)
+        ActionHeader.write(id: id, at: at, action: kind.rawValue, actor: actor, into: &w)
         if let obligation { w.key("obligation"); w.string(obligation) }
         if let reference { w.key("reference"); w.string(reference) }
         if let reason { w.key("reason"); w.string(reason) }

@@ -11,6 +11,35 @@ public struct Actor: Sendable, Hashable {
     }
 }
 
+/// The members every action has — `id`, `at`, `action`, `member`, `user` — read and written in one place.
+enum ActionHeader {
+    /// Reads and checks the common members of an action object.
+    static func read<Kind: RawRepresentable & CaseIterable>(_ f: JSONFields, as: Kind.Type) throws -> (
+        id: String, at: Timestamp, kind: Kind, actor: Actor
+    ) where Kind.RawValue == String {
+        let id = try f.string("id")
+        if id.isEmpty || id.count > Observation.maximumIdLength {
+            throw FieldError(path: "id", reason: "must be 1…\(Observation.maximumIdLength) characters")
+        }
+        let at = try f.timestamp("at")
+        let kind = try f.enumeration("action", as: Kind.self)
+        let actor = Actor(member: try f.string("member"), user: try f.string("user"))
+        guard !actor.member.isEmpty else { throw FieldError(path: "member", reason: "must not be empty") }
+        guard !actor.user.isEmpty else { throw FieldError(path: "user", reason: "must not be empty") }
+        return (id, at, kind, actor)
+    }
+
+    /// Opens an action object and writes its common members.
+    static func write(id: String, at: Timestamp, action: String, actor: Actor, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.string(id)
+        w.key("at"); w.timestamp(at)
+        w.key("action"); w.string(action)
+        w.key("member"); w.string(actor.member)
+        w.key("user"); w.string(actor.user)
+    }
+}
+
 /// A decision by people, recorded as an event of its own with a reason (DESIGN §3.5): an analyst's decision on an
 /// incident, a board member's endorsement of a finding, or a party's contest of one.
 public struct ReviewAction: Sendable, Equatable {
@@ -77,16 +106,9 @@ public struct ReviewAction: Sendable, Equatable {
     public init(json value: JSONValue) throws {
         let f = try JSONFields(value)
         try f.rejectUnknown(Self.fields)
-        id = try f.string("id")
-        if id.isEmpty || id.count > Observation.maximumIdLength {
-            throw FieldError(path: "id", reason: "must be 1…\(Observation.maximumIdLength) characters")
-        }
-        at = try f.timestamp("at")
-        let kind = try f.enumeration("action", as: Kind.self)
+        let kind: Kind
+        (id, at, kind, actor) = try ActionHeader.read(f, as: Kind.self)
         self.kind = kind
-        actor = Actor(member: try f.string("member"), user: try f.string("user"))
-        guard !actor.member.isEmpty else { throw FieldError(path: "member", reason: "must not be empty") }
-        guard !actor.user.isEmpty else { throw FieldError(path: "user", reason: "must not be empty") }
         reason = try f.string("reason")
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw FieldError(path: "reason", reason: "every action needs a reason")
@@ -133,12 +155,7 @@ public struct ReviewAction: Sendable, Equatable {
 
     /// Writes the action as a JSON object.
     public func write(into w: inout JSONWriter, outcome: String? = nil) {
-        w.beginObject()
-        w.key("id"); w.string(id)
-        w.key("at"); w.timestamp(at)
-        w.key("action"); w.string(kind.rawValue)
-        w.key("member"); w.string(actor.member)
-        w.key("user"); w.string(actor.user)
+        ActionHeader.write(id: id, at: at, action: kind.rawValue, actor: actor, into: &w)
         w.key(kind.concernsViolation ? "violation" : "incident"); w.string(target)
         func list(_ key: StaticString, _ values: [String]) {
             guard !values.isEmpty else { return }
