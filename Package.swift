@@ -13,6 +13,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The engine: geometry, agreement, observations, classification. No database, network or file I/O.
@@ -25,16 +30,30 @@ let package = Package(
             name: "GuarantorStore",
             dependencies: ["GuarantorCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The HTTP API (Hummingbird 2): the same engines behind roles, releasability filters and a live stream.
+        .target(
+            name: "GuarantorServer",
+            dependencies: [
+                "GuarantorCore", "GuarantorStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The commands of the `guarantor` tool, as a library so tests can drive them in-process.
         .target(
             name: "GuarantorCLI",
             dependencies: [
-                "GuarantorCore", "GuarantorStore",
+                "GuarantorCore", "GuarantorStore", "GuarantorServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Demo"), .copy("Defaults")]
         ),
-        .executableTarget(name: "guarantor", dependencies: ["GuarantorCLI"]),
+        .executableTarget(
+            name: "guarantor",
+            dependencies: ["GuarantorCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fixtures, generators and the real-data locator; used only by tests.
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
         .testTarget(
@@ -45,5 +64,12 @@ let package = Package(
             dependencies: ["GuarantorStore", "GuarantorTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "GuarantorCLITests", dependencies: ["GuarantorCLI", "GuarantorTesting"]),
+        .testTarget(
+            name: "GuarantorServerTests",
+            dependencies: [
+                "GuarantorServer", "GuarantorCLI", "GuarantorTesting", "GuarantorStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 export GUARANTOR_DATA="${GUARANTOR_DATA:-$(cd .. && pwd)/shared/data}"
 
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev >/dev/null
+# libsqlite3-dev for GRDB; curl is the SSE client of the server tests.
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev curl >/dev/null
 fi
 python3 -c 'import pyproj, shapely, numpy' 2>/dev/null || pip install -q pyproj shapely numpy
 

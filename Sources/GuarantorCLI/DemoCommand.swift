@@ -23,19 +23,7 @@ public struct DemoCommand: ParsableCommand {
 
     public func run() throws {
         let root = URL(fileURLWithPath: out, isDirectory: true)
-        let missionDirectory = root.appendingPathComponent("mission", isDirectory: true)
-        guard let line = Bundle.module.url(forResource: "Demo/demo-line", withExtension: "geojson") else {
-            throw CLIError("the demo line is missing from the tool's resources")
-        }
-        try MissionInitCommand.create(
-            at: missionDirectory, missionId: "demo", title: "Demo ceasefire (hand-traced line)",
-            effectiveAt: Timestamp(rfc3339: "2026-01-01T00:00:00Z")!,
-            // Reference points: Dnipro for Ukraine, Luhansk for Russia.
-            parties: [
-                Party(id: "UA", name: "Ukraine", referencePoint: GeoPoint(lon: 35.0462, lat: 48.4647)),
-                Party(id: "RU", name: "Russian Federation", referencePoint: GeoPoint(lon: 39.3078, lat: 48.5740)),
-            ],
-            lineFile: line, sectorsFile: nil, sectorLength: 50_000, force: true)
+        let missionDirectory = try Self.createMission(in: root)
         let mission = try Files.loadMission(missionDirectory.path)
 
         let observationsFile = root.appendingPathComponent("observations.ndjson")
@@ -66,6 +54,25 @@ public struct DemoCommand: ParsableCommand {
         )
         print()
         print(Summary(mission: mission, classifications: output.classifications).text)
+    }
+
+    /// Writes the demo mission (the hand-traced line, default zones, sources, coalition and triggers) into
+    /// `root/mission` and returns its directory.
+    static func createMission(in root: URL) throws -> URL {
+        let missionDirectory = root.appendingPathComponent("mission", isDirectory: true)
+        guard let line = Bundle.module.url(forResource: "Demo/demo-line", withExtension: "geojson") else {
+            throw CLIError("the demo line is missing from the tool's resources")
+        }
+        try MissionInitCommand.create(
+            at: missionDirectory, missionId: "demo", title: "Demo ceasefire (hand-traced line)",
+            effectiveAt: Timestamp(rfc3339: "2026-01-01T00:00:00Z")!,
+            // Reference points: Dnipro for Ukraine, Luhansk for Russia.
+            parties: [
+                Party(id: "UA", name: "Ukraine", referencePoint: GeoPoint(lon: 35.0462, lat: 48.4647)),
+                Party(id: "RU", name: "Russian Federation", referencePoint: GeoPoint(lon: 39.3078, lat: 48.5740)),
+            ],
+            lineFile: line, sectorsFile: nil, sectorLength: 50_000, force: true)
+        return missionDirectory
     }
 
     static let townsOnLine = "Kupiansk, Lyman, Bakhmut, Pokrovsk, Huliaipole, Orikhiv, Enerhodar, Kherson"

@@ -1,13 +1,14 @@
 import ArgumentParser
 
 /// `guarantor`: the command-line tool of the monitoring and verification mechanism.
-public struct GuarantorCommand: ParsableCommand {
+public struct GuarantorCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "guarantor",
         abstract: "Monitoring and verification of a ceasefire: observations in, classified and verified records out.",
         subcommands: [
             MissionCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self, ScoreCommand.self,
-            ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, DemoCommand.self,
+            ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, ServeCommand.self, KeysCommand.self,
+            DemoCommand.self,
         ]
     )
 

@@ -93,6 +93,19 @@ public final class EventStore: Sendable {
                     CREATE UNIQUE INDEX event_action_id ON event (action_id) WHERE action_id IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v3 api keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE api_key (
+                        hash BLOB PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        member TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        user TEXT NOT NULL,
+                        created_at TEXT NOT NULL
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }
 
@@ -188,17 +201,73 @@ public final class EventStore: Sendable {
     /// Every observation and action in log order.
     /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read.
     public func records() throws -> [Record] {
-        try events().map { event in
+        try events().compactMap { event -> Record? in
             do {
                 let json = try JSONValue.parse(event.payload)
                 switch EventKind(rawValue: event.kind) {
                 case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
                 case .action: return .action(try MissionAction(json: json))
+                case .audit: return nil
                 case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
                 }
             } catch {
                 throw StoreError(code: .corrupt, message: "event \(event.sequence) cannot be read: \(error)")
             }
+        }
+    }
+
+    /// Appends an audit record (a read of restricted data or an export): not an input of the engines, but part of
+    /// the tamper-evident log.
+    public func audit(_ payload: [UInt8]) throws {
+        do {
+            try pool.write { db in
+                let (sequence, head) = try Self.head(db)
+                let kind = EventKind.audit.rawValue
+                let hash = EventChain.hash(previous: head, sequence: sequence + 1, kind: kind, payload: payload)
+                try db.execute(
+                    sql: "INSERT INTO event (sequence, kind, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [sequence + 1, kind, Data(payload), Data(head), Data(hash)])
+            }
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
+        }
+    }
+
+    /// An API key's holder.
+    public struct KeyHolder: Sendable, Equatable {
+        public var id: String
+        public var member: String
+        public var role: String
+        public var user: String
+
+        public init(id: String, member: String, role: String, user: String) {
+            self.id = id
+            self.member = member
+            self.role = role
+            self.user = user
+        }
+    }
+
+    /// Stores a new API key's hash (never the key) for a holder.
+    public func addKey(hash: [UInt8], holder: KeyHolder, createdAt: String) throws {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO api_key (hash, id, member, role, user, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [Data(hash), holder.id, holder.member, holder.role, holder.user, createdAt])
+            }
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not store the key: \(Self.describe(error))")
+        }
+    }
+
+    /// The holder of the key whose hash this is, if any.
+    public func keyHolder(hash: [UInt8]) throws -> KeyHolder? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT id, member, role, user FROM api_key WHERE hash = ?", arguments: [Data(hash)]
+            )
+            .map { KeyHolder(id: $0["id"], member: $0["member"], role: $0["role"], user: $0["user"]) }
         }
     }
 

@@ -55,4 +55,6 @@ public enum EventKind: String, Sendable, CaseIterable {
     case observation
     /// An analyst's, board member's or party's decision; the payload is the action's canonical JSON.
     case action
+    /// A read of restricted records or an export through the API: who, what, when. Not an input of the engines.
+    case audit
 }

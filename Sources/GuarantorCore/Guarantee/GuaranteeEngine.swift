@@ -103,17 +103,36 @@ public struct GuaranteeEngine: Sendable {
             self.clock = clock
         }
 
+        /// Adds an event to the queue (a binary min-heap by time, kind, then order of scheduling).
         mutating func schedule(_ event: Event, at t: Timestamp) {
             guard t <= clock else { return }
             sequence += 1
-            let item = Scheduled(at: t, order: event.order, sequence: sequence, event: event)
-            // Insert keeping the queue sorted, latest first, so that the next event is popped from the end.
-            var low = 0, high = queue.count
-            while low < high {
-                let mid = (low + high) / 2
-                if queue[mid].key > item.key { low = mid + 1 } else { high = mid }
+            queue.append(Scheduled(at: t, order: event.order, sequence: sequence, event: event))
+            var child = queue.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard queue[child].key < queue[parent].key else { break }
+                queue.swapAt(child, parent)
+                child = parent
             }
-            queue.insert(item, at: low)
+        }
+
+        /// Takes the earliest event off the queue.
+        mutating func next() -> Scheduled? {
+            guard !queue.isEmpty else { return nil }
+            queue.swapAt(0, queue.count - 1)
+            let first = queue.removeLast()
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < queue.count && queue[left].key < queue[smallest].key { smallest = left }
+                if right < queue.count && queue[right].key < queue[smallest].key { smallest = right }
+                guard smallest != parent else { break }
+                queue.swapAt(parent, smallest)
+                parent = smallest
+            }
+            return first
         }
 
         mutating func start() {
@@ -150,7 +169,7 @@ public struct GuaranteeEngine: Sendable {
         static func knownAt(_ v: Violation) -> Timestamp { max(v.at, v.verifiedAt ?? v.at) }
 
         mutating func process() {
-            while let next = queue.popLast() {
+            while let next = next() {
                 let t = next.at
                 switch next.event {
                 case .violation(let i): violationKnown(i, at: t)
@@ -172,9 +191,12 @@ public struct GuaranteeEngine: Sendable {
                 let scope = trigger.scope == .line ? "line" : (v.sector ?? "")
                 let party = trigger.perParty ? v.attributedTo : ""
                 let key = [trigger.id, scope, party].joined(separator: "\u{1F}")
-                pending[key, default: []].append(i)
-                // The largest set of pending violations within one window that includes this one.
                 let window = Timestamp.seconds(trigger.windowHours * 3_600)
+                // Violations that can no longer share a window with new ones are dropped (two windows of slack, as
+                // violations become known a little out of order).
+                pending[key, default: []].removeAll { v.at.nanoseconds - violations[$0].at.nanoseconds > 2 * window }
+                pending[key]!.append(i)
+                // The largest set of pending violations within one window that includes this one.
                 let candidates = pending[key]!.filter {
                     abs(violations[$0].at.nanoseconds - v.at.nanoseconds) < window
                 }.sorted { (violations[$0].at, violations[$0].id) < (violations[$1].at, violations[$1].id) }

@@ -2,7 +2,7 @@ extension Observation {
     static let fields: [String] = [
         "id", "source", "observedAt", "kind", "location", "reportedAt", "timeUncertaintySeconds", "origin",
         "bearingDegrees", "weaponClass",
-        "count", "credibility", "tlp", "text", "evidence", "submittedBy",
+        "count", "credibility", "tlp", "text", "evidence", "submittedBy", "originator", "recipients",
     ]
     /// Longest accepted id and text, in characters.
     public static let maximumIdLength = 200
@@ -60,6 +60,19 @@ extension Observation {
         submittedBy = try f.optionalString("submittedBy")
         if let user = submittedBy, user.isEmpty || user.count > Self.maximumIdLength {
             throw FieldError(path: "submittedBy", reason: "must be 1…\(Self.maximumIdLength) characters")
+        }
+        originator = try f.optionalString("originator")
+        if let member = originator, member.isEmpty || member.count > Self.maximumIdLength {
+            throw FieldError(path: "originator", reason: "must be 1…\(Self.maximumIdLength) characters")
+        }
+        recipients = []
+        if f.members["recipients"] != nil && f.members["recipients"] != .null {
+            recipients = try f.array("recipients").enumerated().map { i, item in
+                guard case .string(let member) = item, !member.isEmpty, member.count <= Self.maximumIdLength else {
+                    throw FieldError(path: "recipients[\(i)]", reason: "expected a member id")
+                }
+                return member
+            }
         }
         evidence = []
         if f.members["evidence"] != nil && f.members["evidence"] != .null {
@@ -125,6 +138,13 @@ extension Observation {
             w.endArray()
         }
         if let submittedBy { w.key("submittedBy"); w.string(submittedBy) }
+        if let originator { w.key("originator"); w.string(originator) }
+        if !recipients.isEmpty {
+            w.key("recipients")
+            w.beginArray()
+            for r in recipients { w.string(r) }
+            w.endArray()
+        }
         w.endObject()
         return w.bytes
     }

@@ -42,6 +42,11 @@ public struct Observation: Sendable, Equatable {
     public var evidence: [Evidence]
     /// The user who filed it (set by the server from the API key); such a user cannot verify its incident.
     public var submittedBy: String?
+    /// The member state the record comes from (set by the server from the API key); it decides, with `tlp` and
+    /// `recipients`, who may read it.
+    public var originator: String?
+    /// Members named as recipients beyond what the TLP marking allows (TLP 2.0 "explicit list").
+    public var recipients: [String] = []
 
     public init(
         id: String, source: String, observedAt: Timestamp, kind: ObservationKind, location: Location,

@@ -31,6 +31,8 @@ public struct VerificationEngine: Sendable {
     private var sweptAt = Int64.min
     /// People's decisions, in arrival order; they apply in (at, id) order when results are drawn.
     private(set) var actions: [ReviewAction] = []
+    /// Observation index by id, for projecting incidents onto what a viewer may read.
+    private var indexOfId: [String: Int32] = [:]
 
     private static let cellDegrees = 0.4
     private static let groupOrdinals = Dictionary(
@@ -54,6 +56,7 @@ public struct VerificationEngine: Sendable {
         let t = observation.observedAt.nanoseconds
         let p = WGS84.ecef(observation.location.point)
         let isLate = latestEventTime != Int64.min && t < latestEventTime - Self.nanos(policy.allowedLatenessSeconds)
+        indexOfId[observation.id] = index
         observations.append(observation)
         positions.append(p)
         times.append(t)
@@ -238,6 +241,26 @@ public struct VerificationEngine: Sendable {
             impediments: impediments.sorted { $0.key < $1.key }.map(\.value))
     }
 
+    /// Whether an observation with this id has been fed.
+    public func contains(_ id: String) -> Bool { indexOfId[id] != nil }
+
+    /// What a reader may see of an incident: the incident itself when every observation is readable; when only some
+    /// are, an incident of the same id, kind and status rebuilt from those alone (location, time span, count,
+    /// sources); `nil` when none is. Nothing derived from an unreadable observation is shown.
+    public func visiblePart(of incident: Incident, readable: (Observation) -> Bool) -> Incident? {
+        let times = self.times, observations = self.observations, indexOfId = self.indexOfId
+        let all = incident.observationIds.compactMap { indexOfId[$0].map(Int.init) }
+        let visible = all.filter { readable(observations[$0]) }
+        if visible.count == all.count { return incident }
+        if visible.isEmpty { return nil }
+        var part = makeIncident(members: visible.sorted { Self.isEarlier($0, $1, times, observations) })
+        part.id = incident.id
+        part.status = incident.status
+        part.verifiedAt = incident.verifiedAt
+        part.credibility = incident.credibility
+        return part
+    }
+
     /// Records sorted by a (time, id) key. Sorting indices and then gathering moves each large record once, where
     /// sorting the records themselves would move them many times.
     static func sorted<T>(_ records: [T], by key: (T) -> (Timestamp, String)) -> [T] {
@@ -405,7 +428,7 @@ public struct VerificationEngine: Sendable {
     }
 
     /// `I` and 16 hexadecimal digits of the SHA-256 of the id of the incident's earliest observation.
-    static func incidentId(firstObservation id: String) -> String {
+    public static func incidentId(firstObservation id: String) -> String {
         "I" + EventChain.digestPrefix(Array(id.utf8))
     }
 

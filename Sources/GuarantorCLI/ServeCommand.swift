@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import GuarantorCore
+import GuarantorServer
+import GuarantorStore
+
+/// `guarantor serve --mission DIR --store FILE [--host H] [--port P]`, or `guarantor serve --demo`.
+public struct ServeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract:
+            "Run the HTTP API (embedded SQLite); --demo starts a demo mission with a simulated feed and prints keys.")
+
+    @Option(help: "The mission directory.") var mission: String?
+    @Option(help: "The SQLite store (created if missing).") var store: String?
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port (0: any free port).") var port = 8080
+    @Flag(help: "Demo: a mission on the hand-traced line, a simulated feed, and printed API keys.") var demo = false
+    @Option(help: "Demo: where to write the demo mission and store.") var demoDirectory = "guarantor-demo"
+    @Option(help: "Demo: observations fed per second.") var feedRate = 200
+
+    public init() {}
+
+    public func validate() throws {
+        if !demo && (mission == nil || store == nil) { throw ValidationError("give --mission and --store, or --demo") }
+    }
+
+    public func run() async throws {
+        var missionPath = mission ?? ""
+        var storePath = store ?? ""
+        var feed: [Observation] = []
+        if demo {
+            let root = URL(fileURLWithPath: demoDirectory, isDirectory: true)
+            missionPath = try DemoCommand.createMission(in: root).path
+            storePath = root.appendingPathComponent("serve.sqlite").path
+            try? FileManager.default.removeItem(atPath: storePath)
+        }
+        let mission = try Files.loadMission(missionPath)
+        let eventStore = try Files.openStore(storePath, mission: mission)
+        if demo {
+            feed = Simulator.run(mission: mission, seed: 7, hours: 48).observations
+            say("Demo mission in \(missionPath), store \(storePath)")
+            for (member, user, role) in [
+                ("MISSION", "demo-analyst", Role.analyst), ("US", "us-liaison", .liaison),
+                ("MISSION", "demo-admin", .admin),
+            ] {
+                let key = try APIKeys.create(member: member, user: user, role: role, in: eventStore).key
+                say("  \(role.rawValue) key (\(member), \(user)): \(key)")
+            }
+        }
+        let state = try MissionState(mission: mission, store: eventStore)
+        let api = GuarantorAPI(state: state)
+        let host = self.host
+        let feedCount = feed.count
+        let app = GuarantorServerRunner.application(api: api, host: host, port: port) { bound in
+            say("Guarantor API on http://\(host):\(bound)/ — GET /health, /openapi.json; Ctrl-C stops it")
+            if feedCount > 0 {
+                say(
+                    "  feeding \(feedCount) simulated observations; watch: curl -N -H 'Authorization: Bearer KEY' http://\(host):\(bound)/stream"
+                )
+            }
+
+        }
+        if demo {
+            let rate = feedRate
+            let observations = feed
+            Task { await DemoFeed.run(state: state, observations: observations, perSecond: rate) }
+        }
+        try await app.runService()
+    }
+}
+
+/// `guarantor keys create --mission DIR --store FILE --member FR --user NAME --role analyst`
+public struct KeysCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "API keys: random, shown once, stored only as hashes.",
+        subcommands: [KeysCreateCommand.self])
+
+    public init() {}
+}
+
+public struct KeysCreateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an API key.")
+
+    @Option(help: "The mission directory.") var mission: String
+    @Option(help: "The store.") var store: String
+    @Option(help: "The member state of the key's holder (MISSION for the mission's own staff).") var member: String
+    @Option(help: "The holder's user id.") var user: String
+    @Option(help: "monitor, sensor, analyst, liaison, auditor or admin.") var role: String
+
+    public init() {}
+
+    public func run() throws {
+        guard let role = Role(rawValue: role) else {
+            throw CLIError("unknown role \(role) (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let mission = try Files.loadMission(self.mission)
+        let (key, holder) = try APIKeys.create(
+            member: member, user: user, role: role, in: try Files.openStore(store, mission: mission))
+        say("API key \(holder.id) for \(holder.user) (\(holder.member), \(holder.role)) — shown once, keep it safe:")
+        say(key)
+    }
+}
+
+/// Writes a line to standard output at once (a server's output is often a pipe, where `print` would wait).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,235 @@
+import GuarantorCore
+
+/// The OpenAPI 3.1 document served at `/openapi.json`, built from ``GuarantorAPI/routes`` so that every route is in
+/// it; a test checks the reverse and the shapes of the responses.
+enum OpenAPIDocument {
+    static let json: String = document.prettyPrinted
+
+    private static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
+        var schema: [String: JSONValue] = ["type": .string("object"), "properties": .object(properties)]
+        if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
+        return .object(schema)
+    }
+
+    private static func type(_ name: String, _ extra: [String: JSONValue] = [:]) -> JSONValue {
+        .object(extra.merging(["type": .string(name)]) { a, _ in a })
+    }
+
+    private static func ref(_ name: String) -> JSONValue { .object(["$ref": .string("#/components/schemas/\(name)")]) }
+    private static func array(_ items: JSONValue) -> JSONValue { .object(["type": .string("array"), "items": items]) }
+    private static func enumeration(_ values: [String]) -> JSONValue {
+        .object(["type": .string("string"), "enum": .array(values.map { .string($0) })])
+    }
+    private static let nullableString: JSONValue = .object(["type": .array([.string("string"), .string("null")])])
+    private static let time = type("string", ["format": .string("date-time")])
+    private static let point = object([
+        "lon": type("number"), "lat": type("number"), "uncertaintyMeters": type("number"),
+    ])
+
+    static let schemas: [String: JSONValue] = [
+        "Error": object(
+            [
+                "error": type("string"),
+                "errors": array(object(["line": type("integer"), "field": type("string"), "reason": type("string")])),
+                "totalErrors": type("integer"),
+            ],
+            required: ["error"]),
+        "Health": object(
+            ["status": type("string"), "mission": type("string"), "observations": type("integer")], required: ["status"]
+        ),
+        "IngestResult": object(
+            ["appended": type("integer"), "alreadyStored": type("integer"), "eventCount": type("integer")],
+            required: ["appended", "alreadyStored", "eventCount"]),
+        "Observation": object(
+            [
+                "id": type("string", ["minLength": .number(1), "maxLength": .number(200)]), "source": type("string"),
+                "observedAt": time, "kind": enumeration(ObservationKind.allCases.map(\.rawValue)),
+                "location": object(
+                    [
+                        "lon": type("number", ["minimum": .number(-180), "maximum": .number(180)]),
+                        "lat": type("number", ["minimum": .number(-90), "maximum": .number(90)]),
+                        "uncertaintyMeters": type("number", ["minimum": .number(0), "maximum": .number(1_000_000)]),
+                    ],
+                    required: ["lon", "lat", "uncertaintyMeters"]),
+                "reportedAt": time, "timeUncertaintySeconds": type("number"), "origin": point,
+                "bearingDegrees": type("number"), "weaponClass": enumeration(WeaponClass.allCases.map(\.rawValue)),
+                "count": type("integer"), "credibility": type("integer"),
+                "tlp": enumeration(TLP.allCases.map(\.rawValue)),
+                "text": type("string"), "recipients": array(type("string")),
+            ],
+            required: ["id", "source", "observedAt", "kind", "location"]),
+        "Incident": object(
+            [
+                "id": type("string"), "observationIds": array(type("string")), "kind": type("string"),
+                "location": point, "start": time, "end": time,
+                "status": enumeration(IncidentStatus.allCases.map(\.rawValue)), "sector": nullableString,
+                "side": type("string"), "distanceToLineMeters": type("number"), "count": type("integer"),
+                "sources": array(type("string")), "independentSources": type("integer"), "credibility": type("integer"),
+            ],
+            required: ["id", "observationIds", "kind", "location", "start", "end", "status"]),
+        "Violation": object(
+            [
+                "id": type("string"), "incidentId": nullableString, "rule": type("string"),
+                "severity": enumeration(Severity.allCases.map(\.rawValue)), "attributedTo": type("string"),
+                "zone": nullableString, "distanceToLineMeters": type("number"), "at": time,
+                "incidentStatus": type("string"), "endorsedBy": array(type("string")), "endorsed": type("boolean"),
+            ],
+            required: ["id", "rule", "severity", "attributedTo", "at"]),
+        "Alert": object(
+            [
+                "id": type("string"), "kind": type("string"), "triggerId": type("string"), "level": type("integer"),
+                "firedAt": time, "sector": nullableString, "violationIds": array(type("string")),
+                "provisional": type("boolean"), "detail": type("string"),
+            ],
+            required: ["id", "triggerId", "level", "firedAt", "violationIds", "provisional"]),
+        "Obligation": object(
+            [
+                "id": type("string"), "alertId": type("string"), "member": type("string"), "kind": type("string"),
+                "deadline": time, "status": type("string"),
+            ],
+            required: ["id", "alertId", "member", "deadline", "status"]),
+        "Action": object(
+            [
+                "id": type("string"), "at": time, "action": type("string"), "member": type("string"),
+                "user": type("string"),
+                "reason": type("string"), "incident": type("string"), "violation": type("string"),
+                "obligation": type("string"), "reference": type("string"), "pledge": type("string"),
+                "quantity": type("number"),
+            ],
+            required: ["id", "at", "action", "member", "user"]),
+        "ActionResult": object(["id": type("string"), "outcome": type("string")], required: ["id", "outcome"]),
+    ]
+
+    private static func content(_ schema: JSONValue, _ mediaType: String = "application/json") -> JSONValue {
+        .object([mediaType: .object(["schema": schema])])
+    }
+
+    private static func response(_ description: String, _ schema: JSONValue?, _ mediaType: String = "application/json")
+        -> JSONValue
+    {
+        var r: [String: JSONValue] = ["description": .string(description)]
+        if let schema { r["content"] = content(schema, mediaType) }
+        return .object(r)
+    }
+
+    private static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
+        .object([
+            "name": .string(name), "in": .string("query"), "required": .bool(false), "schema": schema,
+            "description": .string(description),
+        ])
+    }
+
+    /// Success response and parameters per route.
+    private static func operation(_ route: APIRoute) -> JSONValue {
+        var op: [String: JSONValue] = ["summary": .string(route.summary), "operationId": .string(operationId(route))]
+        var responses: [String: JSONValue] = [:]
+        var parameters: [JSONValue] = []
+        let errorResponse = response("What was wrong", ref("Error"))
+        switch (route.method, route.path) {
+        case (.get, "/health"): responses["200"] = response("Alive", ref("Health"))
+        case (.get, "/openapi.json"): responses["200"] = response("This document", type("object"))
+        case (.get, "/metrics"): responses["200"] = response("Prometheus text format", type("string"), "text/plain")
+        case (.post, "/observations"):
+            op["requestBody"] = .object([
+                "required": .bool(true),
+                "content": .object([
+                    "application/json": .object(["schema": ref("Observation")]),
+                    "application/x-ndjson": .object(["schema": type("string")]),
+                ]),
+            ])
+            responses["201"] = response("Stored (new observations appended)", ref("IngestResult"))
+            responses["200"] = response("Every observation was already stored", ref("IngestResult"))
+            for code in ["400", "409", "413", "415"] { responses[code] = errorResponse }
+        case (.get, "/incidents"):
+            parameters = [
+                query("status", enumeration(IncidentStatus.allCases.map(\.rawValue)), "Only this status"),
+                query("sector", type("string"), "Only this sector"),
+                query("from", time, "Ending at or after"), query("to", time, "Starting at or before"),
+                query("bbox", type("string"), "minLon,minLat,maxLon,maxLat"),
+                query(
+                    "limit", type("integer", ["minimum": .number(1), "maximum": .number(100_000)]), "At most this many"),
+            ]
+            responses["200"] = response(
+                "Incidents the reader may see", object(["incidents": array(ref("Incident"))], required: ["incidents"]))
+            responses["400"] = errorResponse
+        case (.get, "/incidents/queue"):
+            responses["200"] = response("Incident ids per status, oldest first", type("object"))
+        case (.get, "/violations"):
+            parameters = [query("status", type("string"), "Only findings whose incident has this status")]
+            responses["200"] = response(
+                "Findings", object(["violations": array(ref("Violation"))], required: ["violations"]))
+        case (.post, "/actions"):
+            op["requestBody"] = .object(["required": .bool(true), "content": content(ref("Action"))])
+            responses["201"] = response("Applied and stored", ref("ActionResult"))
+            for code in ["400", "409", "422"] { responses[code] = errorResponse }
+        case (.get, "/alerts"):
+            responses["200"] = response("Alerts", object(["alerts": array(ref("Alert"))], required: ["alerts"]))
+        case (.get, "/obligations"):
+            parameters = [query("member", type("string"), "Only this member's")]
+            responses["200"] = response(
+                "Obligations", object(["obligations": array(ref("Obligation"))], required: ["obligations"]))
+        case (.get, "/statements"):
+            responses["200"] = response(
+                "Statements", object(["statements": array(type("object"))], required: ["statements"]))
+        case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"):
+            responses["200"] = response("The configuration", type("object"))
+        case (.get, "/stream"):
+            parameters = [
+                .object([
+                    "name": .string("Last-Event-ID"), "in": .string("header"), "required": .bool(false),
+                    "schema": type("string"),
+                ])
+            ]
+            responses["200"] = response("Server-Sent Events: alert and incident", type("string"), "text/event-stream")
+        case (.get, "/export/{file}"):
+            parameters = [
+                .object([
+                    "name": .string("file"), "in": .string("path"), "required": .bool(true),
+                    "schema": enumeration([
+                        "incidents.ndjson", "violations.ndjson", "alerts.ndjson", "obligations.ndjson",
+                    ]),
+                ])
+            ]
+            responses["200"] = response(
+                "NDJSON, as `guarantor replay` writes it", type("string"), "application/x-ndjson")
+            responses["404"] = errorResponse
+        default: responses["200"] = response("OK", nil)
+        }
+        if route.right != nil || route.path == "/actions" {
+            op["security"] = .array([.object(["apiKey": .array([])])])
+            responses["401"] = errorResponse
+            responses["403"] = errorResponse
+            responses["429"] = errorResponse
+        }
+        if !parameters.isEmpty { op["parameters"] = .array(parameters) }
+        op["responses"] = .object(responses)
+        return .object(op)
+    }
+
+    static func operationId(_ route: APIRoute) -> String {
+        route.method.rawValue.lowercased()
+            + route.path.split(whereSeparator: { !$0.isLetter }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined()
+    }
+
+    static let document: JSONValue = {
+        var paths: [String: [String: JSONValue]] = [:]
+        for route in GuarantorAPI.routes {
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation(route)
+        }
+        return .object([
+            "openapi": .string("3.1.0"),
+            "info": .object([
+                "title": .string("Guarantor"), "version": .string("1"),
+                "description": .string(
+                    "Monitoring, verification and the guarantee of a ceasefire. Every output is filtered for the reader's member (TLP 2.0)."
+                ),
+            ]),
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": .object([
+                "schemas": .object(schemas),
+                "securitySchemes": .object(["apiKey": .object(["type": .string("http"), "scheme": .string("bearer")])]),
+            ]),
+        ])
+    }()
+}

@@ -1,0 +1,38 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+import Hummingbird
+import NIOCore
+
+/// Runs the API on an address until SIGTERM or SIGINT, then shuts down gracefully (Hummingbird's ServiceGroup).
+public enum GuarantorServerRunner {
+    /// Builds the application; `onRunning` gets the bound port (useful with port 0).
+    public static func application(
+        api: GuarantorAPI, host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "guarantor"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+}
+
+/// A simulated feed for `serve --demo`: the simulator's observations and deliveries, sent in event-time order,
+/// speeded up, so that a newcomer sees incidents and alerts arrive within a minute.
+public enum DemoFeed {
+    /// Feeds `observations` (in arrival order) into the mission state, `perSecond` a second.
+    public static func run(state: MissionState, observations: [Observation], perSecond: Int) async {
+        var index = 0
+        while index < observations.count {
+            let batch = Array(observations[index..<min(index + max(perSecond / 10, 1), observations.count)])
+            index += batch.count
+            var stamped = batch
+            for i in stamped.indices {
+                stamped[i].submittedBy = "demo-feed"
+                stamped[i].originator = stamped[i].originator ?? Releasability.mission
+            }
+            _ = try? await state.ingest(stamped)
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}

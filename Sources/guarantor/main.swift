@@ -1,3 +1,0 @@
-import GuarantorCLI
-
-GuarantorCommand.main()

@@ -1,0 +1,320 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+import GuarantorTesting
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import GuarantorServer
+
+/// The API on a real server on 127.0.0.1: roles, releasability, limits, the stream, and equality with replay.
+@Suite struct ServerTests {
+    static let examples = TestData.repositoryRoot.appendingPathComponent("docs/examples")
+
+    /// A fresh store for the example mission, its state and API, and a key per (member, user, role) asked for.
+    struct Fixture {
+        let mission: Mission
+        let store: EventStore
+        let state: MissionState
+        let api: GuarantorAPI
+
+        init(limits: APILimits = APILimits()) throws {
+            mission = try MissionDirectory.load(Self.missionURL)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite")
+            store = try EventStore(path: path.path, missionId: mission.agreement.id)
+            state = try MissionState(mission: mission, store: store)
+            api = GuarantorAPI(state: state, limits: limits)
+        }
+
+        static let missionURL = ServerTests.examples.appendingPathComponent("mission")
+
+        func key(_ member: String, _ user: String, _ role: Role) throws -> String {
+            try APIKeys.create(member: member, user: user, role: role, in: store).key
+        }
+
+        func run(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+            let app = GuarantorServerRunner.application(api: api, host: "127.0.0.1", port: 0)
+            try await app.test(.live, test)
+        }
+    }
+
+    static func headers(_ key: String?, _ contentType: String? = nil) -> HTTPFields {
+        var h: HTTPFields = [:]
+        if let key { h[.authorization] = "Bearer \(key)" }
+        if let contentType { h[.contentType] = contentType }
+        return h
+    }
+
+    static func text(_ response: TestResponse) -> String { String(buffer: response.body) }
+
+    static let exampleObservations = try! Data(contentsOf: examples.appendingPathComponent("observations.ndjson"))
+
+    @Test func everyRouteIsInTheOpenAPIDocumentAndEveryDocumentedPathIsARoute() throws {
+        let document = try JSONValue.parse(OpenAPIDocument.json)
+        let paths = try #require(document.object?["paths"]?.object)
+        #expect(Set(paths.keys) == Set(GuarantorAPI.routes.map(\.path)))
+        for route in GuarantorAPI.routes {
+            let operations = try #require(paths[route.path]?.object)
+            #expect(operations[route.method.rawValue.lowercased()] != nil, "\(route.method) \(route.path)")
+        }
+        #expect(document.object?["openapi"]?.string == "3.1.0")
+    }
+
+    /// Every route × every role: allowed (not 401/403) or refused with 403; without a key, 401.
+    @Test func theRoleTableHoldsForEveryRouteAndRole() async throws {
+        let f = try Fixture()
+        var made: [Role: String] = [:]
+        for role in Role.allCases { made[role] = try f.key("UK", "uk-\(role.rawValue)", role) }
+        let keys = made
+        let observation =
+            #"{"id":"rt-1","source":"uk-acoustic-02","observedAt":"2026-03-01T01:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}"#
+        try await f.run { client in
+            for route in GuarantorAPI.routes where route.path != "/stream" {
+                let uri = route.path.replacingOccurrences(of: "{file}", with: "incidents.ndjson")
+                for role in Role.allCases {
+                    let body =
+                        route.path == "/observations"
+                        ? ByteBuffer(string: observation.replacingOccurrences(of: "rt-1", with: "rt-\(role.rawValue)"))
+                        : nil
+                    let response = try await client.execute(
+                        uri: uri, method: route.method,
+                        headers: Self.headers(keys[role], route.method == .post ? "application/json" : nil), body: body)
+                    let code = response.status.code
+                    if route.path == "/actions" {
+                        // Rights depend on the action; a missing body is a 400 for everyone with a key.
+                        #expect(code == 400, "\(route.path) \(role): \(code)")
+                    } else if let right = route.right, !role.rights.contains(right) {
+                        #expect(code == 403, "\(route.path) \(role): \(code) \(Self.text(response))")
+                    } else {
+                        #expect(code < 300, "\(route.path) \(role): \(code) \(Self.text(response))")
+                    }
+                }
+                if route.right != nil || route.path == "/actions" {
+                    let anonymous = try await client.execute(uri: uri, method: route.method)
+                    #expect(anonymous.status == .unauthorized, "\(route.path) without a key")
+                }
+            }
+            // Actions by right: an analyst may verify but not fulfil; a liaison the reverse; a monitor neither.
+            let verify =
+                #"{"id":"a1","at":"2026-03-01T06:00:00Z","action":"verify","member":"UK","user":"uk-ROLE","incident":"I0000000000000000","reason":"r"}"#
+            let fulfil =
+                #"{"id":"a2","at":"2026-03-01T06:00:00Z","action":"fulfil","member":"UK","user":"uk-ROLE","obligation":"x","reference":"r"}"#
+            let clock = #"{"id":"a3","at":"2026-03-01T06:00:00Z","action":"clock","member":"UK","user":"uk-ROLE"}"#
+            for (template, allowed) in [
+                (verify, [Role.analyst]), (fulfil, [.liaison]), (clock, [.admin]),
+            ] {
+                for role in Role.allCases {
+                    let body = template.replacingOccurrences(of: "ROLE", with: role.rawValue)
+                    let response = try await client.execute(
+                        uri: "/actions", method: .post, headers: Self.headers(keys[role], "application/json"),
+                        body: ByteBuffer(string: body))
+                    if allowed.contains(role) {
+                        #expect(response.status != .forbidden, "\(role): \(Self.text(response))")
+                    } else {
+                        #expect(response.status == .forbidden, "\(role): \(Self.text(response))")
+                    }
+                }
+            }
+            // Acting in another member's name is refused.
+            let impersonation = try await client.execute(
+                uri: "/actions", method: .post, headers: Self.headers(keys[.analyst], "application/json"),
+                body: ByteBuffer(string: verify.replacingOccurrences(of: "uk-ROLE", with: "fr-analyst")))
+            #expect(impersonation.status == .forbidden)
+        }
+    }
+
+    /// Restricted data created as one member never reaches another member: responses, exports and the stream.
+    @Test func restrictedRecordsDoNotLeakToOtherMembers() async throws {
+        let f = try Fixture()
+        let frMonitor = try f.key("FR", "fr-monitor", .monitor)
+        let readers = try [("UK", Role.analyst), ("US", .liaison), ("PL", .auditor), ("DE", .admin)].map {
+            ($0.0, try f.key($0.0, "\($0.0.lowercased())-reader", $0.1))
+        }
+        let frReader = try f.key("FR", "fr-reader", .auditor)
+        // A RED and an AMBER+STRICT report, alone in their places: each is an incident of its own.
+        let secret = [
+            #"{"id":"fr-secret-red","source":"fr-radar-05","observedAt":"2026-03-01T03:00:00Z","kind":"artilleryFire","location":{"lon":36.4,"lat":47.9,"uncertaintyMeters":150},"tlp":"RED","text":"SECRET-SOURCE-ALPHA"}"#,
+            #"{"id":"fr-secret-strict","source":"fr-uav-02","observedAt":"2026-03-01T04:00:00Z","kind":"heavyWeaponSighting","weaponClass":"tank","location":{"lon":36.9,"lat":48.2,"uncertaintyMeters":30},"tlp":"AMBER+STRICT","text":"SECRET-SOURCE-BRAVO"}"#,
+        ].joined(separator: "\n")
+        try await f.run { client in
+            let stream = Task { try await Self.curlStream(port: client.port!, key: readers[0].1, seconds: 3) }
+            try await Task.sleep(for: .milliseconds(500))
+            let posted = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(frMonitor, "application/x-ndjson"),
+                body: ByteBuffer(string: secret))
+            #expect(posted.status == .created, "\(Self.text(posted))")
+            let secrets = ["fr-secret-red", "fr-secret-strict", "SECRET-SOURCE", "36.4,", "36.9,"]
+            let incidentIds = ["fr-secret-red", "fr-secret-strict"].map {
+                VerificationEngine.incidentId(firstObservation: $0)
+            }
+            for (member, key) in readers {
+                for route in GuarantorAPI.routes where route.method == .get && route.path != "/stream" {
+                    for file in route.path.contains("{file}")
+                        ? ["incidents.ndjson", "violations.ndjson", "alerts.ndjson"] : [""]
+                    {
+                        let uri = route.path.replacingOccurrences(of: "{file}", with: file)
+                        let response = try await client.execute(uri: uri, method: .get, headers: Self.headers(key))
+                        let body = Self.text(response)
+                        for s in secrets + incidentIds { #expect(!body.contains(s), "\(member) \(uri) shows \(s)") }
+                    }
+                }
+            }
+            // The originating member sees its own records.
+            let own = try await client.execute(uri: "/incidents", method: .get, headers: Self.headers(frReader))
+            #expect(Self.text(own).contains("fr-secret-red"))
+            let streamed = try await stream.value
+            #expect(!secrets.contains { streamed.contains($0) }, "the stream leaked: \(streamed)")
+        }
+    }
+
+    /// `curl -N` on /stream for a few seconds: what an SSE client receives. It runs on a thread of its own, never
+    /// one of the few that serve requests.
+    static func curlStream(port: Int, key: String, seconds: Int, lastEventId: Int? = nil) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        try curlStreamBlocking(port: port, key: key, seconds: seconds, lastEventId: lastEventId)
+                    })
+            }
+        }
+    }
+
+    static func curlStreamBlocking(port: Int, key: String, seconds: Int, lastEventId: Int?) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var arguments = ["-s", "-N", "--max-time", "\(seconds)", "-H", "Authorization: Bearer \(key)"]
+        if let lastEventId { arguments += ["-H", "Last-Event-ID: \(lastEventId)"] }
+        process.arguments = arguments + ["http://127.0.0.1:\(port)/stream"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The API and `guarantor replay` reach the same incidents, violations, alerts and obligations for the same input.
+    @Test func ingestingThroughTheAPIGivesWhatReplayGives() async throws {
+        let f = try Fixture()
+        let admin = try f.key("MISSION", "mission-admin", .admin)
+        let sensor = try f.key("MISSION", "mission-sensor", .sensor)
+        let actions = try MissionAction.parseFile(
+            Array(Data(contentsOf: Self.examples.appendingPathComponent("actions.ndjson")))
+        ).get()
+        var madeKeys: [String: String] = [:]
+        for action in actions {
+            let (actor, right): (Actor, Right) =
+                switch action {
+                case .review(let a): (a.actor, Right.needed(for: action))
+                case .guarantee(let a): (a.actor, Right.needed(for: action))
+                }
+            let role = Role.allCases.first { $0.rights.contains(right) }!
+            let name = "\(actor.member)|\(actor.user)|\(role.rawValue)"
+            if madeKeys[name] == nil { madeKeys[name] = try f.key(actor.member, actor.user, role) }
+        }
+        let actorKeys = madeKeys
+        try await f.run { client in
+            let posted = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
+                body: ByteBuffer(bytes: Array(Self.exampleObservations)))
+            #expect(posted.status == .created)
+            for action in actions {
+                let (actor, right): (Actor, Right) =
+                    switch action {
+                    case .review(let a): (a.actor, Right.needed(for: action))
+                    case .guarantee(let a): (a.actor, Right.needed(for: action))
+                    }
+                let role = Role.allCases.first { $0.rights.contains(right) }!
+                var w = JSONWriter()
+                switch action {
+                case .review(let a): a.write(into: &w)
+                case .guarantee(let a): a.write(into: &w)
+                }
+                let response = try await client.execute(
+                    uri: "/actions", method: .post,
+                    headers: Self.headers(
+                        actorKeys["\(actor.member)|\(actor.user)|\(role.rawValue)"], "application/json"),
+                    body: ByteBuffer(bytes: w.bytes))
+                #expect(
+                    [.created, .unprocessableContent].contains(response.status), "\(action.id): \(Self.text(response))")
+            }
+            let batch = try ObservationBatch.parse(
+                Array(Self.exampleObservations), isKnownSource: f.mission.sources.contains
+            )
+            .get()
+            let replay = Replay.run(mission: f.mission, batch: batch, actions: actions)
+            for (file, expected) in [
+                ("incidents.ndjson", replay.incidents), ("violations.ndjson", replay.violations),
+                ("alerts.ndjson", replay.alerts), ("obligations.ndjson", replay.obligations),
+            ] {
+                let response = try await client.execute(
+                    uri: "/export/\(file)", method: .get, headers: Self.headers(admin))
+                #expect(Self.text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
+            }
+        }
+    }
+
+    @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
+        var limits = APILimits()
+        limits.maximumBodyBytes = 4_096
+        limits.maximumBatch = 3
+        limits.requestsPerSecond = 5
+        limits.burst = 5
+        let f = try Fixture(limits: limits)
+        let monitor = try f.key("PL", "pl-monitor", .monitor)
+        let other = try f.key("PL", "pl-monitor-2", .monitor)
+        try await f.run { client in
+            let good =
+                #"{"id":"ok-1","source":"pl-patrol-04","observedAt":"2026-03-01T01:00:00Z","kind":"smallArmsFire","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}"#
+            let bad =
+                #"{"id":"bad-1","source":"pl-patrol-04","observedAt":"2026-03-01T01:00:00Z","kind":"smallArmsFire","location":{"lon":37.9,"lat":91,"uncertaintyMeters":100}}"#
+            let rejected = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(monitor, "application/x-ndjson"),
+                body: ByteBuffer(string: good + "\n" + bad))
+            #expect(rejected.status == .badRequest)
+            #expect(Self.text(rejected).contains(#""line":2,"field":"location.lat""#), "\(Self.text(rejected))")
+            #expect(await f.state.snapshot.observationCount == 0, "a rejected batch left something")
+            let tooMany = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(monitor, "application/x-ndjson"),
+                body: ByteBuffer(string: Array(repeating: good, count: 5).joined(separator: "\n")))
+            #expect(tooMany.status == .contentTooLarge)
+            let huge = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(monitor, "application/json"),
+                body: ByteBuffer(string: String(repeating: " ", count: 10_000)))
+            #expect(huge.status == .contentTooLarge)
+            let malformed = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(monitor, "application/json"),
+                body: ByteBuffer(string: "{\"id\":"))
+            #expect(malformed.status == .badRequest && Self.text(malformed).contains("line 1") == false)
+            #expect(!Self.text(malformed).contains("/work/") && !Self.text(malformed).contains(".swift"))
+            // The rate limit: a burst of 5, then 429 with Retry-After; another key is not affected.
+            var limited: TestResponse?
+            for _ in 0..<8 {
+                let r = try await client.execute(uri: "/incidents", method: .get, headers: Self.headers(monitor))
+                if r.status == .tooManyRequests { limited = r }
+            }
+            #expect(limited?.headers[.retryAfter] != nil)
+            let fine = try await client.execute(uri: "/incidents", method: .get, headers: Self.headers(other))
+            #expect(fine.status == .ok)
+        }
+    }
+
+    @Test func aStreamClientResumesWithLastEventID() async throws {
+        let f = try Fixture()
+        let analyst = try f.key("MISSION", "mission-analyst", .analyst)
+        let sensor = try f.key("MISSION", "mission-sensor", .sensor)
+        try await f.run { client in
+            _ = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
+                body: ByteBuffer(bytes: Array(Self.exampleObservations)))
+            // Events 1… were published by that ingest; a client that saw up to 2 gets 3 and after.
+            let resumed = try await Self.curlStream(port: client.port!, key: analyst, seconds: 2, lastEventId: 2)
+            #expect(resumed.contains("id: 3\n") && !resumed.contains("id: 2\n") && !resumed.contains("id: 1\n"))
+            #expect(resumed.contains("event: alert") && resumed.contains("event: incident"))
+        }
+    }
+}
