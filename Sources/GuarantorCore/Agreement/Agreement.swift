@@ -159,10 +159,7 @@ public struct Agreement: Sendable {
         zones = try f.array("zones").enumerated().map { i, value in
             let z = try JSONFields(value, path: "zones[\(i)]")
             try z.rejectUnknown(["id", "halfWidthMeters", "prohibits"])
-            let id = try z.string("id")
-            guard !id.isEmpty, seen.insert(id).inserted else {
-                throw FieldError(path: z.path("id"), reason: "empty or duplicate zone id \"\(id)\"")
-            }
+            let id = try z.uniqueId(in: &seen, of: "zone")
             let width = try z.number("halfWidthMeters")
             guard width > 0, width <= 500_000 else {
                 throw FieldError(path: z.path("halfWidthMeters"), reason: "must be in 0…500000 (0 excluded)")

@@ -56,14 +56,8 @@ public struct Declarations: Sendable, Equatable {
             let sites = try d.array("storageSites").enumerated().map { j, value in
                 let s = try JSONFields(value, path: d.path("storageSites[\(j)]"))
                 try s.rejectUnknown(["id", "location", "radiusMeters", "holdings"])
-                let id = try s.string("id")
-                guard !id.isEmpty, siteIds.insert(id).inserted else {
-                    throw FieldError(path: s.path("id"), reason: "empty or duplicate site id \"\(id)\"")
-                }
-                let radius = try s.number("radiusMeters")
-                guard (10...50_000).contains(radius) else {
-                    throw FieldError(path: s.path("radiusMeters"), reason: "must be in 10…50000")
-                }
+                let id = try s.uniqueId(in: &siteIds, of: "site")
+                let radius = try s.number("radiusMeters", in: 10...50_000)
                 return StorageSite(
                     id: id, location: try s.point("location").0, radiusMeters: radius,
                     holdings: try Self.counts(s.object("holdings")))

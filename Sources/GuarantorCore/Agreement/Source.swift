@@ -39,10 +39,7 @@ public struct SourceRegistry: Sendable {
         let list = try root.array("sources").enumerated().map { i, value in
             let s = try JSONFields(value, path: "sources[\(i)]")
             try s.rejectUnknown(["id", "kind", "organisation", "reliability"])
-            let id = try s.string("id")
-            guard !id.isEmpty, seen.insert(id).inserted else {
-                throw FieldError(path: s.path("id"), reason: "empty or duplicate source id \"\(id)\"")
-            }
+            let id = try s.uniqueId(in: &seen, of: "source")
             return Source(
                 id: id, kind: try s.enumeration("kind", as: SourceKind.self),
                 organisation: try s.string("organisation"),

@@ -99,10 +99,7 @@ public struct Coalition: Sendable, Equatable {
         members = try f.array("members").enumerated().map { i, value in
             let m = try JSONFields(value, path: "members[\(i)]")
             try m.rejectUnknown(["id", "name", "role"])
-            let id = try m.string("id")
-            guard !id.isEmpty, memberIds.insert(id).inserted else {
-                throw FieldError(path: m.path("id"), reason: "empty or duplicate member id \"\(id)\"")
-            }
+            let id = try m.uniqueId(in: &memberIds, of: "member")
             return Member(id: id, name: try m.string("name"), role: try m.string("role"))
         }
         guard !members.isEmpty else { throw FieldError(path: "members", reason: "name at least one member") }
@@ -121,10 +118,7 @@ public struct Coalition: Sendable, Equatable {
             try p.rejectUnknown([
                 "id", "member", "pillar", "description", "fromLevel", "item", "quantity", "unit", "periodDays",
             ])
-            let id = try p.string("id")
-            guard !id.isEmpty, pledgeIds.insert(id).inserted else {
-                throw FieldError(path: p.path("id"), reason: "empty or duplicate pledge id \"\(id)\"")
-            }
+            let id = try p.uniqueId(in: &pledgeIds, of: "pledge")
             let pillar = try p.enumeration("pillar", as: Pillar.self)
             var pledge = Pledge(
                 id: id, member: try knownMember(p, "member"), pillar: pillar,
@@ -159,14 +153,8 @@ public struct Coalition: Sendable, Equatable {
             i, value in
             let s = try JSONFields(value, path: "protectedSites[\(i)]")
             try s.rejectUnknown(["id", "kind", "name", "location", "radiusMeters", "operator", "status"])
-            let id = try s.string("id")
-            guard !id.isEmpty, siteIds.insert(id).inserted else {
-                throw FieldError(path: s.path("id"), reason: "empty or duplicate site id \"\(id)\"")
-            }
-            let radius = try s.number("radiusMeters")
-            guard (10...50_000).contains(radius) else {
-                throw FieldError(path: s.path("radiusMeters"), reason: "must be in 10…50000")
-            }
+            let id = try s.uniqueId(in: &siteIds, of: "site")
+            let radius = try s.number("radiusMeters", in: 10...50_000)
             return ProtectedSite(
                 id: id, kind: try s.enumeration("kind", as: ProtectedSite.Kind.self), name: try s.string("name"),
                 location: try s.point("location").0, radiusMeters: radius,
@@ -208,10 +196,7 @@ public struct Coalition: Sendable, Equatable {
                 .map { i, value in
                     let d = try JSONFields(value, path: force.path("deployments[\(i)]"))
                     try d.rejectUnknown(["id", "member", "site", "personnel", "from", "until"])
-                    let id = try d.string("id")
-                    guard !id.isEmpty, deploymentIds.insert(id).inserted else {
-                        throw FieldError(path: d.path("id"), reason: "empty or duplicate deployment id \"\(id)\"")
-                    }
+                    let id = try d.uniqueId(in: &deploymentIds, of: "deployment")
                     let site = try d.string("site")
                     guard siteIds.contains(site) else {
                         throw FieldError(path: d.path("site"), reason: "unknown protected site \"\(site)\"")
@@ -250,10 +235,7 @@ public struct Coalition: Sendable, Equatable {
             .enumerated().map { i, value in
                 let s = try JSONFields(value, path: "sanctionsPackages[\(i)]")
                 try s.rejectUnknown(["id", "level", "sectors", "entities", "individuals"])
-                let id = try s.string("id")
-                guard !id.isEmpty, packageIds.insert(id).inserted else {
-                    throw FieldError(path: s.path("id"), reason: "empty or duplicate package id \"\(id)\"")
-                }
+                let id = try s.uniqueId(in: &packageIds, of: "package")
                 func names(_ key: String) throws -> [String] {
                     guard s.members[key] != nil else { return [] }
                     return try s.array(key).enumerated().map { j, item in

@@ -88,10 +88,7 @@ public struct TriggerBook: Sendable, Equatable {
             let responses = try l.array("responses").enumerated().map { j, value in
                 let r = try JSONFields(value, path: l.path("responses[\(j)]"))
                 try r.rejectUnknown(["id", "kind", "pillar", "members", "deadlineHours"])
-                let id = try r.string("id")
-                guard !id.isEmpty, responseIds.insert(id).inserted else {
-                    throw FieldError(path: r.path("id"), reason: "empty or duplicate response id \"\(id)\"")
-                }
+                let id = try r.uniqueId(in: &responseIds, of: "response")
                 let deadline = try r.number("deadlineHours")
                 guard deadline > 0, deadline <= 24 * 366 else {
                     throw FieldError(
@@ -116,10 +113,7 @@ public struct TriggerBook: Sendable, Equatable {
                 "id", "description", "statuses", "severities", "rules", "parties", "sectors", "zones", "count",
                 "windowHours", "scope", "perParty", "raisesTo",
             ])
-            let id = try t.string("id")
-            guard !id.isEmpty, triggerIds.insert(id).inserted else {
-                throw FieldError(path: t.path("id"), reason: "empty or duplicate trigger id \"\(id)\"")
-            }
+            let id = try t.uniqueId(in: &triggerIds, of: "trigger")
             let window = try t.number("windowHours")
             guard window > 0, window <= 24 * 366 else {
                 throw FieldError(path: t.path("windowHours"), reason: "must be in 0…8784 (0 excluded)")

@@ -84,6 +84,25 @@ public struct JSONFields: Sendable {
         members[key] == nil || members[key] == .null ? nil : try integer(key, in: range)
     }
 
+    /// A non-empty id not yet in `seen` (which it joins): configuration lists name each thing once.
+    public func uniqueId(_ key: String = "id", in seen: inout Set<String>, of what: String) throws -> String {
+        let id = try string(key)
+        guard !id.isEmpty, seen.insert(id).inserted else {
+            throw FieldError(path: path(key), reason: "empty or duplicate \(what) id \"\(id)\"")
+        }
+        return id
+    }
+
+    /// A number within a range.
+    public func number(_ key: String, in range: ClosedRange<Double>) throws -> Double {
+        let value = try number(key)
+        guard range.contains(value) else {
+            throw FieldError(
+                path: path(key), reason: "must be in \(Self.format(range.lowerBound))…\(Self.format(range.upperBound))")
+        }
+        return value
+    }
+
     public func optionalBool(_ key: String) throws -> Bool? {
         guard let value = members[key], value != .null else { return nil }
         guard case .bool(let b) = value else {
