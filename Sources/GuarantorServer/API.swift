@@ -204,7 +204,8 @@ public struct GuarantorAPI: Sendable {
         }
     }
 
-    /// Appends an audit record when a reader received restricted records (AMBER or above) or an export.
+    /// Appends an audit record (who, what, when) when a reader received restricted records (AMBER or above) or an
+    /// export.
     private func audit(_ caller: EventStore.KeyHolder, _ endpoint: String, records: Int) throws {
         var w = JSONWriter()
         w.beginObject()
@@ -274,15 +275,15 @@ public struct GuarantorAPI: Sendable {
         let sector = q.get("sector")
         let limit = q.get("limit", as: Int.self) ?? 1_000
         guard (1...100_000).contains(limit) else { throw APIError(.badRequest, "limit: must be in 1…100000") }
-        let (all, _, restricted) = await state.visibleResults(to: caller.member)
+        let visible = await state.visibleResults(to: caller.member)
         let mission = state.mission
-        let chosen = all.filter { i in
+        let chosen = visible.incidents.filter { i in
             (status == nil || i.status == status) && (from == nil || i.end >= from!) && (to == nil || i.start <= to!)
                 && (sector == nil
                     || (i.classification.sector >= 0 && mission.sectors.names[Int(i.classification.sector)] == sector))
                 && (bbox == nil || bbox!.contains(i.location.point))
         }.prefix(limit)
-        if restricted > 0 { try audit(caller, "/incidents", records: restricted) }
+        if visible.restrictedShown > 0 { try audit(caller, "/incidents", records: visible.restrictedShown) }
         var w = JSONWriter()
         w.beginObject()
         w.key("incidents")
@@ -294,8 +295,8 @@ public struct GuarantorAPI: Sendable {
     }
 
     private func queue(_ caller: EventStore.KeyHolder) async -> Response {
-        let (incidents, _, _) = await state.visibleResults(to: caller.member)
-        let queues = IncidentReview.queues(incidents)
+        let visible = await state.visibleResults(to: caller.member)
+        let queues = IncidentReview.queues(visible.incidents)
         var w = JSONWriter()
         w.beginObject()
         for status in IncidentStatus.allCases {
@@ -310,13 +311,13 @@ public struct GuarantorAPI: Sendable {
 
     private func violations(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         let status = request.uri.queryParameters.get("status")
-        let (_, violations, restricted) = await state.visibleResults(to: caller.member)
-        if restricted > 0 { try audit(caller, "/violations", records: restricted) }
+        let visible = await state.visibleResults(to: caller.member)
+        if visible.restrictedShown > 0 { try audit(caller, "/violations", records: visible.restrictedShown) }
         var w = JSONWriter()
         w.beginObject()
         w.key("violations")
         w.beginArray()
-        for v in violations where status == nil || v.incidentStatus.rawValue == status {
+        for v in visible.violations where status == nil || v.incidentStatus.rawValue == status {
             Replay.violationLine(v, into: &w)
         }
         w.endArray()
@@ -354,15 +355,9 @@ public struct GuarantorAPI: Sendable {
                 w.key("alertId"); w.string(s.alertId)
                 w.key("signedBy"); w.beginArray(); for m in s.signedBy { w.string(m) }; w.endArray()
                 w.key("declinedBy"); w.beginArray(); for m in s.declinedBy { w.string(m) }; w.endArray()
-                // The text lists verified violations; a reader sees it only if it may read every one of them.
+                // The text states verified findings; a reader sees it only if it may read every one of them.
                 w.key("markdown")
-                if s.markdown.split(separator: "|").filter({ $0.hasPrefix(" V") }).allSatisfy({
-                    visible.contains($0.trimmingCharacters(in: .whitespaces))
-                }) {
-                    w.string(s.markdown)
-                } else {
-                    w.null()
-                }
+                if s.violationIds.allSatisfy(visible.contains) { w.string(s.markdown) } else { w.null() }
                 w.endObject()
             }
         }
@@ -469,6 +464,9 @@ public struct GuarantorAPI: Sendable {
         let events = state.stream.subscribe(after: last)
         let state = self.state
         let member = caller.member
+        let audit = { @Sendable (endpoint: String, records: Int) throws in
+            try self.audit(caller, endpoint, records: records)
+        }
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
@@ -486,7 +484,8 @@ public struct GuarantorAPI: Sendable {
                         alert.violationIds = alert.violationIds.filter(visible.contains)
                         Replay.alertLine(alert, into: &w)
                     case .incident(let incident):
-                        guard let part = await state.visible(incident, to: member) else { continue }
+                        guard let (part, restricted) = await state.visible(incident, to: member) else { continue }
+                        if restricted { try audit("/stream", 1) }
                         state.mission.incidentLine(part, into: &w)
                     }
                     try await writer.write(
@@ -502,7 +501,8 @@ public struct GuarantorAPI: Sendable {
 
     private func export(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         let file = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
-        let (incidents, violations, _) = await state.visibleResults(to: caller.member)
+        let visible = await state.visibleResults(to: caller.member)
+        let (incidents, violations) = (visible.incidents, visible.violations)
         let g = await state.snapshot.guarantee
         var w = JSONWriter()
         switch file {
@@ -515,7 +515,7 @@ public struct GuarantorAPI: Sendable {
                 .notFound,
                 "no export \"\(file)\" (incidents.ndjson, violations.ndjson, alerts.ndjson, obligations.ndjson)")
         }
-        try audit(caller, "/export/\(file)", records: incidents.count)
+        try audit(caller, "/export/\(file)", records: w.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 })
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))

@@ -37,7 +37,8 @@ public final class LiveStream: Sendable {
             let id = s.next
             s.next += 1
             s.events.append((id, event))
-            if s.events.count > Self.retained { s.events.removeFirst(s.events.count - Self.retained) }
+            // Trimmed in chunks, so that each publish costs O(1) on average.
+            if s.events.count >= 2 * Self.retained { s.events.removeFirst(s.events.count - Self.retained) }
             for continuation in s.subscribers.values { continuation.yield((id, event)) }
         }
     }
@@ -48,7 +49,9 @@ public final class LiveStream: Sendable {
         let (stream, continuation) = AsyncStream<(Int, StreamEvent)>.makeStream(
             bufferingPolicy: .bufferingNewest(10_000))
         state.withLock { s in
-            if let lastId { for (id, event) in s.events where id > lastId { continuation.yield((id, event)) } }
+            if let lastId {
+                for (id, event) in s.events.suffix(Self.retained) where id > lastId { continuation.yield((id, event)) }
+            }
             s.subscribers[key] = continuation
         }
         let heartbeat = Task {

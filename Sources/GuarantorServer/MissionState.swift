@@ -4,19 +4,27 @@ import GuarantorStore
 
 /// The server's one writer: the store, the verification engine fed as records arrive, and the latest results.
 ///
-/// Every write is stored durably first (one transaction), then fed to the engine; results are drawn again after each
-/// write and compared with the previous ones, and what changed (new alerts, incidents that changed) goes to the live
-/// stream. The engines are the ones `guarantor replay` runs, fed the same records, so they reach the same results.
+/// Every write is stored durably first (one transaction) and fed to the engine; then it is acknowledged. Results are
+/// drawn again off the actor, one drawing at a time, each covering every write acknowledged before it began, so a
+/// burst of writes costs one drawing, not one each. What changed (new alerts, incidents that changed) goes to the
+/// live stream. Reads wait until the results include every write acknowledged before them (read-your-writes). The
+/// engines are the ones `guarantor replay` runs, fed the same records, so they reach the same results.
 public actor MissionState {
     public let mission: Mission
     public let store: EventStore
     private var engine: VerificationEngine
     private var guaranteeActions: [GuaranteeAction] = []
     private var latestTime: Timestamp?
+    private var observationCount = 0
     private var current: Snapshot
     public let stream = LiveStream()
+    /// Writes acknowledged so far, and how many of them the current results include.
+    private var written = 0
+    private var drawn = 0
+    private var drawing = false
+    private var readers: [(waitsFor: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    /// Results as of the last write.
+    /// Results as of a drawing.
     public struct Snapshot: Sendable {
         public var verification: VerificationResults
         public var guarantee: GuaranteeResults?
@@ -29,7 +37,7 @@ public actor MissionState {
     public init(mission: Mission, store: EventStore) throws {
         self.mission = mission
         self.store = store
-        engine = VerificationEngine(mission: mission)
+        engine = VerificationEngine(mission: mission, indexingIds: true)
         var count = 0
         var latest: Timestamp?
         var guarantee: [GuaranteeAction] = []
@@ -49,6 +57,7 @@ public actor MissionState {
         }
         guaranteeActions = guarantee
         latestTime = latest
+        observationCount = count
         current = Self.draw(engine, mission: mission, actions: guarantee, clock: latest, count: count)
     }
 
@@ -67,7 +76,20 @@ public actor MissionState {
             verification: results, guarantee: guarantee, observationCount: count, fingerprints: fingerprints)
     }
 
-    public var snapshot: Snapshot { current }
+    /// The results, including every write acknowledged before this call.
+    public var snapshot: Snapshot {
+        get async {
+            await caughtUp()
+            return current
+        }
+    }
+
+    /// Returns once the results include every write acknowledged before the call.
+    private func caughtUp() async {
+        let target = written
+        guard drawn < target else { return }
+        await withCheckedContinuation { readers.append((target, $0)) }
+    }
 
     /// What a bulk or single ingest did.
     public struct IngestOutcome: Sendable {
@@ -76,7 +98,7 @@ public actor MissionState {
         public var eventCount: Int64
     }
 
-    /// Stores a batch (all or nothing), then feeds the new observations to the engine.
+    /// Stores a batch (all or nothing), feeds the new observations to the engine, and has results drawn again.
     /// - Throws: ``StoreError`` when the batch conflicts with stored records; nothing is stored then.
     public func ingest(_ observations: [Observation]) throws -> IngestOutcome {
         let result = try store.ingest(observations)
@@ -86,7 +108,10 @@ public actor MissionState {
             added += 1
             latestTime = max(latestTime ?? o.observedAt, o.observedAt)
         }
-        if added > 0 { refresh(count: current.observationCount + added) }
+        if added > 0 {
+            observationCount += added
+            wrote()
+        }
         return IngestOutcome(
             appended: result.appended, alreadyStored: result.alreadyPresent, eventCount: result.eventCount)
     }
@@ -107,7 +132,7 @@ public actor MissionState {
         engine = trial
         guaranteeActions = trialActions
         latestTime = clock
-        refresh(count: current.observationCount)
+        wrote()
         return outcome
     }
 
@@ -126,36 +151,82 @@ public actor MissionState {
         }
     }
 
-    /// Draws results again and publishes what changed.
-    private func refresh(count: Int) {
-        let previous = current
-        current = Self.draw(engine, mission: mission, actions: guaranteeActions, clock: latestTime, count: count)
+    /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).
+    private func wrote() {
+        written += 1
+        guard !drawing else { return }
+        drawing = true
+        Task { await drawUntilCaughtUp() }
+    }
+
+    /// Draws results off the actor until they include every acknowledged write; publishes what changed each time.
+    private func drawUntilCaughtUp() async {
+        while drawn < written {
+            let target = written
+            let (engine, actions, clock, count, mission) =
+                (self.engine, guaranteeActions, latestTime, observationCount, self.mission)
+            let next = await Task.detached {
+                Self.draw(engine, mission: mission, actions: actions, clock: clock, count: count)
+            }.value
+            publishChanges(from: current, to: next)
+            current = next
+            drawn = target
+            let (ready, waiting) = (readers.filter { $0.waitsFor <= target }, readers.filter { $0.waitsFor > target })
+            readers = waiting
+            for reader in ready { reader.continuation.resume() }
+        }
+        drawing = false
+    }
+
+    /// New alerts and incidents that changed, to the live stream.
+    private func publishChanges(from previous: Snapshot, to next: Snapshot) {
         let knownAlerts = Set(previous.guarantee?.alerts.map(\.id) ?? [])
-        for alert in current.guarantee?.alerts ?? [] where !knownAlerts.contains(alert.id) {
+        for alert in next.guarantee?.alerts ?? [] where !knownAlerts.contains(alert.id) {
             stream.publish(.alert(alert))
         }
-        for incident in current.verification.incidents
-        where previous.fingerprints[incident.id] != current.fingerprints[incident.id] {
+        for incident in next.verification.incidents
+        where previous.fingerprints[incident.id] != next.fingerprints[incident.id] {
             stream.publish(.incident(incident))
         }
     }
 
-    /// The part of an incident a member may read, if any.
-    public func visible(_ incident: Incident, to member: String) -> Incident? {
-        engine.visiblePart(of: incident) { Releasability.canRead(member: member, $0) }
+    /// The part of an incident a member may read, if any, and whether that part holds restricted (AMBER or above)
+    /// observations.
+    public func visible(_ incident: Incident, to member: String) -> (part: Incident, restricted: Bool)? {
+        var restricted = false
+        let part = engine.visiblePart(of: incident) { o in
+            let readable = Releasability.canRead(member: member, o)
+            if readable && Releasability.isRestricted(o) { restricted = true }
+            return readable
+        }
+        return part.map { ($0, restricted) }
     }
 
-    /// The incidents and violations a member may read, projected (see ``VerificationEngine/visiblePart(of:readable:)``).
-    public func visibleResults(to member: String) -> (incidents: [Incident], violations: [Violation], hidden: Int) {
+    /// What a member may read of the incidents and violations, projected (see
+    /// ``VerificationEngine/visiblePart(of:readable:)``).
+    public struct VisibleResults: Sendable {
+        public var incidents: [Incident]
+        public var violations: [Violation]
+        /// Incidents withheld in whole or in part.
+        public var withheld: Int
+        /// Incidents shown that hold restricted observations (reads of them are audited).
+        public var restrictedShown: Int
+    }
+
+    /// The incidents and violations a member may read, including every write acknowledged before the call.
+    public func visibleResults(to member: String) async -> VisibleResults {
+        await caughtUp()
         var incidents: [Incident] = []
         var byId: [String: Incident] = [:]
-        var hidden = 0
+        var withheld = 0
+        var restrictedShown = 0
         for incident in current.verification.incidents {
-            guard let part = visible(incident, to: member) else {
-                hidden += 1
+            guard let (part, restricted) = visible(incident, to: member) else {
+                withheld += 1
                 continue
             }
-            if part != incident { hidden += 1 }
+            if part != incident { withheld += 1 }
+            if restricted { restrictedShown += 1 }
             incidents.append(part)
             byId[part.id] = part
         }
@@ -166,6 +237,7 @@ public actor MissionState {
             shown.distanceToLineMeters = part.classification.distanceToLineMeters
             return shown
         }
-        return (incidents, violations, hidden)
+        return VisibleResults(
+            incidents: incidents, violations: violations, withheld: withheld, restrictedShown: restrictedShown)
     }
 }

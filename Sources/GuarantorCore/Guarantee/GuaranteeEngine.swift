@@ -394,19 +394,19 @@ public struct GuaranteeEngine: Sendable {
             statements.append(
                 Statement(
                     id: "S" + alert.id.dropFirst(), alertId: alert.id, sector: alert.sector, draftedAt: alert.firedAt,
-                    members: members, markdown: "", signedBy: [], declinedBy: []))
+                    members: members, markdown: "", violationIds: [], signedBy: [], declinedBy: []))
         }
 
-        /// The statement's text: the verified violations of its sector in the seven days up to its alert, as verified
-        /// by the clock (a tripwire alert comes before verification; the statement waits for the facts).
-        func text(of statement: Statement) -> String {
+        /// What a statement states: the verified violations of its sector in the seven days up to its alert, as
+        /// verified by the clock (a tripwire alert comes before verification; the statement waits for the facts).
+        func facts(of statement: Statement) -> [Violation] {
             let alert = alerts.first { $0.id == statement.alertId }!
             let since = alert.firedAt.adding(-Timestamp.seconds(7 * 86_400))
             let facts = violations.filter {
                 $0.incidentStatus == .verified && Self.knownAt($0) <= clock && $0.sector == statement.sector
                     && $0.at >= since && $0.at <= alert.firedAt
-            }.sorted { ($0.at, $0.id) < ($1.at, $1.id) }
-            return Self.markdown(facts, sector: statement.sector, alert: alert, members: statement.members)
+            }
+            return facts.sorted { ($0.at, $0.id) < ($1.at, $1.id) }
         }
 
         mutating func sign(_ o: Obligation, declined: Bool) {
@@ -504,7 +504,13 @@ public struct GuaranteeEngine: Sendable {
             var delivered: [String: Double] = [:]
             for (p, list) in deliveries { delivered[coalition.pledges[p].id] = list.reduce(0) { $0 + $1.1 } }
             var written = statements
-            for i in written.indices { written[i].markdown = text(of: statements[i]) }
+            for i in written.indices {
+                let facts = facts(of: statements[i])
+                let alert = alerts.first { $0.id == statements[i].alertId }!
+                written[i].markdown = Self.markdown(
+                    facts, sector: statements[i].sector, alert: alert, members: statements[i].members)
+                written[i].violationIds = facts.map(\.id)
+            }
             return GuaranteeResults(
                 alerts: sortedAlerts, obligations: sortedObligations, statements: written, sanctions: sanctions,
                 levels: levels, actions: answered, delivered: delivered, clock: clock)

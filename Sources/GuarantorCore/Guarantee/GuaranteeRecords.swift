@@ -59,6 +59,8 @@ public struct Statement: Sendable, Equatable {
     /// The members asked to sign.
     public var members: [String]
     public var markdown: String
+    /// The verified findings the text states (a reader sees the text only if it may read every one).
+    public var violationIds: [String] = []
     public var signedBy: [String]
     public var declinedBy: [String]
 }

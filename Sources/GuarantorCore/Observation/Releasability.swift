@@ -25,6 +25,14 @@ public enum Releasability {
         }
     }
 
+    /// Whether an observation is restricted (AMBER or above): every read that returns it is audited.
+    public static func isRestricted(_ o: Observation) -> Bool {
+        switch o.tlp ?? .green {
+        case .clear, .green: false
+        case .amber, .amberStrict, .red: true
+        }
+    }
+
     /// Whether a user of `member` may read an observation.
     public static func canRead(member: String, _ o: Observation) -> Bool {
         canRead(member: member, tlp: o.tlp, originator: o.originator, recipients: o.recipients)

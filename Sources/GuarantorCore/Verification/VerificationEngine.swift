@@ -31,7 +31,9 @@ public struct VerificationEngine: Sendable {
     private var sweptAt = Int64.min
     /// People's decisions, in arrival order; they apply in (at, id) order when results are drawn.
     private(set) var actions: [ReviewAction] = []
-    /// Observation index by id, for projecting incidents onto what a viewer may read.
+    /// Observation index by id, kept only when asked for (the server: duplicates, and projecting incidents onto what
+    /// a viewer may read); a replay does not pay for it.
+    private let indexesIds: Bool
     private var indexOfId: [String: Int32] = [:]
 
     private static let cellDegrees = 0.4
@@ -42,9 +44,12 @@ public struct VerificationEngine: Sendable {
     /// The largest time uncertainty of any observation so far: it bounds how far in time a link can reach.
     private var largestTimeUncertainty = 0.0
 
-    public init(mission: Mission) {
+    /// - Parameter indexingIds: keep an index of observation ids, which ``contains(_:)`` and
+    ///   ``visiblePart(of:readable:)`` need.
+    public init(mission: Mission, indexingIds: Bool = false) {
         self.mission = mission
         policy = mission.agreement.verification
+        indexesIds = indexingIds
     }
 
     /// Number of observations that arrived later than the allowed lateness.
@@ -56,7 +61,7 @@ public struct VerificationEngine: Sendable {
         let t = observation.observedAt.nanoseconds
         let p = WGS84.ecef(observation.location.point)
         let isLate = latestEventTime != Int64.min && t < latestEventTime - Self.nanos(policy.allowedLatenessSeconds)
-        indexOfId[observation.id] = index
+        if indexesIds { indexOfId[observation.id] = index }
         observations.append(observation)
         positions.append(p)
         times.append(t)
@@ -241,13 +246,17 @@ public struct VerificationEngine: Sendable {
             impediments: impediments.sorted { $0.key < $1.key }.map(\.value))
     }
 
-    /// Whether an observation with this id has been fed.
-    public func contains(_ id: String) -> Bool { indexOfId[id] != nil }
+    /// Whether an observation with this id has been fed (an engine made with `indexingIds`).
+    public func contains(_ id: String) -> Bool {
+        precondition(indexesIds, "contains(_:) needs an engine made with indexingIds: true")
+        return indexOfId[id] != nil
+    }
 
     /// What a reader may see of an incident: the incident itself when every observation is readable; when only some
     /// are, an incident of the same id, kind and status rebuilt from those alone (location, time span, count,
     /// sources); `nil` when none is. Nothing derived from an unreadable observation is shown.
     public func visiblePart(of incident: Incident, readable: (Observation) -> Bool) -> Incident? {
+        precondition(indexesIds, "visiblePart(of:readable:) needs an engine made with indexingIds: true")
         let times = self.times, observations = self.observations, indexOfId = self.indexOfId
         let all = incident.observationIds.compactMap { indexOfId[$0].map(Int.init) }
         let visible = all.filter { readable(observations[$0]) }
