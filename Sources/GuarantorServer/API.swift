@@ -95,6 +95,9 @@ public struct GuarantorAPI: Sendable {
         APIRoute(
             method: .get, path: "/agreement", right: .readRecords, summary: "The agreement: parties, zones, rules"),
         APIRoute(method: .get, path: "/line", right: .readRecords, summary: "The ceasefire line as GeoJSON"),
+        APIRoute(
+            method: .get, path: "/zones", right: .readRecords,
+            summary: "The agreement's zones as GeoJSON: each zone's two edges, and what it prohibits"),
         APIRoute(method: .get, path: "/stream", right: .readRecords, summary: "Live alerts and incident changes (SSE)"),
         APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
@@ -135,7 +138,8 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/coalition") { _, _ in Self.json(Array(coalitionJSON().utf8)) }
         on(router, .get, "/agreement") { _, _ in Self.json(Array(state.mission.agreement.json.prettyPrinted.utf8)) }
         on(router, .get, "/line") { _, _ in Self.json(lineGeoJSON()) }
-        on(router, .get, "/stream") { request, caller in await stream(request, caller!) }
+        on(router, .get, "/zones") { _, _ in Self.json(zonesGeoJSON()) }
+        on(router, .get, "/stream") { request, caller in try await stream(request, caller!) }
         on(router, .get, "/export/{file}") { request, caller in try await export(request, caller!) }
         return router
     }
@@ -336,9 +340,9 @@ public struct GuarantorAPI: Sendable {
         case .alerts:
             w.key("alerts")
             w.beginArray()
-            for var a in g?.alerts ?? [] {
-                a.violationIds = a.violationIds.filter(visible.contains)
-                Replay.alertLine(a, into: &w)
+            let incidentOf = await state.incidentOfFinding()
+            for a in g?.alerts ?? [] {
+                Replay.alertLine(Self.shown(a, isReadable: visible.contains, incidentOf: { incidentOf[$0] }), into: &w)
             }
         case .obligations(let member):
             w.key("obligations")
@@ -420,6 +424,48 @@ public struct GuarantorAPI: Sendable {
         return w.bytes
     }
 
+    /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by
+    /// the half-width), with the zone's id, half-width and prohibitions as properties.
+    private func zonesGeoJSON() -> [UInt8] {
+        let agreement = state.mission.agreement
+        let line = state.mission.line
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("features")
+        w.beginArray()
+        for zone in agreement.zones {
+            w.beginObject()
+            w.key("type"); w.string("Feature")
+            w.key("id"); w.string(zone.id)
+            w.key("properties")
+            w.beginObject()
+            w.key("id"); w.string(zone.id)
+            w.key("halfWidthMeters"); w.number(zone.halfWidthMeters)
+            w.key("prohibitedActivities")
+            w.beginArray(); for a in zone.prohibitedActivities { w.string(a.rawValue) }; w.endArray()
+            w.key("prohibitedWeaponClasses")
+            w.beginArray(); for c in zone.prohibitedWeaponClasses { w.string(c.rawValue) }; w.endArray()
+            w.endObject()
+            w.key("geometry")
+            w.beginObject()
+            w.key("type"); w.string("MultiLineString")
+            w.key("coordinates")
+            w.beginArray()
+            for edge in line.offset(by: zone.halfWidthMeters) + line.offset(by: -zone.halfWidthMeters) {
+                w.beginArray()
+                for p in edge { w.beginArray(); w.number(p.lon); w.number(p.lat); w.endArray() }
+                w.endArray()
+            }
+            w.endArray()
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
     // MARK: Actions
 
     private func act(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
@@ -459,9 +505,14 @@ public struct GuarantorAPI: Sendable {
 
     // MARK: Stream and export
 
-    private func stream(_ request: Request, _ caller: EventStore.KeyHolder) async -> Response {
+    private func stream(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         let last = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int($0) }
-        let events = state.stream.subscribe(after: last)
+        // ?events=alert or ?events=incident: only those (default: both).
+        let only = request.uri.queryParameters.get("events")
+        guard only == nil || only == "alert" || only == "incident" else {
+            throw APIError(.badRequest, "events: \"\(only!)\" is not alert or incident")
+        }
+        let events = state.stream.subscribe(after: last, only: only)
         let state = self.state
         let member = caller.member
         let audit = { @Sendable (endpoint: String, records: Int) throws in
@@ -479,10 +530,17 @@ public struct GuarantorAPI: Sendable {
                         if Task.isCancelled || Task.isShuttingDownGracefully { break receiving }
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         continue
-                    case .alert(var alert):
-                        let visible = Set(await state.visibleResults(to: member).violations.map(\.id))
-                        alert.violationIds = alert.violationIds.filter(visible.contains)
-                        Replay.alertLine(alert, into: &w)
+                    case .alert(let alert, let incidents):
+                        var readable: Set<String> = []
+                        for id in alert.violationIds {
+                            guard let incident = incidents[id] else {
+                                readable.insert(id)
+                                continue
+                            }
+                            if await state.visible(incident, to: member) != nil { readable.insert(id) }
+                        }
+                        let shown = Self.shown(alert, isReadable: readable.contains, incidentOf: { incidents[$0]?.id })
+                        Replay.alertLine(shown, into: &w)
                     case .incident(let incident):
                         guard let (part, restricted) = await state.visible(incident, to: member) else { continue }
                         if restricted { try audit("/stream", 1) }
@@ -508,7 +566,13 @@ public struct GuarantorAPI: Sendable {
         switch file {
         case "incidents.ndjson": for i in incidents { state.mission.incidentLine(i, into: &w); w.newline() }
         case "violations.ndjson": for v in violations { Replay.violationLine(v, into: &w); w.newline() }
-        case "alerts.ndjson": for a in g?.alerts ?? [] { Replay.alertLine(a, into: &w); w.newline() }
+        case "alerts.ndjson":
+            let readable = Set(violations.map(\.id))
+            let incidentOf = await state.incidentOfFinding()
+            for a in g?.alerts ?? [] {
+                Replay.alertLine(Self.shown(a, isReadable: readable.contains, incidentOf: { incidentOf[$0] }), into: &w)
+                w.newline()
+            }
         case "obligations.ndjson": for o in g?.obligations ?? [] { Replay.obligationLine(o, into: &w); w.newline() }
         default:
             throw APIError(
@@ -519,6 +583,21 @@ public struct GuarantorAPI: Sendable {
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))
+    }
+
+    /// An alert as a reader sees it: only the findings it may read, and no id of an incident it may not (an alert
+    /// itself is for every member: a tripwire alert resting on a RED report still reaches all of them).
+    static func shown(_ alert: Alert, isReadable: (String) -> Bool, incidentOf: (String) -> String?) -> Alert {
+        var shown = alert
+        shown.violationIds = []
+        for id in alert.violationIds {
+            if isReadable(id) {
+                shown.violationIds.append(id)
+            } else if let incident = incidentOf(id) {
+                shown.detail = shown.detail.replacingOccurrences(of: incident, with: "(withheld)")
+            }
+        }
+        return shown
     }
 
     // MARK: Parameters

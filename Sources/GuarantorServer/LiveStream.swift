@@ -3,7 +3,9 @@ import GuarantorCore
 
 /// What the live stream carries: new alerts and incidents that changed.
 public enum StreamEvent: Sendable {
-    case alert(Alert)
+    /// A new alert, and the incident of each of its findings by finding id (a reader sees the findings whose incidents
+    /// it may read; a finding with no incident, such as a missing declaration, is seen by all).
+    case alert(Alert, incidents: [String: Incident])
     case incident(Incident)
     /// Sent every second to each client, as an SSE comment: it finds clients that have gone.
     case heartbeat
@@ -23,10 +25,20 @@ public final class LiveStream: Sendable {
     private struct State {
         var events: [(id: Int, event: StreamEvent)] = []
         var next = 1
-        var subscribers: [UUID: AsyncStream<(Int, StreamEvent)>.Continuation] = [:]
+        var subscribers: [UUID: Subscriber] = [:]
+    }
+
+    /// A connected client: its events, and the kind it asked for (`nil`: every kind).
+    private struct Subscriber {
+        var continuation: AsyncStream<(Int, StreamEvent)>.Continuation
+        var only: String?
+
+        func wants(_ event: StreamEvent) -> Bool { only == nil || event.name == only }
     }
 
     private let state = Mutex(State())
+    /// Events a client may fall behind by; beyond that its stream ends, and it resumes with `Last-Event-ID`.
+    public static let clientBuffer = 10_000
     /// How many past events are kept for clients that reconnect.
     public static let retained = 10_000
 
@@ -39,20 +51,31 @@ public final class LiveStream: Sendable {
             s.events.append((id, event))
             // Trimmed in chunks, so that each publish costs O(1) on average.
             if s.events.count >= 2 * Self.retained { s.events.removeFirst(s.events.count - Self.retained) }
-            for continuation in s.subscribers.values { continuation.yield((id, event)) }
+            for (key, subscriber) in s.subscribers where subscriber.wants(event) {
+                // A client too far behind is not skipped ahead silently: its stream ends where it stopped reading,
+                // and it reconnects with Last-Event-ID for the rest (kept for `retained` events).
+                if case .dropped = subscriber.continuation.yield((id, event)) {
+                    s.subscribers[key] = nil
+                    subscriber.continuation.finish()
+                }
+            }
         }
     }
 
-    /// The events after `lastId` still kept, then every new one, until the client goes.
-    public func subscribe(after lastId: Int?) -> AsyncStream<(Int, StreamEvent)> {
+    /// The events after `lastId` still kept, then every new one, until the client goes; only events named `only`
+    /// (`alert`, `incident`) if given.
+    public func subscribe(after lastId: Int?, only: String? = nil) -> AsyncStream<(Int, StreamEvent)> {
         let key = UUID()
         let (stream, continuation) = AsyncStream<(Int, StreamEvent)>.makeStream(
-            bufferingPolicy: .bufferingNewest(10_000))
+            bufferingPolicy: .bufferingOldest(Self.clientBuffer))
+        let subscriber = Subscriber(continuation: continuation, only: only)
         state.withLock { s in
             if let lastId {
-                for (id, event) in s.events.suffix(Self.retained) where id > lastId { continuation.yield((id, event)) }
+                for (id, event) in s.events.suffix(Self.retained) where id > lastId && subscriber.wants(event) {
+                    continuation.yield((id, event))
+                }
             }
-            s.subscribers[key] = continuation
+            s.subscribers[key] = subscriber
         }
         let heartbeat = Task {
             while !Task.isCancelled {

@@ -4,15 +4,20 @@ import GuarantorStore
 
 /// The server's one writer: the store, the verification engine fed as records arrive, and the latest results.
 ///
-/// Every write is stored durably first (one transaction) and fed to the engine; then it is acknowledged. Results are
-/// drawn again off the actor, one drawing at a time, each covering every write acknowledged before it began, so a
-/// burst of writes costs one drawing, not one each. What changed (new alerts, incidents that changed) goes to the
-/// live stream. Reads wait until the results include every write acknowledged before them (read-your-writes). The
-/// engines are the ones `guarantor replay` runs, fed the same records, so they reach the same results.
+/// A batch of observations is acknowledged once it is stored durably (one transaction). A drawing, off the actor,
+/// then feeds what was stored since the last one to the engine and draws results again; one drawing runs at a time and
+/// covers every write acknowledged before it began, so a burst of writes costs one drawing, not one each. What changed
+/// (new alerts, incidents that changed) goes to the live stream. Reads wait until the results include every write
+/// acknowledged before them (read-your-writes). An action waits for the drawing under way, then is checked against
+/// every acknowledged record. The engines are the ones `guarantor replay` runs, fed the same records, so they reach the
+/// same results.
 public actor MissionState {
     public let mission: Mission
     public let store: EventStore
-    private var engine: VerificationEngine
+    /// The engine, fed by drawings, or by an action when no drawing is under way (never both).
+    private let engine: EngineBox
+    /// Observations stored and acknowledged, not yet fed to the engine.
+    private var pending: [Observation] = []
     private var guaranteeActions: [GuaranteeAction] = []
     private var latestTime: Timestamp?
     private var observationCount = 0
@@ -23,6 +28,18 @@ public actor MissionState {
     private var drawn = 0
     private var drawing = false
     private var readers: [(waitsFor: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Actions waiting for the drawing under way to finish.
+    private var actors: [CheckedContinuation<Void, Never>] = []
+
+    /// The engine, handed between the actor and the drawing it starts (a class, so that it is mutated in place).
+    private final class EngineBox: @unchecked Sendable {
+        var engine: VerificationEngine
+        init(_ engine: VerificationEngine) { self.engine = engine }
+
+        func feed(_ observations: [Observation]) {
+            for o in observations where !engine.contains(o.id) { engine.add(o) }
+        }
+    }
 
     /// Results as of a drawing.
     public struct Snapshot: Sendable {
@@ -31,13 +48,15 @@ public actor MissionState {
         public var observationCount: Int
         /// Incident id → (status, observation count), to tell which incidents changed.
         var fingerprints: [String: String]
+        /// The engine the results were drawn from: it projects them onto what a reader may see.
+        let engine: VerificationEngine
     }
 
     /// Opens the mission's store and replays its log into the engines.
     public init(mission: Mission, store: EventStore) throws {
         self.mission = mission
         self.store = store
-        engine = VerificationEngine(mission: mission, indexingIds: true)
+        var engine = VerificationEngine(mission: mission, indexingIds: true)
         var count = 0
         var latest: Timestamp?
         var guarantee: [GuaranteeAction] = []
@@ -59,6 +78,7 @@ public actor MissionState {
         latestTime = latest
         observationCount = count
         current = Self.draw(engine, mission: mission, actions: guarantee, clock: latest, count: count)
+        self.engine = EngineBox(engine)
     }
 
     static func draw(
@@ -73,7 +93,8 @@ public actor MissionState {
         var fingerprints: [String: String] = [:]
         for i in results.incidents { fingerprints[i.id] = "\(i.status.rawValue)/\(i.observationIds.count)" }
         return Snapshot(
-            verification: results, guarantee: guarantee, observationCount: count, fingerprints: fingerprints)
+            verification: results, guarantee: guarantee, observationCount: count, fingerprints: fingerprints,
+            engine: engine)
     }
 
     /// The results, including every write acknowledged before this call.
@@ -98,18 +119,15 @@ public actor MissionState {
         public var eventCount: Int64
     }
 
-    /// Stores a batch (all or nothing), feeds the new observations to the engine, and has results drawn again.
+    /// Stores a batch (all or nothing) and has it fed to the engine and results drawn again.
     /// - Throws: ``StoreError`` when the batch conflicts with stored records; nothing is stored then.
     public func ingest(_ observations: [Observation]) throws -> IngestOutcome {
         let result = try store.ingest(observations)
-        var added = 0
-        for o in observations where !engine.contains(o.id) {
-            engine.add(o)
-            added += 1
-            latestTime = max(latestTime ?? o.observedAt, o.observedAt)
-        }
-        if added > 0 {
-            observationCount += added
+        if result.appended > 0 {
+            // The store skipped the ids it already held; so does the engine when it is fed.
+            for o in observations { latestTime = max(latestTime ?? o.observedAt, o.observedAt) }
+            pending += observations
+            observationCount += result.appended
             wrote()
         }
         return IngestOutcome(
@@ -118,8 +136,12 @@ public actor MissionState {
 
     /// Checks an action against the current state and stores it only if it applies.
     /// - Returns: `applied`, or `refused: why` (nothing stored then).
-    public func act(_ action: MissionAction) throws -> String {
-        var trial = engine
+    public func act(_ action: MissionAction) async throws -> String {
+        if drawing { await withCheckedContinuation { actors.append($0) } }
+        defer { handOn() }
+        engine.feed(pending)
+        pending.removeAll()
+        var trial = engine.engine
         var trialActions = guaranteeActions
         switch action {
         case .review(let a): trial.add(a)
@@ -129,7 +151,7 @@ public actor MissionState {
         let outcome = Self.outcome(of: action, trial, mission: mission, actions: trialActions, clock: clock)
         guard outcome == "applied" else { return outcome }
         _ = try store.record(action)
-        engine = trial
+        engine.engine = trial
         guaranteeActions = trialActions
         latestTime = clock
         wrote()
@@ -154,19 +176,26 @@ public actor MissionState {
     /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).
     private func wrote() {
         written += 1
-        guard !drawing else { return }
+        drawIfBehind()
+    }
+
+    private func drawIfBehind() {
+        guard !drawing && drawn < written && actors.isEmpty else { return }
         drawing = true
         Task { await drawUntilCaughtUp() }
     }
 
-    /// Draws results off the actor until they include every acknowledged write; publishes what changed each time.
+    /// Feeds the engine and draws results off the actor until they include every acknowledged write, or an action
+    /// waits; publishes what changed each time.
     private func drawUntilCaughtUp() async {
-        while drawn < written {
+        while drawn < written && actors.isEmpty {
             let target = written
-            let (engine, actions, clock, count, mission) =
-                (self.engine, guaranteeActions, latestTime, observationCount, self.mission)
+            let (box, batch, actions, clock, count, mission) =
+                (engine, pending, guaranteeActions, latestTime, observationCount, self.mission)
+            pending.removeAll()
             let next = await Task.detached {
-                Self.draw(engine, mission: mission, actions: actions, clock: clock, count: count)
+                box.feed(batch)
+                return Self.draw(box.engine, mission: mission, actions: actions, clock: clock, count: count)
             }.value
             publishChanges(from: current, to: next)
             current = next
@@ -176,13 +205,34 @@ public actor MissionState {
             for reader in ready { reader.continuation.resume() }
         }
         drawing = false
+        handOn()
+    }
+
+    /// The engine's next user: a waiting action, else a drawing if results are behind.
+    private func handOn() {
+        if actors.isEmpty {
+            drawIfBehind()
+        } else {
+            actors.removeFirst().resume()
+        }
     }
 
     /// New alerts and incidents that changed, to the live stream.
     private func publishChanges(from previous: Snapshot, to next: Snapshot) {
         let knownAlerts = Set(previous.guarantee?.alerts.map(\.id) ?? [])
-        for alert in next.guarantee?.alerts ?? [] where !knownAlerts.contains(alert.id) {
-            stream.publish(.alert(alert))
+        let newAlerts = (next.guarantee?.alerts ?? []).filter { !knownAlerts.contains($0.id) }
+        if !newAlerts.isEmpty {
+            let wanted = Set(newAlerts.flatMap(\.violationIds))
+            var incidentOf: [String: String] = [:]
+            for v in next.verification.violations where wanted.contains(v.id) { incidentOf[v.id] = v.incidentId }
+            let wantedIncidents = Set(incidentOf.values)
+            var incidents: [String: Incident] = [:]
+            for i in next.verification.incidents where wantedIncidents.contains(i.id) { incidents[i.id] = i }
+            for alert in newAlerts {
+                var related: [String: Incident] = [:]
+                for id in alert.violationIds { related[id] = incidentOf[id].flatMap { incidents[$0] } }
+                stream.publish(.alert(alert, incidents: related))
+            }
         }
         for incident in next.verification.incidents
         where previous.fingerprints[incident.id] != next.fingerprints[incident.id] {
@@ -190,11 +240,19 @@ public actor MissionState {
         }
     }
 
+    /// The incident of each finding that has one, by finding id.
+    public func incidentOfFinding() async -> [String: String] {
+        await caughtUp()
+        var incidentOf: [String: String] = [:]
+        for v in current.verification.violations where !v.incidentId.isEmpty { incidentOf[v.id] = v.incidentId }
+        return incidentOf
+    }
+
     /// The part of an incident a member may read, if any, and whether that part holds restricted (AMBER or above)
     /// observations.
     public func visible(_ incident: Incident, to member: String) -> (part: Incident, restricted: Bool)? {
         var restricted = false
-        let part = engine.visiblePart(of: incident) { o in
+        let part = current.engine.visiblePart(of: incident) { o in
             let readable = Releasability.canRead(member: member, o)
             if readable && Releasability.isRestricted(o) { restricted = true }
             return readable

@@ -171,16 +171,18 @@ enum OpenAPIDocument {
         case (.get, "/statements"):
             responses["200"] = response(
                 "Statements", object(["statements": array(type("object"))], required: ["statements"]))
-        case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"):
+        case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"), (.get, "/zones"):
             responses["200"] = response("The configuration", type("object"))
         case (.get, "/stream"):
             parameters = [
                 .object([
                     "name": .string("Last-Event-ID"), "in": .string("header"), "required": .bool(false),
                     "schema": type("string"),
-                ])
+                ]),
+                query("events", enumeration(["alert", "incident"]), "Only this kind of event (default: both)"),
             ]
             responses["200"] = response("Server-Sent Events: alert and incident", type("string"), "text/event-stream")
+            responses["400"] = errorResponse
         case (.get, "/export/{file}"):
             parameters = [
                 .object([

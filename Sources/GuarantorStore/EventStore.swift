@@ -126,7 +126,17 @@ public final class EventStore: Sendable {
                         """)
                 for observation in observations {
                     let payload = observation.canonicalJSON
-                    if let stored = try Data.fetchOne(find, arguments: [observation.id]) {
+                    let hash = EventChain.hash(
+                        previous: head, sequence: sequence + 1, kind: EventKind.observation.rawValue, payload: payload)
+                    do {
+                        // New ids (the common case) cost one INSERT; a stored id fails the UNIQUE constraint, which
+                        // undoes that statement only, and is then compared with what is stored.
+                        try insert.execute(arguments: [
+                            sequence + 1, EventKind.observation.rawValue, observation.id, Data(payload), Data(head),
+                            Data(hash),
+                        ])
+                    } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                        guard let stored = try Data.fetchOne(find, arguments: [observation.id]) else { throw error }
                         guard Array(stored) == payload else {
                             throw StoreError(
                                 code: .conflictingObservation,
@@ -136,11 +146,6 @@ public final class EventStore: Sendable {
                         continue
                     }
                     sequence += 1
-                    let hash = EventChain.hash(
-                        previous: head, sequence: sequence, kind: EventKind.observation.rawValue, payload: payload)
-                    try insert.execute(arguments: [
-                        sequence, EventKind.observation.rawValue, observation.id, Data(payload), Data(head), Data(hash),
-                    ])
                     head = hash
                     appended += 1
                 }

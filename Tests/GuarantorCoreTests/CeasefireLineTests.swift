@@ -35,6 +35,25 @@ import Testing
         }
     }
 
+    /// A zone's edges drawn for maps lie at the zone's half-width from the line, on the side asked for (except where
+    /// a sharp turn's mitre is limited, where they are at most twice as far).
+    @Test func offsetEdgesLieAtTheHalfWidth() {
+        for meters in [2_000.0, 15_000.0] {
+            for (sign, left) in [(1.0, true), (-1.0, false)] {
+                let edge = Self.demo.offset(by: sign * meters)[0]
+                #expect(edge.count == Self.demo.parts[0].count)
+                var close = 0
+                for p in edge {
+                    let position = Self.demo.locate(p)
+                    #expect(position.isLeft == left || position.distanceMeters < 0.05 * meters)
+                    #expect(position.distanceMeters <= 2.05 * meters)
+                    if abs(position.distanceMeters - meters) < 0.05 * meters { close += 1 }
+                }
+                #expect(Double(close) >= 0.6 * Double(edge.count), "\(close) of \(edge.count) at \(meters) m")
+            }
+        }
+    }
+
     @Test func sideFlipsAcrossTheLine() {
         var rng = SplitMix64(seed: 13)
         for _ in 0..<2000 {

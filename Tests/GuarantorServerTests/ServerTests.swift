@@ -134,8 +134,10 @@ import Testing
             ($0.0, try f.key($0.0, "\($0.0.lowercased())-reader", $0.1))
         }
         let frReader = try f.key("FR", "fr-reader", .auditor)
-        // A RED and an AMBER+STRICT report, alone in their places: each is an incident of its own.
+        // A RED and an AMBER+STRICT report, alone in their places: each is an incident of its own; and a RED report of
+        // a strike on the protected deployment site, which raises a tripwire alert that everyone sees.
         let secret = [
+            #"{"id":"fr-secret-strike","source":"fr-radar-05","observedAt":"2026-03-01T05:00:00Z","kind":"explosion","location":{"lon":35.0462,"lat":48.4647,"uncertaintyMeters":100},"tlp":"RED","text":"SECRET-SOURCE-CHARLIE"}"#,
             #"{"id":"fr-secret-red","source":"fr-radar-05","observedAt":"2026-03-01T03:00:00Z","kind":"artilleryFire","location":{"lon":36.4,"lat":47.9,"uncertaintyMeters":150},"tlp":"RED","text":"SECRET-SOURCE-ALPHA"}"#,
             #"{"id":"fr-secret-strict","source":"fr-uav-02","observedAt":"2026-03-01T04:00:00Z","kind":"heavyWeaponSighting","weaponClass":"tank","location":{"lon":36.9,"lat":48.2,"uncertaintyMeters":30},"tlp":"AMBER+STRICT","text":"SECRET-SOURCE-BRAVO"}"#,
         ].joined(separator: "\n")
@@ -146,10 +148,14 @@ import Testing
                 uri: "/observations", method: .post, headers: Self.headers(frMonitor, "application/x-ndjson"),
                 body: ByteBuffer(string: secret))
             #expect(posted.status == .created, "\(Self.text(posted))")
-            let secrets = ["fr-secret-red", "fr-secret-strict", "SECRET-SOURCE", "36.4,", "36.9,"]
-            let incidentIds = ["fr-secret-red", "fr-secret-strict"].map {
+            let secrets = ["fr-secret-red", "fr-secret-strict", "fr-secret-strike", "SECRET-SOURCE", "36.4,", "36.9,"]
+            let incidentIds = ["fr-secret-red", "fr-secret-strict", "fr-secret-strike"].map {
                 VerificationEngine.incidentId(firstObservation: $0)
             }
+            // …and the findings made from them (alerts name findings).
+            let findings = await f.state.snapshot.verification.violations.filter { incidentIds.contains($0.incidentId) }
+            #expect(!findings.isEmpty)
+            let findingIds = findings.map(\.id)
             for (member, key) in readers {
                 for route in GuarantorAPI.routes where route.method == .get && route.path != "/stream" {
                     for file in route.path.contains("{file}")
@@ -158,10 +164,15 @@ import Testing
                         let uri = route.path.replacingOccurrences(of: "{file}", with: file)
                         let response = try await client.execute(uri: uri, method: .get, headers: Self.headers(key))
                         let body = Self.text(response)
-                        for s in secrets + incidentIds { #expect(!body.contains(s), "\(member) \(uri) shows \(s)") }
+                        for s in secrets + incidentIds + findingIds {
+                            #expect(!body.contains(s), "\(member) \(uri) shows \(s)")
+                        }
                     }
                 }
             }
+            // The tripwire alert is there for every member, without the finding it rests on.
+            let alerts = try await client.execute(uri: "/alerts", method: .get, headers: Self.headers(readers[0].1))
+            #expect(Self.text(alerts).contains(#""triggerId":"tripwire""#))
             // The originating member sees its own records.
             let own = try await client.execute(uri: "/incidents", method: .get, headers: Self.headers(frReader))
             #expect(Self.text(own).contains("fr-secret-red"))
@@ -173,7 +184,8 @@ import Testing
             #expect(!audits.contains { !$0.contains("fr-reader") && $0.contains(#""endpoint":"/incidents""#) })
             #expect(audits.contains { $0.contains(#""user":"pl-reader""#) && $0.contains("/export/incidents.ndjson") })
             let streamed = try await stream.value
-            #expect(!secrets.contains { streamed.contains($0) }, "the stream leaked: \(streamed)")
+            #expect(streamed.contains("event: alert"))
+            #expect(!(secrets + findingIds).contains { streamed.contains($0) }, "the stream leaked: \(streamed)")
         }
     }
 
