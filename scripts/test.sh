@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: system packages, the unit and integration tests (Swift Testing),
-# the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
+# schemathesis against the live API, the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
 # GED events of 2014–2019 against the Minsk-era contact line.
 # Real data is read from $GUARANTOR_DATA (default: ../shared/data beside the repository).
 set -euo pipefail
@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev curl >/dev/null
 fi
-python3 -c 'import pyproj, shapely, numpy' 2>/dev/null || pip install -q pyproj shapely numpy
+python3 -c 'import pyproj, shapely, numpy, schemathesis' 2>/dev/null || pip install -q pyproj shapely numpy schemathesis
 
 # Formatting (.swift-format): any difference fails the run.
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
@@ -26,8 +26,11 @@ rm -f .build-log.txt
 
 swift test --disable-xctest
 
+swift build -c release --product guarantor
+# The API against its own OpenAPI document: no 5xx, no undocumented response.
+scripts/schemathesis.sh .build/release/guarantor
+
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
-  swift build -c release --product guarantor
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"
   python3 scripts/replay_ucdp.py --guarantor .build/release/guarantor
 else
