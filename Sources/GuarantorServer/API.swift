@@ -55,6 +55,9 @@ public struct GuarantorAPI: Sendable {
         let requests: Counter
         let refused: Counter
         let ingestSeconds: DurationHistogram
+        let drawingSeconds: DurationHistogram
+        let pending: Gauge
+        let incidents: [IncidentStatus: Gauge]
 
         init() {
             func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -71,6 +74,31 @@ public struct GuarantorAPI: Sendable {
                     .milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(200),
                     .seconds(1), .seconds(5),
                 ])
+            drawingSeconds = registry.makeDurationHistogram(
+                descriptor: name("engine_drawing", "seconds", "Time to feed the engine and draw every result again"),
+                buckets: [
+                    .milliseconds(10), .milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5), .seconds(20),
+                ])
+            pending = registry.makeGauge(
+                descriptor: name("observations_pending", "", "Observations acknowledged, not yet in the results"))
+            let registry = registry
+            incidents = Dictionary(
+                uniqueKeysWithValues: IncidentStatus.allCases.map {
+                    (
+                        $0,
+                        registry.makeGauge(
+                            descriptor: name("incidents", "", "Incidents per status (the review queues)"),
+                            labels: [("status", $0.rawValue)])
+                    )
+                })
+        }
+
+        /// Brings the gauges and the drawing histogram up to date (at each scrape).
+        func update(from state: MissionState) async {
+            let statistics = await state.takeStatistics()
+            for d in statistics.drawings { drawingSeconds.record(d) }
+            pending.set(Double(statistics.pending))
+            for (status, gauge) in incidents { gauge.set(Double(statistics.incidents[status] ?? 0)) }
         }
     }
 
@@ -119,6 +147,7 @@ public struct GuarantorAPI: Sendable {
         }
         on(router, .get, "/openapi.json") { _, _ in Self.json(Array(OpenAPIDocument.json.utf8)) }
         on(router, .get, "/metrics") { _, _ in
+            await metrics.update(from: state)
             var bytes: [UInt8] = []
             metrics.registry.emit(into: &bytes)
             return Response(

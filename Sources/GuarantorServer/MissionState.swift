@@ -28,6 +28,8 @@ public actor MissionState {
     private var drawn = 0
     private var drawing = false
     private var readers: [(waitsFor: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    /// How long each drawing took, since the last ``takeStatistics()``.
+    private var drawingTimes: [Duration] = []
     /// Actions waiting for the drawing under way to finish.
     private var actors: [CheckedContinuation<Void, Never>] = []
 
@@ -193,10 +195,12 @@ public actor MissionState {
             let (box, batch, actions, clock, count, mission) =
                 (engine, pending, guaranteeActions, latestTime, observationCount, self.mission)
             pending.removeAll()
+            let started = ContinuousClock.now
             let next = await Task.detached {
                 box.feed(batch)
                 return Self.draw(box.engine, mission: mission, actions: actions, clock: clock, count: count)
             }.value
+            if drawingTimes.count < 10_000 { drawingTimes.append(ContinuousClock.now - started) }
             publishChanges(from: current, to: next)
             current = next
             drawn = target
@@ -238,6 +242,15 @@ public actor MissionState {
         where previous.fingerprints[incident.id] != next.fingerprints[incident.id] {
             stream.publish(.incident(incident))
         }
+    }
+
+    /// For the metrics: the drawings' durations since the last call, observations acknowledged but not yet drawn, and
+    /// incidents per status as of the last drawing (the review queues).
+    public func takeStatistics() -> (drawings: [Duration], pending: Int, incidents: [IncidentStatus: Int]) {
+        defer { drawingTimes.removeAll() }
+        var incidents: [IncidentStatus: Int] = [:]
+        for i in current.verification.incidents { incidents[i.status, default: 0] += 1 }
+        return (drawingTimes, pending.count, incidents)
     }
 
     /// The incident of each finding that has one, by finding id.

@@ -274,6 +274,15 @@ import Testing
                     uri: "/export/\(file)", method: .get, headers: Self.headers(admin))
                 #expect(Self.text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
             }
+            // The metrics count what happened: observations ingested, drawings, the review queues.
+            let metrics = Self.text(
+                try await client.execute(uri: "/metrics", method: .get, headers: Self.headers(admin)))
+            let lines = metrics.split(separator: "\n")
+            #expect(lines.contains("guarantor_observations_ingested_total \(batch.observations.count)"))
+            #expect(!lines.contains("guarantor_engine_drawing_seconds_count 0"))
+            #expect(lines.contains("guarantor_observations_pending 0.0"))
+            let verified = replay.verification.incidents.filter { $0.status == .verified }.count
+            #expect(lines.contains("guarantor_incidents{status=\"verified\"} \(Double(verified))"), "\(metrics)")
         }
     }
 
