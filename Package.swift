@@ -28,13 +28,17 @@ let package = Package(
         // The embedded store: the append-only, hash-chained event log in SQLite (GRDB, WAL).
         .target(
             name: "GuarantorStore",
-            dependencies: ["GuarantorCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "GuarantorCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The HTTP API (Hummingbird 2): the same engines behind roles, releasability filters and a live stream.
         .target(
             name: "GuarantorServer",
             dependencies: [
                 "GuarantorCore", "GuarantorStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -48,6 +52,7 @@ let package = Package(
             dependencies: [
                 "GuarantorCore", "GuarantorStore", "GuarantorServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Demo"), .copy("Defaults")]
         ),
@@ -69,6 +74,7 @@ let package = Package(
             dependencies: [
                 "GuarantorServer", "GuarantorCLI", "GuarantorTesting", "GuarantorStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

@@ -71,21 +71,11 @@ enum Files {
         if let observations {
             return (try parseObservations(observations, mission: mission), try actions.map(parseActions) ?? [])
         }
-        var batch = ObservationBatch(observations: [], lineNumbers: [])
-        var logged: [MissionAction] = []
         do {
-            for (i, record) in try openStore(store!, mission: mission).records().enumerated() {
-                switch record {
-                case .observation(let o):
-                    batch.observations.append(o)
-                    batch.lineNumbers.append(i + 1)
-                case .action(let a): logged.append(a)
-                }
-            }
+            return try openStore(store!, mission: mission).replayInputs()
         } catch let error as StoreError {
             throw CLIError("\(error)")
         }
-        return (batch, logged)
     }
 
     /// The members every action has; `at` defaults to now (an action is an input: its time is recorded with it).

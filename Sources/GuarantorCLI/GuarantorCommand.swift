@@ -8,7 +8,7 @@ public struct GuarantorCommand: AsyncParsableCommand {
         subcommands: [
             MissionCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self, ScoreCommand.self,
             ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, ServeCommand.self, KeysCommand.self,
-            DemoCommand.self,
+            DemoCommand.self, CheckpointCommand.self, VerifyCommand.self, WitnessCommand.self, RedactCommand.self,
         ]
     )
 

@@ -18,6 +18,8 @@ public struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Demo: a mission on the hand-traced line, a simulated feed, and printed API keys.") var demo = false
     @Option(help: "Demo: where to write the demo mission and store.") var demoDirectory = "guarantor-demo"
     @Option(help: "Demo: observations fed per second.") var feedRate = 200
+    @Option(help: "The mission's private signing key: checkpoints on integrity.json's cadence and on demand.")
+    var signingKey: String?
 
     public init() {}
 
@@ -49,7 +51,9 @@ public struct ServeCommand: AsyncParsableCommand {
             }
         }
         let state = try MissionState(mission: mission, store: eventStore)
-        let api = GuarantorAPI(state: state)
+        let integrity = try Files.integrity(missionPath)
+        let key = try signingKey.map(Files.loadKey)
+        let api = GuarantorAPI(state: state, integrity: integrity, signingKey: key)
         let host = self.host
         let feedCount = feed.count
         let app = GuarantorServerRunner.application(api: api, host: host, port: port) { bound in
@@ -66,6 +70,11 @@ public struct ServeCommand: AsyncParsableCommand {
             let observations = feed
             Task { await DemoFeed.run(state: state, observations: observations, perSecond: rate) }
         }
+        if let key, integrity.checkpointEverySeconds > 0 {
+            let every = integrity.checkpointEverySeconds
+            let index = api.merkle
+            Task { await CheckpointSchedule.run(state: state, key: key, index: index, everySeconds: every) }
+        }
         try await app.runService()
     }
 }
@@ -74,7 +83,7 @@ public struct ServeCommand: AsyncParsableCommand {
 public struct KeysCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "API keys: random, shown once, stored only as hashes.",
-        subcommands: [KeysCreateCommand.self])
+        subcommands: [KeysCreateCommand.self, KeysSigningCommand.self])
 
     public init() {}
 }
@@ -103,6 +112,6 @@ public struct KeysCreateCommand: ParsableCommand {
 }
 
 /// Writes a line to standard output at once (a server's output is often a pipe, where `print` would wait).
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+func say(_ line: String, terminator: String = "\n") {
+    FileHandle.standardOutput.write(Data((line + terminator).utf8))
 }

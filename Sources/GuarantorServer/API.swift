@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuarantorCore
 import GuarantorStore
@@ -38,12 +39,22 @@ public struct APILimits: Sendable {
 public struct GuarantorAPI: Sendable {
     public let state: MissionState
     public let limits: APILimits
+    /// Witness keys and the quorum (integrity.json), and the mission's signing key if this server signs checkpoints.
+    public let integrity: IntegrityConfiguration
+    let signingKey: Curve25519.Signing.PrivateKey?
+    public let merkle: MerkleIndex
     let limiter: RateLimiter
     let metrics: Metrics
 
-    public init(state: MissionState, limits: APILimits = APILimits()) {
+    public init(
+        state: MissionState, limits: APILimits = APILimits(), integrity: IntegrityConfiguration = .init(),
+        signingKey: Curve25519.Signing.PrivateKey? = nil
+    ) {
         self.state = state
         self.limits = limits
+        self.integrity = integrity
+        self.signingKey = signingKey
+        merkle = MerkleIndex(store: state.store)
         limiter = RateLimiter(perSecond: limits.requestsPerSecond, burst: limits.burst)
         metrics = Metrics()
     }
@@ -130,6 +141,26 @@ public struct GuarantorAPI: Sendable {
         APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
             summary: "A replay file (incidents, violations, alerts, obligations, statements), filtered, audited"),
+        APIRoute(
+            method: .get, path: "/checkpoints", right: .auditLog,
+            summary: "Signed checkpoints: the latest in full, and every size with its cosignatures"),
+        APIRoute(
+            method: .post, path: "/checkpoints", right: .makeCheckpoint, summary: "Sign a checkpoint of the log now"),
+        APIRoute(
+            method: .get, path: "/checkpoints/{size}", right: .auditLog,
+            summary: "One checkpoint: body, the mission's signature, cosignatures"),
+        APIRoute(
+            method: .post, path: "/checkpoints/{size}/cosignatures", right: .cosign,
+            summary: "A witness's cosignature of a checkpoint, for the key's member"),
+        APIRoute(
+            method: .get, path: "/proofs/inclusion", right: .auditLog,
+            summary: "RFC 9162 inclusion proof of event `sequence` in the tree of `size` events"),
+        APIRoute(
+            method: .get, path: "/proofs/consistency", right: .auditLog,
+            summary: "RFC 9162 consistency proof between the trees of `from` and `to` events"),
+        APIRoute(
+            method: .get, path: "/log/{sequence}", right: .auditLog,
+            summary: "One event of the log, its leaf hash; redacted fields and records the reader may not see withheld"),
     ]
 
     /// The router with every route.
@@ -170,6 +201,15 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/zones") { _, _ in Self.json(zonesGeoJSON()) }
         on(router, .get, "/stream") { request, caller in try await stream(request, caller!) }
         on(router, .get, "/export/{file}") { request, caller in try await export(request, caller!) }
+        on(router, .get, "/checkpoints") { _, _ in try checkpointList() }
+        on(router, .post, "/checkpoints") { _, _ in try await makeCheckpoint() }
+        on(router, .get, "/checkpoints/{size}") { request, _ in try checkpoint(request) }
+        on(router, .post, "/checkpoints/{size}/cosignatures") { request, caller in
+            try await cosign(request, caller!)
+        }
+        on(router, .get, "/proofs/inclusion") { request, _ in try inclusionProof(request) }
+        on(router, .get, "/proofs/consistency") { request, _ in try consistencyProof(request) }
+        on(router, .get, "/log/{sequence}") { request, caller in try logEntry(request, caller!) }
         return router
     }
 
@@ -179,7 +219,8 @@ public struct GuarantorAPI: Sendable {
         _ handler: @escaping @Sendable (Request, EventStore.KeyHolder?) async throws -> Response
     ) {
         let route = Self.routes.first { $0.method == method && $0.path == path }!
-        let routerPath = RouterPath(stringLiteral: path.replacingOccurrences(of: "{file}", with: ":file"))
+        let routerPath = RouterPath(
+            stringLiteral: path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
         router.on(routerPath, method: method) { request, _ -> Response in
             metrics.requests.increment()
             let response: Response
@@ -628,6 +669,150 @@ public struct GuarantorAPI: Sendable {
         }
         return shown
     }
+
+    // MARK: Integrity
+
+    private func signedJSON(_ signed: SignedCheckpoint) -> JSONValue {
+        guard case .object(var members) = signed.json else { return signed.json }
+        members["published"] = .bool(signed.cosignatures.count >= integrity.quorum)
+        return .object(members)
+    }
+
+    private func checkpointList() throws -> Response {
+        let all = try state.store.checkpoints()
+        let value: JSONValue = .object([
+            "latest": all.last.map { signedJSON($0.signed) } ?? .null,
+            "quorum": .number(Double(integrity.quorum)),
+            "checkpoints": .array(
+                all.map {
+                    .object([
+                        "size": .number(Double($0.signed.checkpoint.size)),
+                        "cosignedBy": .array($0.signed.cosignatures.keys.sorted().map { .string($0) }),
+                    ])
+                }),
+        ])
+        return Self.json(Array(value.prettyPrinted.utf8))
+    }
+
+    private func makeCheckpoint() async throws -> Response {
+        guard let signingKey else {
+            throw APIError(.conflict, "this server has no signing key (guarantor serve --signing-key FILE)")
+        }
+        let signed = try await state.checkpoint(key: signingKey, index: merkle, time: Self.now())
+        return Self.json(Array(signedJSON(signed).prettyPrinted.utf8), status: .created)
+    }
+
+    private func storedCheckpoint(_ request: Request) throws -> SignedCheckpoint {
+        let text = request.uri.path.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+        guard let size = Int(text), size >= 0 else {
+            throw APIError(.badRequest, "size: \"\(text)\" is not a whole number")
+        }
+        guard let stored = try state.store.checkpoints(size: size).first else {
+            throw APIError(.notFound, "no checkpoint of size \(size)")
+        }
+        return stored.signed
+    }
+
+    private func checkpoint(_ request: Request) throws -> Response {
+        Self.json(Array(signedJSON(try storedCheckpoint(request)).prettyPrinted.utf8))
+    }
+
+    private func cosign(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        let signed = try storedCheckpoint(request)
+        guard let key = integrity.witnesses[caller.member] else {
+            throw APIError(.forbidden, "\(caller.member) has no witness key in integrity.json")
+        }
+        let body = try await body(request)
+        let signature: [UInt8]
+        do {
+            let f = try JSONFields(try JSONValue.parse(body))
+            try f.rejectUnknown(["signature"])
+            guard let bytes = Data(base64Encoded: try f.string("signature")) else {
+                throw FieldError(path: "signature", reason: "not base64")
+            }
+            signature = Array(bytes)
+        } catch let error as FieldError {
+            throw APIError(.badRequest, error.description)
+        } catch {
+            throw APIError(.badRequest, "\(error)")
+        }
+        guard SigningKeys.isValid(signature, of: signed.checkpoint.body, by: key) else {
+            throw APIError(
+                .unprocessableContent,
+                "not \(caller.member)'s witness signature of checkpoint \(signed.checkpoint.size)")
+        }
+        try state.store.addCosignature(size: signed.checkpoint.size, member: caller.member, signature: signature)
+        let updated = try state.store.checkpoints(size: signed.checkpoint.size).first!.signed
+        return Self.json(Array(signedJSON(updated).prettyPrinted.utf8), status: .created)
+    }
+
+    /// A whole-number query parameter in a range.
+    static func integer(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else {
+            throw APIError(.badRequest, "\(name) is required")
+        }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError(.badRequest, "\(name): must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
+    }
+
+    private func inclusionProof(_ request: Request) throws -> Response {
+        let tree = try merkle.current()
+        let size = try Self.integer(request, "size", in: 1...max(tree.size, 1))
+        let sequence = try Self.integer(request, "sequence", in: 1...size)
+        let value: JSONValue = .object([
+            "sequence": .number(Double(sequence)), "size": .number(Double(size)),
+            "root": .string(EventChain.hex(tree.root(size: size))),
+            "proof": .array(tree.inclusionProof(index: sequence - 1, size: size).map { .string(EventChain.hex($0)) }),
+        ])
+        return Self.json(Array(value.prettyPrinted.utf8))
+    }
+
+    private func consistencyProof(_ request: Request) throws -> Response {
+        let tree = try merkle.current()
+        let to = try Self.integer(request, "to", in: 0...tree.size)
+        let from = try Self.integer(request, "from", in: 0...to)
+        let value: JSONValue = .object([
+            "from": .number(Double(from)), "to": .number(Double(to)),
+            "proof": .array(tree.consistencyProof(old: from, new: to).map { .string(EventChain.hex($0)) }),
+        ])
+        return Self.json(Array(value.prettyPrinted.utf8))
+    }
+
+    private func logEntry(_ request: Request, _ caller: EventStore.KeyHolder) throws -> Response {
+        let text = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
+        guard let sequence = Int64(text), sequence >= 1 else {
+            throw APIError(.badRequest, "sequence: \"\(text)\" is not a whole number ≥ 1")
+        }
+        guard let event = try state.store.event(sequence: sequence) else {
+            throw APIError(.notFound, "no event \(sequence)")
+        }
+        let leaf = MerkleTree.leafHash(
+            MerkleTree.leafData(sequence: event.sequence, kind: event.kind, payload: event.payload))
+        var members: [String: JSONValue] = [
+            "sequence": .number(Double(sequence)), "kind": .string(event.kind),
+            "leafHash": .string(EventChain.hex(leaf)),
+        ]
+        var payload = try JSONValue.parse(event.payload)
+        let hidden = try state.store.redactions()[sequence] ?? []
+        if event.kind == EventKind.observation.rawValue,
+            let o = try? Observation(json: payload, isKnownSource: { _ in true }),
+            !Releasability.canRead(member: caller.member, o)
+        {
+            members["withheld"] = .string("an observation this member may not read (\(o.tlp?.rawValue ?? "GREEN"))")
+        } else {
+            if case .object(var fields) = payload {
+                for field in hidden { fields[field] = nil }
+                payload = .object(fields)
+            }
+            members["payload"] = payload
+            members["redacted"] = .array(hidden.sorted().map { .string($0) })
+        }
+        return Self.json(Array(JSONValue.object(members).prettyPrinted.utf8))
+    }
+
+    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
 
     // MARK: Parameters
 

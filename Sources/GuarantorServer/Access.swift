@@ -13,8 +13,8 @@ public enum Role: String, CaseIterable, Sendable {
         case .sensor: [.submitObservations]
         case .analyst: [.readRecords, .review]
         case .liaison: [.readRecords, .answerObligations, .endorseOrContest]
-        case .auditor: [.readRecords, .readOperations]
-        case .admin: [.readRecords, .readOperations, .advanceClock]
+        case .auditor: [.readRecords, .readOperations, .auditLog, .cosign]
+        case .admin: [.readRecords, .readOperations, .advanceClock, .auditLog, .makeCheckpoint]
         }
     }
 }
@@ -35,6 +35,12 @@ public enum Right: String, CaseIterable, Sendable {
     case readOperations
     /// Explicit clock events.
     case advanceClock
+    /// Checkpoints, inclusion and consistency proofs, log entries (filtered like everything else).
+    case auditLog
+    /// A witness's cosignature of a checkpoint, for the key's member.
+    case cosign
+    /// A checkpoint made now, on demand.
+    case makeCheckpoint
 
     /// The right an action needs.
     public static func needed(for action: MissionAction) -> Right {

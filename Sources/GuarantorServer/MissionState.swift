@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuarantorCore
 import GuarantorStore
@@ -242,6 +243,19 @@ public actor MissionState {
         where previous.fingerprints[incident.id] != next.fingerprints[incident.id] {
             stream.publish(.incident(incident))
         }
+    }
+
+    /// Signs and stores a checkpoint of the log as it stands, with the digest of the results drawn from it (the
+    /// results of every acknowledged write; audit events after the last one do not change them).
+    public func checkpoint(
+        key: Curve25519.Signing.PrivateKey, index: MerkleIndex, time: Timestamp
+    ) async throws -> SignedCheckpoint {
+        while drawn < written { await caughtUp() }
+        // From here to the end nothing awaits: no write can come between the results and the size.
+        let size = Int(try store.head().count)
+        let files = Replay.resultFiles(mission: mission, current.verification, current.guarantee)
+        return try Checkpoints.make(
+            store: store, tree: try index.current(), size: size, files: files, key: key, time: time)
     }
 
     /// For the metrics: the drawings' durations since the last call, observations acknowledged but not yet drawn, and

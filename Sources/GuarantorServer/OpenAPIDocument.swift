@@ -98,6 +98,24 @@ enum OpenAPIDocument {
             ],
             required: ["id", "at", "action", "member", "user"]),
         "ActionResult": object(["id": type("string"), "outcome": type("string")], required: ["id", "outcome"]),
+        "Checkpoint": object(
+            [
+                "size": type("integer"), "body": type("string"), "signature": type("string"),
+                "cosignatures": type("object"), "published": type("boolean"),
+            ],
+            required: ["size", "body", "signature", "cosignatures", "published"]),
+        "Proof": object(
+            [
+                "sequence": type("integer"), "size": type("integer"), "from": type("integer"), "to": type("integer"),
+                "root": type("string"), "proof": array(type("string")),
+            ],
+            required: ["proof"]),
+        "LogEntry": object(
+            [
+                "sequence": type("integer"), "kind": type("string"), "leafHash": type("string"),
+                "payload": type("object"), "redacted": array(type("string")), "withheld": type("string"),
+            ],
+            required: ["sequence", "kind", "leafHash"]),
     ]
 
     private static func content(_ schema: JSONValue, _ mediaType: String = "application/json") -> JSONValue {
@@ -194,6 +212,58 @@ enum OpenAPIDocument {
             ]
             responses["200"] = response(
                 "NDJSON, as `guarantor replay` writes it", type("string"), "application/x-ndjson")
+            responses["404"] = errorResponse
+        case (.get, "/checkpoints"):
+            responses["200"] = response(
+                "The latest checkpoint (or null) and every size",
+                object(
+                    [
+                        "latest": .object(["oneOf": .array([ref("Checkpoint"), type("null")])]),
+                        "quorum": type("integer"), "checkpoints": array(type("object")),
+                    ], required: ["latest", "quorum", "checkpoints"]))
+        case (.post, "/checkpoints"):
+            responses["201"] = response("Signed and stored", ref("Checkpoint"))
+            responses["409"] = errorResponse
+        case (.get, "/checkpoints/{size}"), (.post, "/checkpoints/{size}/cosignatures"):
+            parameters = [
+                .object([
+                    "name": .string("size"), "in": .string("path"), "required": .bool(true),
+                    "schema": type("integer", ["minimum": .number(0)]),
+                ])
+            ]
+            if route.method == .post {
+                op["requestBody"] = .object([
+                    "required": .bool(true),
+                    "content": content(object(["signature": type("string")], required: ["signature"])),
+                ])
+                responses["201"] = response("Cosignature stored", ref("Checkpoint"))
+                responses["422"] = errorResponse
+            } else {
+                responses["200"] = response("The checkpoint", ref("Checkpoint"))
+            }
+            responses["400"] = errorResponse
+            responses["404"] = errorResponse
+        case (.get, "/proofs/inclusion"):
+            let count = type("integer", ["minimum": .number(1)])
+            parameters = [
+                query("sequence", count, "The event (1-based)"), query("size", count, "The tree size"),
+            ]
+            responses["200"] = response("The audit path, hex", ref("Proof"))
+            responses["400"] = errorResponse
+        case (.get, "/proofs/consistency"):
+            let count = type("integer", ["minimum": .number(0)])
+            parameters = [query("from", count, "The older size"), query("to", count, "The newer size")]
+            responses["200"] = response("The consistency proof, hex", ref("Proof"))
+            responses["400"] = errorResponse
+        case (.get, "/log/{sequence}"):
+            parameters = [
+                .object([
+                    "name": .string("sequence"), "in": .string("path"), "required": .bool(true),
+                    "schema": type("integer", ["minimum": .number(1)]),
+                ])
+            ]
+            responses["200"] = response("The event", ref("LogEntry"))
+            responses["400"] = errorResponse
             responses["404"] = errorResponse
         default: responses["200"] = response("OK", nil)
         }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuarantorCore
 import GuarantorStore
@@ -33,6 +34,20 @@ public enum DemoFeed {
             }
             _ = try? await state.ingest(stamped)
             try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// Checkpoints on a cadence: whenever the log has grown since the last one.
+public enum CheckpointSchedule {
+    public static func run(
+        state: MissionState, key: Curve25519.Signing.PrivateKey, index: MerkleIndex, everySeconds: Int
+    ) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(everySeconds))
+            let latest = (try? state.store.checkpoints(latestOnly: true).first?.signed.checkpoint.size) ?? 0
+            guard let head = try? state.store.head().count, head > latest else { continue }
+            _ = try? await state.checkpoint(key: key, index: index, time: GuarantorAPI.now())
         }
     }
 }

@@ -106,6 +106,27 @@ public final class EventStore: Sendable {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v4 checkpoints") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE checkpoint (
+                        size INTEGER PRIMARY KEY,
+                        body TEXT NOT NULL,
+                        signature BLOB NOT NULL,
+                        result_files TEXT NOT NULL
+                    ) STRICT;
+                    CREATE TABLE cosignature (
+                        size INTEGER NOT NULL REFERENCES checkpoint (size),
+                        member TEXT NOT NULL,
+                        signature BLOB NOT NULL,
+                        PRIMARY KEY (size, member)
+                    ) STRICT;
+                    CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+                    CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+                    CREATE TRIGGER cosignature_no_update BEFORE UPDATE ON cosignature BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+                    CREATE TRIGGER cosignature_no_delete BEFORE DELETE ON cosignature BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+                    """)
+        }
         return migrator
     }
 
@@ -203,16 +224,22 @@ public final class EventStore: Sendable {
         case action(MissionAction)
     }
 
-    /// Every observation and action in log order.
+    /// Every observation and action in log order (up to event `size`, if given), with redacted fields removed.
     /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read.
-    public func records() throws -> [Record] {
-        try events().compactMap { event -> Record? in
+    public func records(upTo size: Int64? = nil) throws -> [Record] {
+        let hidden = try redactions()
+        return try events().compactMap { event -> Record? in
+            if let size, event.sequence > size { return nil }
             do {
-                let json = try JSONValue.parse(event.payload)
+                var json = try JSONValue.parse(event.payload)
+                if let fields = hidden[event.sequence], case .object(var members) = json {
+                    for field in fields { members[field] = nil }
+                    json = .object(members)
+                }
                 switch EventKind(rawValue: event.kind) {
                 case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
                 case .action: return .action(try MissionAction(json: json))
-                case .audit: return nil
+                case .audit, .redaction: return nil
                 case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
                 }
             } catch {
@@ -221,20 +248,164 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// The engines' inputs in log order (up to event `size`, if given): the observations as a batch (line numbers are
+    /// sequence numbers) and the actions.
+    public func replayInputs(upTo size: Int64? = nil) throws -> (ObservationBatch, [MissionAction]) {
+        var batch = ObservationBatch(observations: [], lineNumbers: [])
+        var actions: [MissionAction] = []
+        for (i, record) in try records(upTo: size).enumerated() {
+            switch record {
+            case .observation(let o):
+                batch.observations.append(o)
+                batch.lineNumbers.append(i + 1)
+            case .action(let a): actions.append(a)
+            }
+        }
+        return (batch, actions)
+    }
+
     /// Appends an audit record (a read of restricted data or an export): not an input of the engines, but part of
     /// the tamper-evident log.
-    public func audit(_ payload: [UInt8]) throws {
+    public func audit(_ payload: [UInt8]) throws { _ = try append(.audit, payload) }
+
+    /// Appends a redaction (see ``Redaction``): the event it names keeps its leaf, and its fields are hidden from
+    /// every output from now on.
+    /// - Returns: the redaction's sequence number.
+    public func redact(_ redaction: Redaction) throws -> Int64 {
+        guard let target = try event(sequence: redaction.event), target.kind == EventKind.observation.rawValue else {
+            throw StoreError(code: .writeFailed, message: "event \(redaction.event) is not an observation in this log")
+        }
+        return try append(.redaction, redaction.canonicalJSON)
+    }
+
+    private func append(_ kind: EventKind, _ payload: [UInt8]) throws -> Int64 {
         do {
-            try pool.write { db in
+            return try pool.write { db in
                 let (sequence, head) = try Self.head(db)
-                let kind = EventKind.audit.rawValue
-                let hash = EventChain.hash(previous: head, sequence: sequence + 1, kind: kind, payload: payload)
+                let hash = EventChain.hash(
+                    previous: head, sequence: sequence + 1, kind: kind.rawValue, payload: payload)
                 try db.execute(
                     sql: "INSERT INTO event (sequence, kind, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [sequence + 1, kind, Data(payload), Data(head), Data(hash)])
+                    arguments: [sequence + 1, kind.rawValue, Data(payload), Data(head), Data(hash)])
+                return sequence + 1
             }
         } catch {
             throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
+        }
+    }
+
+    /// One event by its sequence number.
+    public func event(sequence: Int64) throws -> Event? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT sequence, kind, payload, previous_hash, hash FROM event WHERE sequence = ?",
+                arguments: [sequence]
+            ).map(Self.event)
+        }
+    }
+
+    /// The Merkle leaf hashes of the events after `sequence`, in order.
+    public func leafHashes(after sequence: Int64) throws -> [[UInt8]] {
+        try pool.read { db in
+            var hashes: [[UInt8]] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT sequence, kind, payload FROM event WHERE sequence > ? ORDER BY sequence",
+                arguments: [sequence])
+            while let row = try rows.next() {
+                let payload: Data = row["payload"]
+                hashes.append(
+                    MerkleTree.leafHash(
+                        MerkleTree.leafData(sequence: row["sequence"], kind: row["kind"], payload: Array(payload))))
+            }
+            return hashes
+        }
+    }
+
+    /// The redacted fields of each redacted event.
+    public func redactions() throws -> [Int64: Set<String>] {
+        let payloads = try pool.read { db in
+            try Data.fetchAll(
+                db, sql: "SELECT payload FROM event WHERE kind = ?", arguments: [EventKind.redaction.rawValue])
+        }
+        var hidden: [Int64: Set<String>] = [:]
+        for payload in payloads {
+            let r = try Redaction(json: JSONValue.parse(Array(payload)))
+            hidden[r.event, default: []].formUnion(r.fields)
+        }
+        return hidden
+    }
+
+    // MARK: Checkpoints
+
+    /// Stores a signed checkpoint and the digest of each result file it covers. A checkpoint of a size already
+    /// stored is kept as it was.
+    public func addCheckpoint(_ signed: SignedCheckpoint, resultFiles: [(name: String, sha256: String)]) throws {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO checkpoint (size, body, signature, result_files) VALUES (?, ?, ?, ?)",
+                    arguments: [
+                        signed.checkpoint.size, signed.checkpoint.body, Data(signed.signature),
+                        resultFiles.map { "\($0.name) \($0.sha256)" }.joined(separator: "\n"),
+                    ])
+            }
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not store the checkpoint: \(Self.describe(error))")
+        }
+    }
+
+    /// Stores a witness's cosignature of the checkpoint of `size` (once per member).
+    public func addCosignature(size: Int, member: String, signature: [UInt8]) throws {
+        do {
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO cosignature (size, member, signature) VALUES (?, ?, ?)",
+                    arguments: [size, member, Data(signature)])
+            }
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not store the cosignature: \(Self.describe(error))")
+        }
+    }
+
+    /// A stored checkpoint with its cosignatures, and the digests of the result files it covers.
+    public struct StoredCheckpoint: Sendable {
+        public var signed: SignedCheckpoint
+        public var resultFiles: [(name: String, sha256: String)]
+    }
+
+    /// The stored checkpoints by size: all, the one of `size`, or only the latest.
+    public func checkpoints(size: Int? = nil, latestOnly: Bool = false) throws -> [StoredCheckpoint] {
+        let (checkpointRows, cosignatureRows) = try pool.read { db -> ([Row], [Row]) in
+            let sql =
+                "SELECT size, body, signature, result_files FROM checkpoint"
+                + (size != nil ? " WHERE size = ?" : "") + " ORDER BY size" + (latestOnly ? " DESC LIMIT 1" : "")
+            let arguments: StatementArguments = size.map { [$0] } ?? []
+            return (
+                try Row.fetchAll(db, sql: sql, arguments: arguments),
+                try Row.fetchAll(db, sql: "SELECT size, member, signature FROM cosignature")
+            )
+        }
+        var cosignatures: [Int: [String: [UInt8]]] = [:]
+        for row in cosignatureRows {
+            cosignatures[row["size"], default: [:]][row["member"]] = Array(row["signature"] as Data)
+        }
+        return try checkpointRows.map { row in
+            let size: Int = row["size"]
+            let checkpoint: Checkpoint
+            do {
+                checkpoint = try Checkpoint(body: row["body"])
+            } catch {
+                throw StoreError(code: .corrupt, message: "checkpoint \(size) cannot be read: \(error)")
+            }
+            let files = (row["result_files"] as String).split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                return (name: parts[0], sha256: parts.count > 1 ? parts[1] : "")
+            }
+            return StoredCheckpoint(
+                signed: SignedCheckpoint(
+                    checkpoint: checkpoint, signature: Array(row["signature"] as Data),
+                    cosignatures: cosignatures[size] ?? [:]),
+                resultFiles: files)
         }
     }
 
@@ -294,12 +465,14 @@ public final class EventStore: Sendable {
         try pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT sequence, kind, payload, previous_hash, hash FROM event ORDER BY sequence"
-            ).map {
-                Event(
-                    sequence: $0["sequence"], kind: $0["kind"], payload: Array($0["payload"] as Data),
-                    previousHash: Array($0["previous_hash"] as Data), hash: Array($0["hash"] as Data))
-            }
+            ).map(Self.event)
         }
+    }
+
+    private static func event(_ row: Row) -> Event {
+        Event(
+            sequence: row["sequence"], kind: row["kind"], payload: Array(row["payload"] as Data),
+            previousHash: Array(row["previous_hash"] as Data), hash: Array(row["hash"] as Data))
     }
 
     /// Recomputes the hash chain; returns the sequence number of the first event that does not match, or `nil`.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuarantorCore
 import GuarantorStore
@@ -20,13 +21,19 @@ import Testing
         let store: EventStore
         let state: MissionState
         let api: GuarantorAPI
+        /// The mission's signing key, and the witness keys of UK and FR (integrity.json's witnesses).
+        let signingKey = Curve25519.Signing.PrivateKey()
+        let witnessKeys = ["UK": Curve25519.Signing.PrivateKey(), "FR": Curve25519.Signing.PrivateKey()]
 
         init(limits: APILimits = APILimits()) throws {
             mission = try MissionDirectory.load(Self.missionURL)
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite")
             store = try EventStore(path: path.path, missionId: mission.agreement.id)
             state = try MissionState(mission: mission, store: store)
-            api = GuarantorAPI(state: state, limits: limits)
+            var integrity = IntegrityConfiguration()
+            integrity.missionPublicKey = signingKey.publicKey
+            integrity.witnesses = witnessKeys.mapValues(\.publicKey)
+            api = GuarantorAPI(state: state, limits: limits, integrity: integrity, signingKey: signingKey)
         }
 
         static let missionURL = ServerTests.examples.appendingPathComponent("mission")
@@ -50,6 +57,18 @@ import Testing
 
     static func text(_ response: TestResponse) -> String { String(buffer: response.body) }
 
+    /// Requests that exercise a route: its path parameters filled in (every event for `/log/{sequence}`) and the
+    /// query parameters proofs need.
+    static func uris(_ route: APIRoute, events: Int, checkpoint: Int) -> [String] {
+        switch route.path {
+        case "/export/{file}": ["incidents.ndjson", "violations.ndjson", "alerts.ndjson"].map { "/export/\($0)" }
+        case "/log/{sequence}": (1...max(events, 1)).map { "/log/\($0)" }
+        case "/proofs/inclusion": ["/proofs/inclusion?sequence=1&size=\(max(events, 1))"]
+        case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
+        default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]
+        }
+    }
+
     static let exampleObservations = try! Data(contentsOf: examples.appendingPathComponent("observations.ndjson"))
 
     @Test func everyRouteIsInTheOpenAPIDocumentAndEveryDocumentedPathIsARoute() throws {
@@ -71,14 +90,21 @@ import Testing
         let keys = made
         let observation =
             #"{"id":"rt-1","source":"uk-acoustic-02","observedAt":"2026-03-01T01:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}"#
+        let checkpoint = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+        let cosignature = try SigningKeys.sign(checkpoint.checkpoint.body, with: f.witnessKeys["UK"]!)
         try await f.run { client in
             for route in GuarantorAPI.routes where route.path != "/stream" {
-                let uri = route.path.replacingOccurrences(of: "{file}", with: "incidents.ndjson")
+                let uri = Self.uris(route, events: 1, checkpoint: checkpoint.checkpoint.size)[0]
                 for role in Role.allCases {
-                    let body =
-                        route.path == "/observations"
-                        ? ByteBuffer(string: observation.replacingOccurrences(of: "rt-1", with: "rt-\(role.rawValue)"))
-                        : nil
+                    let body: ByteBuffer? =
+                        switch route.path {
+                        case "/observations":
+                            ByteBuffer(
+                                string: observation.replacingOccurrences(of: "rt-1", with: "rt-\(role.rawValue)"))
+                        case "/checkpoints/{size}/cosignatures":
+                            ByteBuffer(string: #"{"signature":"\#(Data(cosignature).base64EncodedString())"}"#)
+                        default: nil
+                        }
                     let response = try await client.execute(
                         uri: uri, method: route.method,
                         headers: Self.headers(keys[role], route.method == .post ? "application/json" : nil), body: body)
@@ -156,12 +182,12 @@ import Testing
             let findings = await f.state.snapshot.verification.violations.filter { incidentIds.contains($0.incidentId) }
             #expect(!findings.isEmpty)
             let findingIds = findings.map(\.id)
+            let checkpoint = try await f.state.checkpoint(
+                key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+            let events = Int(try f.store.head().count)
             for (member, key) in readers {
                 for route in GuarantorAPI.routes where route.method == .get && route.path != "/stream" {
-                    for file in route.path.contains("{file}")
-                        ? ["incidents.ndjson", "violations.ndjson", "alerts.ndjson"] : [""]
-                    {
-                        let uri = route.path.replacingOccurrences(of: "{file}", with: file)
+                    for uri in Self.uris(route, events: events, checkpoint: checkpoint.checkpoint.size) {
                         let response = try await client.execute(uri: uri, method: .get, headers: Self.headers(key))
                         let body = Self.text(response)
                         for s in secrets + incidentIds + findingIds {

@@ -76,16 +76,6 @@ public enum Replay {
         }
         let results = engine.results()
         let (incidents, violations) = (results.incidents, results.violations)
-        var incidentWriter = JSONWriter(capacity: incidents.count * 300)
-        for incident in incidents {
-            mission.incidentLine(incident, into: &incidentWriter)
-            incidentWriter.newline()
-        }
-        var violationWriter = JSONWriter(capacity: violations.count * 250)
-        for violation in violations {
-            violationLine(violation, into: &violationWriter)
-            violationWriter.newline()
-        }
         // Event time reaches the latest observation or action.
         let clock = (batch.observations.map(\.observedAt) + actions.map(\.at)).max() ?? mission.agreement.effectiveAt
         let guarantee = GuaranteeEngine(mission: mission).map {
@@ -105,6 +95,7 @@ public enum Replay {
             entry.write(&actionWriter)
             actionWriter.newline()
         }
+        let (incidentBytes, violationBytes) = Self.findingFiles(mission: mission, results)
         let (alertBytes, obligationBytes, statementBytes, sanctionBytes) =
             guarantee.map(Self.guaranteeFiles) ?? ([], [], [], [])
         var impedimentWriter = JSONWriter()
@@ -120,7 +111,7 @@ public enum Replay {
             impedimentWriter.newline()
         }
         return Output(
-            observations: writer.bytes, incidents: incidentWriter.bytes, violations: violationWriter.bytes,
+            observations: writer.bytes, incidents: incidentBytes, violations: violationBytes,
             actions: actionWriter.bytes, alerts: alertBytes, obligations: obligationBytes, statements: statementBytes,
             sanctions: sanctionBytes,
             guarantee: guarantee, impediments: impedimentWriter.bytes, classifications: classifications,
@@ -129,6 +120,34 @@ public enum Replay {
             refusedActions: answered.filter { $0.outcome != "applied" }.count,
             outcomes: Dictionary(answered.map { ($0.id, $0.outcome) }, uniquingKeysWith: { first, _ in first }),
             verification: results)
+    }
+
+    /// The bytes of incidents.ndjson and violations.ndjson.
+    public static func findingFiles(mission: Mission, _ results: VerificationResults) -> ([UInt8], [UInt8]) {
+        var incidentWriter = JSONWriter(capacity: results.incidents.count * 300)
+        for incident in results.incidents {
+            mission.incidentLine(incident, into: &incidentWriter)
+            incidentWriter.newline()
+        }
+        var violationWriter = JSONWriter(capacity: results.violations.count * 250)
+        for violation in results.violations {
+            violationLine(violation, into: &violationWriter)
+            violationWriter.newline()
+        }
+        return (incidentWriter.bytes, violationWriter.bytes)
+    }
+
+    /// The result files a checkpoint's `results` digest covers, in order: incidents, violations, alerts,
+    /// obligations, statements, sanctions — what `guarantor replay` writes for the same events.
+    public static func resultFiles(
+        mission: Mission, _ results: VerificationResults, _ guarantee: GuaranteeResults?
+    ) -> [(name: String, bytes: [UInt8])] {
+        let (incidents, violations) = findingFiles(mission: mission, results)
+        let (alerts, obligations, statements, sanctions) = guarantee.map(guaranteeFiles) ?? ([], [], [], [])
+        return [
+            ("incidents.ndjson", incidents), ("violations.ndjson", violations), ("alerts.ndjson", alerts),
+            ("obligations.ndjson", obligations), ("statements.ndjson", statements), ("sanctions.ndjson", sanctions),
+        ]
     }
 
     /// One line of violations.ndjson.

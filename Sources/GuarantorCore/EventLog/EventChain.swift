@@ -57,4 +57,6 @@ public enum EventKind: String, Sendable, CaseIterable {
     case action
     /// A read of restricted records or an export through the API: who, what, when. Not an input of the engines.
     case audit
+    /// Fields of an earlier observation hidden from every output (``Redaction``); that event keeps its leaf.
+    case redaction
 }

@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import GuarantorCore
+
+/// Everything a member can check on its own about a store: the hash chain, the Merkle tree against every signed
+/// checkpoint and its cosignatures, a checkpoint the member holds, and the stored results against a fresh replay of
+/// the log. `guarantor verify` prints its report.
+public struct LogVerifier {
+    public let mission: Mission
+    public let store: EventStore
+    public let integrity: IntegrityConfiguration
+
+    public init(mission: Mission, store: EventStore, integrity: IntegrityConfiguration) {
+        self.mission = mission
+        self.store = store
+        self.integrity = integrity
+    }
+
+    /// What was checked: each line passed (`ok`) or names what failed, first failure first within each check.
+    public struct Report: Sendable {
+        public var passed: [String] = []
+        public var failures: [String] = []
+        public var isClean: Bool { failures.isEmpty }
+    }
+
+    /// Runs every check. `held` is a checkpoint the member keeps (e.g. one its witness cosigned).
+    public func verify(held: SignedCheckpoint? = nil) throws -> Report {
+        var report = Report()
+        let events = try store.events()
+
+        // 1. The hash chain: the first event that is missing, out of place or changed.
+        var previous = EventChain.genesis
+        var chainBroken = false
+        for (i, event) in events.enumerated() {
+            let expected = Int64(i + 1)
+            let problem: String? =
+                if event.sequence != expected {
+                    "event \(expected) is missing (the log goes from \(expected - 1) to \(event.sequence))"
+                } else if event.previousHash != previous {
+                    "event \(expected) does not follow event \(expected - 1): the chain is broken there"
+                } else if event.hash
+                    != EventChain.hash(
+                        previous: previous, sequence: event.sequence, kind: event.kind, payload: event.payload)
+                {
+                    "event \(expected) (\(event.kind)) does not match its hash: it was changed after it was written"
+                } else {
+                    nil
+                }
+            if let problem {
+                report.failures.append(problem)
+                chainBroken = true
+                break
+            }
+            previous = event.hash
+        }
+        if !chainBroken { report.passed.append("hash chain: \(events.count) events, each follows the one before") }
+
+        // 2. The Merkle tree against every checkpoint, the mission's signature and the witnesses' cosignatures.
+        var tree = MerkleTree()
+        for e in events {
+            tree.append(
+                leafHash: MerkleTree.leafHash(
+                    MerkleTree.leafData(sequence: e.sequence, kind: e.kind, payload: e.payload)))
+        }
+        let stored = try store.checkpoints()
+        var published = 0
+        for c in stored {
+            let problems = check(c.signed, against: tree, what: "checkpoint \(c.signed.checkpoint.size)")
+            report.failures += problems
+            if problems.isEmpty && c.signed.cosignatures.count >= integrity.quorum { published += 1 }
+            let recorded = Checkpoint.digest(
+                ofFileDigests: c.resultFiles.map { ($0.name, Checkpoint.bytes(hex: $0.sha256) ?? []) })
+            if recorded != c.signed.checkpoint.results {
+                report.failures.append(
+                    "checkpoint \(c.signed.checkpoint.size): the stored result digests are not the ones it signed")
+            }
+        }
+        if !stored.isEmpty && report.failures.isEmpty {
+            report.passed.append(
+                "checkpoints: \(stored.count) signed by the mission, roots match the log; \(published) published "
+                    + "(≥ \(integrity.quorum) valid cosignatures)")
+        }
+        if let held {
+            let problems = check(held, against: tree, what: "your checkpoint \(held.checkpoint.size)")
+            report.failures += problems
+            if problems.isEmpty {
+                report.passed.append("your checkpoint \(held.checkpoint.size): the log still has that history")
+            }
+        }
+
+        // 3. The results: a fresh replay of the log up to the latest checkpoint, file by file.
+        if let latest = stored.last {
+            let size = latest.signed.checkpoint.size
+            let (batch, actions) = try store.replayInputs(upTo: Int64(size))
+            let output = Replay.run(mission: mission, batch: batch, actions: actions)
+            let files = Replay.resultFiles(mission: mission, output.verification, output.guarantee)
+            var differing: [String] = []
+            for file in files {
+                let digest = EventChain.hex(Array(SHA256.hash(data: file.bytes)))
+                if latest.resultFiles.first(where: { $0.name == file.name })?.sha256 != digest {
+                    differing.append(file.name)
+                }
+            }
+            if differing.isEmpty && Checkpoint.digest(of: files) == latest.signed.checkpoint.results {
+                report.passed.append(
+                    "results: a replay of events 1…\(size) gives exactly the results of checkpoint \(size)")
+            } else {
+                report.failures.append(
+                    "results: a replay of events 1…\(size) differs from the stored results of checkpoint \(size) in "
+                        + (differing.isEmpty ? "the signed digest" : differing.joined(separator: ", ")))
+            }
+        }
+        return report
+    }
+
+    /// Problems with one checkpoint: signatures, and its root against the log.
+    private func check(_ signed: SignedCheckpoint, against tree: MerkleTree, what: String) -> [String] {
+        var problems: [String] = []
+        let c = signed.checkpoint
+        if c.mission != store.missionId { problems.append("\(what) is for mission \(c.mission)") }
+        if let key = integrity.missionPublicKey {
+            if !SigningKeys.isValid(signed.signature, of: c.body, by: key) {
+                problems.append("\(what): the mission's signature is not valid")
+            }
+        } else {
+            problems.append("\(what): no missionPublicKey in \(IntegrityConfiguration.file) to check it with")
+        }
+        for (member, signature) in signed.cosignatures.sorted(by: { $0.key < $1.key }) {
+            guard let key = integrity.witnesses[member] else {
+                problems.append("\(what): cosigned by \(member), which is not a witness")
+                continue
+            }
+            if !SigningKeys.isValid(signature, of: c.body, by: key) {
+                problems.append("\(what): \(member)'s cosignature is not valid")
+            }
+        }
+        if c.size > tree.size {
+            problems.append("\(what) covers \(c.size) events; the log has only \(tree.size): events were removed")
+        } else if tree.root(size: c.size) != c.root {
+            problems.append("\(what): the log's first \(c.size) events do not have its root: the log was rewritten")
+        }
+        return problems
+    }
+}
