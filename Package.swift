@@ -62,13 +62,15 @@ let package = Package(
         // Fixtures, generators and the real-data locator; used only by tests.
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
         .testTarget(
-            name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting"],
+            name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GuarantorStoreTests",
             dependencies: ["GuarantorStore", "GuarantorTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "GuarantorCLITests", dependencies: ["GuarantorCLI", "GuarantorTesting"]),
+        .testTarget(
+            name: "GuarantorCLITests",
+            dependencies: ["GuarantorCLI", "GuarantorTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "GuarantorServerTests",
             dependencies: [
