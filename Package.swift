@@ -62,7 +62,8 @@ let package = Package(
         // Fixtures, generators and the real-data locator; used only by tests.
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
         .testTarget(
-            name: "GuarantorCoreTests", dependencies: ["GuarantorCore", "GuarantorTesting", .product(name: "Crypto", package: "swift-crypto")],
+            name: "GuarantorCoreTests",
+            dependencies: ["GuarantorCore", "GuarantorTesting", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GuarantorStoreTests",
