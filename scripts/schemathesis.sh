@@ -13,13 +13,18 @@ key() { "$GUARANTOR" keys create --mission "$WORK/mission" --store "$WORK/store.
 ADMIN=$(key MISSION st-admin admin)
 SENSOR=$(key MISSION st-sensor sensor)
 ANALYST=$(key UK st-analyst analyst)
+AUDITOR=$(key UK st-auditor auditor)
+"$GUARANTOR" keys signing --mission "$WORK/mission" --out "$WORK/mission.key" >/dev/null
+"$GUARANTOR" witness keygen --mission "$WORK/mission" --member UK --out "$WORK/uk.key" >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$GUARANTOR" serve --mission "$WORK/mission" --store "$WORK/store.sqlite" --port "$PORT" >"$WORK/server.log" 2>&1 &
+"$GUARANTOR" serve --mission "$WORK/mission" --store "$WORK/store.sqlite" --port "$PORT" \
+  --signing-key "$WORK/mission.key" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 # Some data first, so that reads return records.
 curl -sf -X POST -H "Authorization: Bearer $SENSOR" -H 'Content-Type: application/x-ndjson' \
   --data-binary @docs/examples/observations.ndjson "http://127.0.0.1:$PORT/observations" >/dev/null
+curl -sf -X POST -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/checkpoints" >/dev/null
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 run() {  # key, extra options
@@ -32,5 +37,6 @@ run() {  # key, extra options
 run "$ADMIN"
 run "$SENSOR" --include-path /observations
 run "$ANALYST" --include-path /actions
+run "$AUDITOR" --include-path-regex '^/(checkpoints|proofs|log)'
 if grep -qiE 'fatal|crash' "$WORK/server.log"; then cat "$WORK/server.log"; exit 1; fi
 echo "schemathesis: no 5xx and no response outside the OpenAPI document"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: system packages, the unit and integration tests (Swift Testing),
-# schemathesis against the live API, the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
+# schemathesis against the live API, the crash loop, the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
 # GED events of 2014–2019 against the Minsk-era contact line.
 # Real data is read from $GUARANTOR_DATA (default: ../shared/data beside the repository).
 set -euo pipefail
@@ -29,6 +29,8 @@ swift test --disable-xctest
 swift build -c release --product guarantor
 # The API against its own OpenAPI document: no 5xx, no undocumented response.
 scripts/schemathesis.sh .build/release/guarantor
+# SIGKILL under load, 50 times: nothing acknowledged lost, nothing half-applied, served state = a clean replay.
+python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${CRASH_ROUNDS:-50}"
 
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"
