@@ -21,11 +21,11 @@ public struct KeysSigningCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let directory = URL(fileURLWithPath: mission, isDirectory: true)
+        _ = try Files.loadMission(mission)  // a mission directory, before any key is made
         var integrity = try Files.integrity(mission)
         let publicKey = try Files.createKey(at: out)
         integrity.missionPublicKey = publicKey
-        try integrity.write(to: directory)
+        try Files.write(integrity, to: mission)
         say("mission signing key written to \(out); public key in \(IntegrityConfiguration.file):")
         say(publicKey.rawRepresentation.base64EncodedString())
     }
@@ -52,10 +52,11 @@ public struct WitnessKeygenCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        _ = try Files.loadMission(mission)  // a mission directory, before any key is made
         var integrity = try Files.integrity(mission)
         let publicKey = try Files.createKey(at: out)
         integrity.witnesses[member] = publicKey
-        try integrity.write(to: URL(fileURLWithPath: mission, isDirectory: true))
+        try Files.write(integrity, to: mission)
         say("\(member)'s witness key written to \(out); public key registered in \(IntegrityConfiguration.file):")
         say(publicKey.rawRepresentation.base64EncodedString())
     }
@@ -274,11 +275,20 @@ public struct RedactCommand: ParsableCommand {
 }
 
 extension Files {
+    /// The mission's integrity.json (empty when there is none).
     static func integrity(_ directory: String) throws -> IntegrityConfiguration {
         do {
             return try IntegrityConfiguration.load(URL(fileURLWithPath: directory, isDirectory: true))
         } catch let error as ConfigurationError {
             throw CLIError("mission \(directory): \(error)")
+        }
+    }
+
+    static func write(_ integrity: IntegrityConfiguration, to directory: String) throws {
+        do {
+            try integrity.write(to: URL(fileURLWithPath: directory, isDirectory: true))
+        } catch {
+            throw CLIError("cannot write \(directory)/\(IntegrityConfiguration.file): \(error.localizedDescription)")
         }
     }
 

@@ -759,7 +759,8 @@ public struct GuarantorAPI: Sendable {
 
     private func inclusionProof(_ request: Request) throws -> Response {
         let tree = try merkle.current()
-        let size = try Self.integer(request, "size", in: 1...max(tree.size, 1))
+        guard tree.size > 0 else { throw APIError(.notFound, "the log is empty") }
+        let size = try Self.integer(request, "size", in: 1...tree.size)
         let sequence = try Self.integer(request, "sequence", in: 1...size)
         let value: JSONValue = .object([
             "sequence": .number(Double(sequence)), "size": .number(Double(size)),

@@ -250,6 +250,7 @@ enum OpenAPIDocument {
             ]
             responses["200"] = response("The audit path, hex", ref("Proof"))
             responses["400"] = errorResponse
+            responses["404"] = errorResponse
         case (.get, "/proofs/consistency"):
             let count = type("integer", ["minimum": .number(0)])
             parameters = [query("from", count, "The older size"), query("to", count, "The newer size")]

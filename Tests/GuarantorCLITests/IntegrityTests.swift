@@ -59,6 +59,20 @@ import Testing
         }
     }
 
+    /// What a forger with the database would do after changing an event: recompute every hash of the chain.
+    static func rechain(_ db: Database) throws {
+        var previous = EventChain.genesis
+        for row in try Row.fetchAll(db, sql: "SELECT sequence, kind, payload FROM event ORDER BY sequence") {
+            let hash = EventChain.hash(
+                previous: previous, sequence: row["sequence"], kind: row["kind"], payload: Array(row["payload"] as Data)
+            )
+            try db.execute(
+                sql: "UPDATE event SET previous_hash = ?, hash = ? WHERE sequence = ?",
+                arguments: [Data(previous), Data(hash), row["sequence"] as Int64])
+            previous = hash
+        }
+    }
+
     @Test func aSimulatedWeekVerifiesAndEveryTamperingIsCaughtAndNamed() throws {
         let s = try Setup()
         let clean = try s.verify()
@@ -114,17 +128,7 @@ import Testing
                     bytes[bytes.count / 2] ^= 0x01
                     try db.execute(
                         sql: "UPDATE event SET payload = ? WHERE sequence = 500", arguments: [Data(bytes)])
-                    var previous = EventChain.genesis
-                    for row in try Row.fetchAll(db, sql: "SELECT sequence, kind, payload FROM event ORDER BY sequence")
-                    {
-                        let hash = EventChain.hash(
-                            previous: previous, sequence: row["sequence"], kind: row["kind"],
-                            payload: Array(row["payload"] as Data))
-                        try db.execute(
-                            sql: "UPDATE event SET previous_hash = ?, hash = ? WHERE sequence = ?",
-                            arguments: [Data(previous), Data(hash), row["sequence"] as Int64])
-                        previous = hash
-                    }
+                    try IntegrityTests.rechain(db)
                 }
             ),
         ]
@@ -298,16 +302,7 @@ import Testing
                 sql:
                     "UPDATE event SET payload = CAST(replace(CAST(payload AS TEXT), 'artilleryFire', 'mortarFire') AS BLOB) "
                     + "WHERE sequence = 1")
-            var previous = EventChain.genesis
-            for row in try Row.fetchAll(db, sql: "SELECT sequence, kind, payload FROM event ORDER BY sequence") {
-                let payload: Data = row["payload"]
-                let hash = EventChain.hash(
-                    previous: previous, sequence: row["sequence"], kind: row["kind"], payload: Array(payload))
-                try db.execute(
-                    sql: "UPDATE event SET previous_hash = ?, hash = ? WHERE sequence = ?",
-                    arguments: [Data(previous), Data(hash), row["sequence"] as Int64])
-                previous = hash
-            }
+            try IntegrityTests.rechain(db)
         }
         try queue.close()
         server = try Server(mission: mission, store: store, signingKey: path("mission.key"))

@@ -312,6 +312,77 @@ import Testing
         }
     }
 
+    /// What an auditor checks over HTTP: each event's leaf is in the signed checkpoint's tree (inclusion proofs), and
+    /// a later checkpoint extends an earlier one (a consistency proof); an empty log answers 404, not a crash.
+    static func object(_ response: TestResponse) throws -> [String: JSONValue] {
+        try #require(try JSONValue.parse(Self.text(response)).object)
+    }
+
+    /// The hex hashes of a proof.
+    static func hashes(_ value: JSONValue?) -> [[UInt8]] {
+        guard case .array(let items) = value else { return [] }
+        return items.compactMap { $0.string.flatMap(Checkpoint.bytes(hex:)) }
+    }
+
+    @Test func proofsFromTheAPIVerifyAgainstSignedCheckpoints() async throws {
+        let f = try Fixture()
+        let auditor = try f.key("UK", "uk-auditor", .auditor)
+        let sensor = try f.key("MISSION", "mission-sensor", .sensor)
+        try await f.run { client in
+            let empty = try await client.execute(
+                uri: "/proofs/inclusion?sequence=1&size=1", method: .get, headers: Self.headers(auditor))
+            #expect(empty.status == .notFound)
+            let none = try await client.execute(uri: "/log/1", method: .get, headers: Self.headers(auditor))
+            #expect(none.status == .notFound)
+            #expect(
+                try Self.object(
+                    try await client.execute(uri: "/checkpoints", method: .get, headers: Self.headers(auditor)))[
+                        "latest"] == .null)
+
+            _ = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
+                body: ByteBuffer(bytes: Array(Self.exampleObservations)))
+            let first = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+            for sequence in 1...first.checkpoint.size {
+                let entry = try Self.object(
+                    try await client.execute(uri: "/log/\(sequence)", method: .get, headers: Self.headers(auditor)))
+                let leaf = try #require(entry["leafHash"]?.string.flatMap(Checkpoint.bytes(hex:)))
+                let proof = try Self.object(
+                    try await client.execute(
+                        uri: "/proofs/inclusion?sequence=\(sequence)&size=\(first.checkpoint.size)", method: .get,
+                        headers: Self.headers(auditor)))
+                #expect(
+                    MerkleTree.verifyInclusion(
+                        leafHash: leaf, index: sequence - 1, size: first.checkpoint.size,
+                        proof: Self.hashes(proof["proof"]),
+                        root: first.checkpoint.root), "event \(sequence)")
+            }
+            _ = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
+                body: ByteBuffer(
+                    string: String(decoding: Self.exampleObservations, as: UTF8.self)
+                        .replacingOccurrences(of: #""id":""#, with: #""id":"again-"#)))
+            let second = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+            let consistency = try Self.object(
+                try await client.execute(
+                    uri: "/proofs/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)",
+                    method: .get, headers: Self.headers(auditor)))
+            #expect(
+                MerkleTree.verifyConsistency(
+                    old: first.checkpoint.size, new: second.checkpoint.size, oldRoot: first.checkpoint.root,
+                    newRoot: second.checkpoint.root, proof: Self.hashes(consistency["proof"])))
+            // A cosignature that is not the member's witness key's is refused.
+            let forged = try await client.execute(
+                uri: "/checkpoints/\(second.checkpoint.size)/cosignatures", method: .post,
+                headers: Self.headers(auditor, "application/json"),
+                body: ByteBuffer(
+                    string:
+                        #"{"signature":"\#(Data(try SigningKeys.sign(second.checkpoint.body, with: f.witnessKeys["FR"]!)).base64EncodedString())"}"#
+                ))
+            #expect(forged.status == .unprocessableContent)
+        }
+    }
+
     @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
         var limits = APILimits()
         limits.maximumBodyBytes = 4_096
