@@ -55,6 +55,24 @@ public struct LogVerifier {
         }
         if !chainBroken { report.passed.append("hash chain: \(events.count) events, each follows the one before") }
 
+        // Each redaction must carry the mission's signature (it hides content from every output).
+        var redactions = 0
+        for event in events where event.kind == EventKind.redaction.rawValue {
+            redactions += 1
+            let signed: Bool
+            if let r = try? Redaction(json: JSONValue.parse(event.payload)), let key = integrity.missionPublicKey {
+                signed = SigningKeys.isValid(r.signature, of: r.signedText, by: key)
+            } else {
+                signed = false
+            }
+            if !signed {
+                report.failures.append("event \(event.sequence) (redaction) is not signed by the mission's key")
+            }
+        }
+        if redactions > 0 && report.failures.isEmpty {
+            report.passed.append("redactions: \(redactions), each signed by the mission")
+        }
+
         // 2. The Merkle tree against every checkpoint, the mission's signature and the witnesses' cosignatures.
         var tree = MerkleTree()
         for e in events {

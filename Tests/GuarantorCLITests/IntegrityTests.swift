@@ -131,6 +131,20 @@ import Testing
                     try IntegrityTests.rechain(db)
                 }
             ),
+            (
+                // A redaction the mission did not sign, appended with a valid chain: refused all the same.
+                "forged-redaction", "(redaction) is not signed by the mission's key",
+                { db in
+                    let last = try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM event")!
+                    let payload =
+                        #"{"id":"R1","at":"2026-11-22T00:00:00Z","member":"MISSION","user":"x","event":5,"fields":["text"],"reason":"r","signature":"AAAA"}"#
+                    try db.execute(
+                        sql:
+                            "INSERT INTO event (sequence, kind, payload, previous_hash, hash) VALUES (?, 'redaction', ?, x'00', x'00')",
+                        arguments: [last + 1, Data(payload.utf8)])
+                    try IntegrityTests.rechain(db)
+                }
+            ),
         ]
         for c in cases {
             let run = try s.verify(try s.tampered(c.name, c.change))
@@ -174,6 +188,7 @@ import Testing
         let verify = try CommandLineTests.guarantor(["verify", "--mission", mission, "--store", store])
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(verify.stdout.contains("checkpoints: 2 signed"))
+        #expect(verify.stdout.contains("redactions: 1, each signed by the mission"))
         // Only text and evidence may be redacted.
         let refused = try CommandLineTests.guarantor([
             "redact", "--mission", mission, "--store", store, "--signing-key", key, "--event", "3", "--field",
