@@ -140,7 +140,8 @@ public actor MissionState {
     /// Checks an action against the current state and stores it only if it applies.
     /// - Returns: `applied`, or `refused: why` (nothing stored then).
     public func act(_ action: MissionAction) async throws -> String {
-        if drawing { await withCheckedContinuation { actors.append($0) } }
+        // Re-checked after each wake: another action may have started a drawing in between.
+        while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }
         engine.feed(pending)
         pending.removeAll()

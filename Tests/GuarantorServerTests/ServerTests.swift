@@ -383,6 +383,50 @@ import Testing
         }
     }
 
+    /// Observations and actions arriving at once, from many clients: what the server then serves is what a replay of
+    /// its log gives (the engine is handed between drawings and actions, never used by both).
+    @Test func concurrentWritesServeWhatAReplayOfTheLogGives() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "mission-sensor", .sensor)
+        let admin = try f.key("MISSION", "mission-admin", .admin)
+        let lines = String(decoding: Self.exampleObservations, as: UTF8.self).split(separator: "\n").map(String.init)
+        try await f.run { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<6 {
+                    for (i, line) in lines.enumerated() {
+                        group.addTask {
+                            let body = line.replacingOccurrences(of: #""id":""#, with: #""id":"c\#(round)-"#)
+                            let r = try await client.execute(
+                                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/json"),
+                                body: ByteBuffer(string: body))
+                            #expect(r.status == .created, "\(round)/\(i): \(Self.text(r))")
+                        }
+                    }
+                    group.addTask {
+                        let clock =
+                            #"{"id":"clock-\#(round)","at":"2026-03-0\#(round + 2)T00:00:00Z","action":"clock","member":"MISSION","user":"mission-admin"}"#
+                        let r = try await client.execute(
+                            uri: "/actions", method: .post, headers: Self.headers(admin, "application/json"),
+                            body: ByteBuffer(string: clock))
+                        #expect(r.status == .created, "clock \(round): \(Self.text(r))")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let (batch, actions) = try f.store.replayInputs()
+            #expect(batch.observations.count == 6 * lines.count && actions.count == 6)
+            let replay = Replay.run(mission: f.mission, batch: batch, actions: actions)
+            for (file, expected) in [
+                ("incidents.ndjson", replay.incidents), ("violations.ndjson", replay.violations),
+                ("alerts.ndjson", replay.alerts), ("obligations.ndjson", replay.obligations),
+            ] {
+                let response = try await client.execute(
+                    uri: "/export/\(file)", method: .get, headers: Self.headers(admin))
+                #expect(Self.text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
+            }
+        }
+    }
+
     @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
         var limits = APILimits()
         limits.maximumBodyBytes = 4_096
