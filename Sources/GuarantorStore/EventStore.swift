@@ -144,21 +144,22 @@ public final class EventStore: Sendable {
                 let insert = try db.makeStatement(
                     sql: """
                         INSERT INTO event (sequence, kind, observation_id, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (observation_id) DO NOTHING
                         """)
                 for observation in observations {
                     let payload = observation.canonicalJSON
                     let hash = EventChain.hash(
                         previous: head, sequence: sequence + 1, kind: EventKind.observation.rawValue, payload: payload)
-                    do {
-                        // New ids (the common case) cost one INSERT; a stored id fails the UNIQUE constraint, which
-                        // undoes that statement only, and is then compared with what is stored.
-                        try insert.execute(arguments: [
-                            sequence + 1, EventKind.observation.rawValue, observation.id, Data(payload), Data(head),
-                            Data(hash),
-                        ])
-                    } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                        guard let stored = try Data.fetchOne(find, arguments: [observation.id]) else { throw error }
-                        guard Array(stored) == payload else {
+                    // New ids (the common case) cost one INSERT; a stored id inserts nothing and is then compared
+                    // with what is stored.
+                    try insert.execute(arguments: [
+                        sequence + 1, EventKind.observation.rawValue, observation.id, Data(payload), Data(head),
+                        Data(hash),
+                    ])
+                    if db.changesCount == 0 {
+                        guard let stored = try Data.fetchOne(find, arguments: [observation.id]),
+                            Array(stored) == payload
+                        else {
                             throw StoreError(
                                 code: .conflictingObservation,
                                 message: "observation \"\(observation.id)\" is already stored with different content")
