@@ -88,6 +88,8 @@ public struct GuaranteeEngine: Sendable {
         var obligationIndex: [String: Int] = [:]
         var deliveries: [Int: [(Timestamp, Double)]] = [:]
         var lastDelivery: [Int: Timestamp] = [:]
+        /// The findings of each incident that struck a protected site, by incident index (one pass, in ``start()``).
+        var tripwireFindings: [Int: [String]] = [:]
 
         var book: TriggerBook { engine.book }
         var coalition: Coalition { engine.coalition }
@@ -139,16 +141,22 @@ public struct GuaranteeEngine: Sendable {
             for (i, v) in violations.enumerated() where v.incidentStatus != .rejected && !v.incidentId.isEmpty {
                 schedule(.violation(i), at: Self.knownAt(v))
             }
+            var struck: [String: Int] = [:]
             for (i, incident) in incidents.enumerated()
             where book.tripwireKinds.contains(incident.kind) && incident.status != .rejected && !incident.late
                 && coalition.site(containing: incident.location.point) != nil
             {
+                struck[incident.id] = i
+                tripwireFindings[i] = []
                 if let credible = incident.credibleAt, credible != incident.verifiedAt {
                     schedule(.tripwire(incident: i, provisional: true), at: credible)
                 }
                 if let verified = incident.verifiedAt {
                     schedule(.tripwire(incident: i, provisional: false), at: verified)
                 }
+            }
+            if !struck.isEmpty {
+                for v in violations { if let i = struck[v.incidentId] { tripwireFindings[i]!.append(v.id) } }
             }
             for (i, action) in actions.enumerated() { schedule(.action(i), at: action.at) }
             for (i, pledge) in coalition.pledges.enumerated()
@@ -229,7 +237,7 @@ public struct GuaranteeEngine: Sendable {
             let site = coalition.site(containing: incident.location.point)!
             let index = Int(incident.classification.sector)
             let sector = engine.sectorNames.indices.contains(index) ? engine.sectorNames[index] : nil
-            let ids = violations.filter { $0.incidentId == incident.id }.map(\.id)
+            let ids = tripwireFindings[i] ?? []
             raise(
                 sector ?? "", to: book.tripwireLevel, at: t, kind: .tripwire, triggerId: "tripwire", violationIds: ids,
                 provisional: provisional, party: nil, site: site.id,
