@@ -18,17 +18,15 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MISSION = os.path.join(ROOT, "docs", "examples", "mission")
+from served import ServedMission
+
 SOURCES = ["us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint"]
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 EXPORTS = ["incidents.ndjson", "violations.ndjson", "alerts.ndjson", "obligations.ndjson"]
@@ -42,53 +40,9 @@ def observation(rng, oid, t):
                      "uncertaintyMeters": 300}, "tlp": "GREEN"}, separators=(",", ":"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Run:
+class Run(ServedMission):
     def __init__(self, guarantor):
-        self.guarantor = guarantor
-        self.dir = tempfile.mkdtemp(prefix="guarantor-crash-")
-        self.mission = os.path.join(self.dir, "mission")
-        shutil.copytree(MISSION, self.mission)
-        self.store = os.path.join(self.dir, "store.sqlite")
-        self.keys = {role: self.key(role) for role in ("sensor", "admin")}
-        self.process = None
-        self.port = None
-
-    def key(self, role):
-        out = subprocess.run(
-            [self.guarantor, "keys", "create", "--mission", self.mission, "--store", self.store, "--member",
-             "MISSION", "--user", "crash-" + role, "--role", role], check=True, capture_output=True, text=True).stdout
-        return next(w for w in out.split() if w.startswith("gk_"))
-
-    def start(self):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [self.guarantor, "serve", "--mission", self.mission, "--store", self.store, "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("the server did not start")
-
-    def request(self, method, path, role, body=None, content_type=None, timeout=30):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        headers = {"Authorization": "Bearer " + self.keys[role]}
-        if content_type:
-            headers["Content-Type"] = content_type
-        c.request(method, path, body=body, headers=headers)
-        response = c.getresponse()
-        return response.status, response.read()
+        super().__init__(guarantor, "crash", ("sensor", "admin"))
 
     def stored_ids(self):
         db = sqlite3.connect(self.store)
@@ -180,8 +134,7 @@ def main():
                 with open(os.path.join(out, name), "rb") as f:
                     if status != 200 or served != f.read():
                         failures.append(f"round {r + 1}: /export/{name} differs from a clean replay of the log")
-            run.process.terminate()
-            run.process.wait()
+            run.stop()
             acknowledged_total = sum(len(ids) for ids in acknowledged)
             print(f"round {r + 1}: {len(stored):,} observations stored, {acknowledged_total:,} acknowledged, "
                   f"{len(lost)} lost, {len(partial)} half-applied"
@@ -198,9 +151,7 @@ def main():
             print("FAILED:", f)
         return 1 if failures else 0
     finally:
-        if run.process and run.process.poll() is None:
-            run.process.kill()
-        shutil.rmtree(run.dir, ignore_errors=True)
+        run.remove()
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MISSION = os.path.join(ROOT, "docs", "examples", "mission")
+from served import ServedMission
+
 SITE = (35.0462, 48.4647)  # deployment-main in docs/examples/mission/coalition.json
 SOURCES = ["us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint"]
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -55,36 +53,12 @@ def strike(n, t):
     )
 
 
-class Server:
+class Server(ServedMission):
     """`guarantor serve` on a free port with a fresh store, and a sensor and an auditor key."""
 
     def __init__(self, guarantor):
-        self.dir = tempfile.mkdtemp(prefix="guarantor-load-")
-        self.mission = os.path.join(self.dir, "mission")
-        shutil.copytree(MISSION, self.mission)
-        self.store = os.path.join(self.dir, "store.sqlite")
-        self.keys = {}
-        for role, user in [("sensor", "load-sensor"), ("auditor", "load-auditor")]:
-            out = subprocess.run(
-                [guarantor, "keys", "create", "--mission", self.mission, "--store", self.store, "--member",
-                 "MISSION", "--user", user, "--role", role],
-                check=True, capture_output=True, text=True).stdout
-            self.keys[role] = next(w for w in out.split() if w.startswith("gk_"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.process = subprocess.Popen(
-            [guarantor, "serve", "--mission", self.mission, "--store", self.store, "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("the server did not start")
+        super().__init__(guarantor, "load", ("sensor", "auditor"))
+        self.start()
 
     def post(self, connection, body):
         connection.request("POST", "/observations", body=body, headers={
@@ -96,9 +70,7 @@ class Server:
         return json.loads(text)
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.remove()
 
 
 def bulk(guarantor, total, batch, connections):

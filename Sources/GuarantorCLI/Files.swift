@@ -80,7 +80,7 @@ enum Files {
 
     /// The members every action has; `at` defaults to now (an action is an input: its time is recorded with it).
     static func actionFields(action: String, member: String, user: String, at: String?) -> [String: JSONValue] {
-        let time = at ?? Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)).rfc3339
+        let time = at ?? WallClock.now().rfc3339
         return [
             "action": .string(action), "member": .string(member), "user": .string(user), "at": .string(time),
         ]

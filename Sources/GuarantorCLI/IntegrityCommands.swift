@@ -185,7 +185,7 @@ public struct CheckpointCommand: ParsableCommand {
             let signed = try Checkpoints.make(
                 store: store, tree: try MerkleIndex(store: store).current(), size: Int(size),
                 files: Replay.resultFiles(mission: mission, output.verification, output.guarantee), key: key,
-                time: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+                time: WallClock.now())
             say(signed.checkpoint.body, terminator: "")
         } catch let error as StoreError {
             throw CLIError("\(error)")
@@ -258,7 +258,7 @@ public struct RedactCommand: ParsableCommand {
         let mission = try Files.loadMission(self.mission)
         let store = try Files.openStore(self.store, mission: mission)
         let key = try Files.loadKey(signingKey)
-        let now = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        let now = WallClock.now()
         var redaction = Redaction(
             id: "R\(event)-\(now.nanoseconds)", at: now, member: member, user: user, event: event, fields: field,
             reason: reason)

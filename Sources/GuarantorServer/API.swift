@@ -283,7 +283,7 @@ public struct GuarantorAPI: Sendable {
     private func audit(_ caller: EventStore.KeyHolder, _ endpoint: String, records: Int) throws {
         var w = JSONWriter()
         w.beginObject()
-        w.key("at"); w.timestamp(Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+        w.key("at"); w.timestamp(WallClock.now())
         w.key("key"); w.string(caller.id)
         w.key("member"); w.string(caller.member)
         w.key("user"); w.string(caller.user)
@@ -442,7 +442,7 @@ public struct GuarantorAPI: Sendable {
 
     private func coalitionJSON() -> String {
         guard let c = state.mission.coalition else { return #"{"members":[]}"# }
-        let deployed = c.deployed(at: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+        let deployed = c.deployed(at: WallClock.now())
         let value: JSONValue = .object([
             "members": .array(
                 c.members.map { .object(["id": .string($0.id), "name": .string($0.name), "role": .string($0.role)]) }),
@@ -698,7 +698,7 @@ public struct GuarantorAPI: Sendable {
         guard let signingKey else {
             throw APIError(.conflict, "this server has no signing key (guarantor serve --signing-key FILE)")
         }
-        let signed = try await state.checkpoint(key: signingKey, index: merkle, time: Self.now())
+        let signed = try await state.checkpoint(key: signingKey, index: merkle, time: WallClock.now())
         return Self.json(Array(signedJSON(signed).prettyPrinted.utf8), status: .created)
     }
 
@@ -789,11 +789,9 @@ public struct GuarantorAPI: Sendable {
         guard let event = try state.store.event(sequence: sequence) else {
             throw APIError(.notFound, "no event \(sequence)")
         }
-        let leaf = MerkleTree.leafHash(
-            MerkleTree.leafData(sequence: event.sequence, kind: event.kind, payload: event.payload))
         var members: [String: JSONValue] = [
             "sequence": .number(Double(sequence)), "kind": .string(event.kind),
-            "leafHash": .string(EventChain.hex(leaf)),
+            "leafHash": .string(EventChain.hex(event.leafHash)),
         ]
         var payload = try JSONValue.parse(event.payload)
         let hidden = try state.store.redactions()[sequence] ?? []
@@ -812,8 +810,6 @@ public struct GuarantorAPI: Sendable {
         }
         return Self.json(Array(JSONValue.object(members).prettyPrinted.utf8))
     }
-
-    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
 
     // MARK: Parameters
 

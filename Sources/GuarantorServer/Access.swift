@@ -64,7 +64,7 @@ public enum APIKeys {
         let holder = EventStore.KeyHolder(id: id, member: member, role: role.rawValue, user: user)
         try store.addKey(
             hash: hash(key), holder: holder,
-            createdAt: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)).rfc3339)
+            createdAt: WallClock.now().rfc3339)
         return (key, holder)
     }
 

@@ -47,7 +47,7 @@ public enum CheckpointSchedule {
             try? await Task.sleep(for: .seconds(everySeconds))
             let latest = (try? state.store.checkpoints(latestOnly: true).first?.signed.checkpoint.size) ?? 0
             guard let head = try? state.store.head().count, head > latest else { continue }
-            _ = try? await state.checkpoint(key: key, index: index, time: GuarantorAPI.now())
+            _ = try? await state.checkpoint(key: key, index: index, time: WallClock.now())
         }
     }
 }

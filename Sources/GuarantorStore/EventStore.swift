@@ -30,6 +30,11 @@ public final class EventStore: Sendable {
         public var payload: [UInt8]
         public var previousHash: [UInt8]
         public var hash: [UInt8]
+
+        /// The event's leaf in the Merkle tree (``MerkleTree/leafData(sequence:kind:payload:)``).
+        public var leafHash: [UInt8] {
+            MerkleTree.leafHash(MerkleTree.leafData(sequence: sequence, kind: kind, payload: payload))
+        }
     }
 
     /// Opens (creating if needed) the store at `path` for the mission `missionId`.
@@ -310,14 +315,11 @@ public final class EventStore: Sendable {
         try pool.read { db in
             var hashes: [[UInt8]] = []
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT sequence, kind, payload FROM event WHERE sequence > ? ORDER BY sequence",
+                db,
+                sql:
+                    "SELECT sequence, kind, payload, previous_hash, hash FROM event WHERE sequence > ? ORDER BY sequence",
                 arguments: [sequence])
-            while let row = try rows.next() {
-                let payload: Data = row["payload"]
-                hashes.append(
-                    MerkleTree.leafHash(
-                        MerkleTree.leafData(sequence: row["sequence"], kind: row["kind"], payload: Array(payload))))
-            }
+            while let row = try rows.next() { hashes.append(Self.event(row).leafHash) }
             return hashes
         }
     }

@@ -75,11 +75,7 @@ public struct LogVerifier {
 
         // 2. The Merkle tree against every checkpoint, the mission's signature and the witnesses' cosignatures.
         var tree = MerkleTree()
-        for e in events {
-            tree.append(
-                leafHash: MerkleTree.leafHash(
-                    MerkleTree.leafData(sequence: e.sequence, kind: e.kind, payload: e.payload)))
-        }
+        for e in events { tree.append(leafHash: e.leafHash) }
         let stored = try store.checkpoints()
         var published = 0
         for c in stored {

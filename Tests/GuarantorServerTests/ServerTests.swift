@@ -57,6 +57,18 @@ import Testing
 
     static func text(_ response: TestResponse) -> String { String(buffer: response.body) }
 
+    /// The server's exports, byte for byte what `guarantor replay` wrote.
+    static func expectExports(_ client: any TestClientProtocol, _ key: String, equal replay: Replay.Output) async throws
+    {
+        for (file, expected) in [
+            ("incidents.ndjson", replay.incidents), ("violations.ndjson", replay.violations),
+            ("alerts.ndjson", replay.alerts), ("obligations.ndjson", replay.obligations),
+        ] {
+            let response = try await client.execute(uri: "/export/\(file)", method: .get, headers: headers(key))
+            #expect(text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
+        }
+    }
+
     /// Requests that exercise a route: its path parameters filled in (every event for `/log/{sequence}`) and the
     /// query parameters proofs need.
     static func uris(_ route: APIRoute, events: Int, checkpoint: Int) -> [String] {
@@ -90,7 +102,7 @@ import Testing
         let keys = made
         let observation =
             #"{"id":"rt-1","source":"uk-acoustic-02","observedAt":"2026-03-01T01:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}"#
-        let checkpoint = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+        let checkpoint = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: WallClock.now())
         let cosignature = try SigningKeys.sign(checkpoint.checkpoint.body, with: f.witnessKeys["UK"]!)
         try await f.run { client in
             for route in GuarantorAPI.routes where route.path != "/stream" {
@@ -183,7 +195,7 @@ import Testing
             #expect(!findings.isEmpty)
             let findingIds = findings.map(\.id)
             let checkpoint = try await f.state.checkpoint(
-                key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+                key: f.signingKey, index: f.api.merkle, time: WallClock.now())
             let events = Int(try f.store.head().count)
             for (member, key) in readers {
                 for route in GuarantorAPI.routes where route.method == .get && route.path != "/stream" {
@@ -292,14 +304,7 @@ import Testing
             )
             .get()
             let replay = Replay.run(mission: f.mission, batch: batch, actions: actions)
-            for (file, expected) in [
-                ("incidents.ndjson", replay.incidents), ("violations.ndjson", replay.violations),
-                ("alerts.ndjson", replay.alerts), ("obligations.ndjson", replay.obligations),
-            ] {
-                let response = try await client.execute(
-                    uri: "/export/\(file)", method: .get, headers: Self.headers(admin))
-                #expect(Self.text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
-            }
+            try await Self.expectExports(client, admin, equal: replay)
             // The metrics count what happened: observations ingested, drawings, the review queues.
             let metrics = Self.text(
                 try await client.execute(uri: "/metrics", method: .get, headers: Self.headers(admin)))
@@ -342,7 +347,7 @@ import Testing
             _ = try await client.execute(
                 uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
                 body: ByteBuffer(bytes: Array(Self.exampleObservations)))
-            let first = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+            let first = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: WallClock.now())
             for sequence in 1...first.checkpoint.size {
                 let entry = try Self.object(
                     try await client.execute(uri: "/log/\(sequence)", method: .get, headers: Self.headers(auditor)))
@@ -362,7 +367,7 @@ import Testing
                 body: ByteBuffer(
                     string: String(decoding: Self.exampleObservations, as: UTF8.self)
                         .replacingOccurrences(of: #""id":""#, with: #""id":"again-"#)))
-            let second = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: GuarantorAPI.now())
+            let second = try await f.state.checkpoint(key: f.signingKey, index: f.api.merkle, time: WallClock.now())
             let consistency = try Self.object(
                 try await client.execute(
                     uri: "/proofs/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)",
@@ -416,14 +421,7 @@ import Testing
             let (batch, actions) = try f.store.replayInputs()
             #expect(batch.observations.count == 6 * lines.count && actions.count == 6)
             let replay = Replay.run(mission: f.mission, batch: batch, actions: actions)
-            for (file, expected) in [
-                ("incidents.ndjson", replay.incidents), ("violations.ndjson", replay.violations),
-                ("alerts.ndjson", replay.alerts), ("obligations.ndjson", replay.obligations),
-            ] {
-                let response = try await client.execute(
-                    uri: "/export/\(file)", method: .get, headers: Self.headers(admin))
-                #expect(Self.text(response) == String(decoding: expected, as: UTF8.self), "\(file)")
-            }
+            try await Self.expectExports(client, admin, equal: replay)
         }
     }
 

@@ -1,0 +1,9 @@
+import Foundation
+import GuarantorCore
+
+/// The wall clock, for the shells only (when a key was made, an audited read, a checkpoint, a redaction). The engines
+/// never read it: they run on event time.
+public enum WallClock {
+    /// Now, to the nanosecond.
+    public static func now() -> Timestamp { Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
+}
