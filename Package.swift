@@ -63,7 +63,10 @@ let package = Package(
         .target(name: "GuarantorTesting", dependencies: ["GuarantorCore"]),
         .testTarget(
             name: "GuarantorCoreTests",
-            dependencies: ["GuarantorCore", "GuarantorTesting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "GuarantorCore", "GuarantorStore", "GuarantorTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GuarantorStoreTests",

@@ -68,4 +68,6 @@ extension JSONValue {
     public var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
     /// The text, if a string.
     public var string: String? { if case .string(let s) = self { s } else { nil } }
+    /// The items, if an array.
+    public var items: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 }

@@ -48,8 +48,18 @@ public enum Replay {
         }
     }
 
+    /// The engine's options for a replay whose actions are known in advance: the groups they name are kept.
+    public static func options(pinning actions: [MissionAction]) -> MissionEngine.Options {
+        var options = MissionEngine.Options()
+        for case .review(let a) in actions {
+            options.pinnedIncidents.formUnion([a.target] + a.mergedIncidents)
+            options.pinnedObservations.formUnion(a.splitObservations)
+        }
+        return options
+    }
+
     /// Classifies, correlates, grades and adjudicates every observation of a batch, in order, then applies people's
-    /// actions (by event time).
+    /// actions (by event time), through one ``MissionEngine``, and folds its changes into the output files.
     /// - Parameter progress: called with the number done so far, every `progressEvery` observations.
     public static func run(
         mission: Mission, batch: ObservationBatch, actions: [MissionAction] = [], progressEvery: Int = 100_000,
@@ -58,33 +68,38 @@ public enum Replay {
         var writer = JSONWriter(capacity: batch.observations.count * 200)
         var classifications: [Classification] = []
         classifications.reserveCapacity(batch.observations.count)
-        var engine = VerificationEngine(mission: mission)
+        var engine = MissionEngine(mission: mission, options: options(pinning: actions))
         for (i, observation) in batch.observations.enumerated() {
-            let c = mission.classify(observation.location.point)
+            let c = engine.add(observation)
             classifications.append(c)
             mission.classificationLine(id: observation.id, c, into: &writer)
             writer.newline()
-            engine.add(observation)
             if (i + 1) % progressEvery == 0 { progress(i + 1) }
         }
-        var guaranteeActions: [GuaranteeAction] = []
-        for action in actions {
-            switch action {
-            case .review(let a): engine.add(a)
-            case .guarantee(let a): guaranteeActions.append(a)
-            }
-        }
-        let results = engine.results()
-        let (incidents, violations) = (results.incidents, results.violations)
-        // Event time reaches the latest observation or action.
-        let clock = (batch.observations.map(\.observedAt) + actions.map(\.at)).max() ?? mission.agreement.effectiveAt
-        let guarantee = GuaranteeEngine(mission: mission).map {
-            $0.run(incidents: incidents, violations: violations, actions: guaranteeActions, clock: clock)
-        }
+        for action in actions { engine.add(action) }
+        engine.finish()
+        var fold = ResultFold(standingFindings: engine.standingFindings)
+        fold.apply(engine.takeChanges())
+        return output(
+            mission: mission, fold: fold, actions: actions, observations: writer.bytes,
+            classifications: classifications, lateObservations: engine.lateCount)
+    }
+
+    /// The output files of a finished engine's fold.
+    public static func output(
+        mission: Mission, fold: ResultFold, actions: [MissionAction], observations: [UInt8],
+        classifications: [Classification], lateObservations: Int
+    ) -> Output {
+        let results = fold.verification
+        let guarantee = fold.guarantee
         var actionWriter = JSONWriter()
         var answered: [(at: Timestamp, id: String, write: (inout JSONWriter) -> Void, outcome: String)] = []
         for (action, outcome) in results.actions {
             answered.append((action.at, action.id, { action.write(into: &$0, outcome: outcome) }, outcome))
+        }
+        let guaranteeActions = actions.compactMap { a -> GuaranteeAction? in
+            if case .guarantee(let g) = a { return g }
+            return nil
         }
         for (action, outcome) in guarantee?.actions
             ?? guaranteeActions.map({ ($0, "refused: the mission has no guarantee (coalition.json, triggers.json)") })
@@ -98,28 +113,33 @@ public enum Replay {
         let (incidentBytes, violationBytes) = Self.findingFiles(mission: mission, results)
         let (alertBytes, obligationBytes, statementBytes, sanctionBytes) =
             guarantee.map(Self.guaranteeFiles) ?? ([], [], [], [])
-        var impedimentWriter = JSONWriter()
-        for count in results.impediments {
-            impedimentWriter.beginObject()
-            impedimentWriter.key("kind"); impedimentWriter.string(count.kind.rawValue)
-            impedimentWriter.key("party"); impedimentWriter.string(count.party)
-            impedimentWriter.key("sector")
-            if let sector = count.sector { impedimentWriter.string(sector) } else { impedimentWriter.null() }
-            impedimentWriter.key("incidents"); impedimentWriter.int(count.incidents)
-            impedimentWriter.key("observations"); impedimentWriter.int(count.observations)
-            impedimentWriter.endObject()
-            impedimentWriter.newline()
-        }
         return Output(
-            observations: writer.bytes, incidents: incidentBytes, violations: violationBytes,
+            observations: observations, incidents: incidentBytes, violations: violationBytes,
             actions: actionWriter.bytes, alerts: alertBytes, obligations: obligationBytes, statements: statementBytes,
             sanctions: sanctionBytes,
-            guarantee: guarantee, impediments: impedimentWriter.bytes, classifications: classifications,
-            lateObservations: engine.lateCount,
-            incidentCount: incidents.count, violationCount: violations.count,
+            guarantee: guarantee, impediments: impedimentFile(results.impediments), classifications: classifications,
+            lateObservations: lateObservations,
+            incidentCount: results.incidents.count, violationCount: results.violations.count,
             refusedActions: answered.filter { $0.outcome != "applied" }.count,
             outcomes: Dictionary(answered.map { ($0.id, $0.outcome) }, uniquingKeysWith: { first, _ in first }),
             verification: results)
+    }
+
+    /// The bytes of impediments.ndjson.
+    public static func impedimentFile(_ counts: [ImpedimentCount]) -> [UInt8] {
+        var w = JSONWriter()
+        for count in counts {
+            w.beginObject()
+            w.key("kind"); w.string(count.kind.rawValue)
+            w.key("party"); w.string(count.party)
+            w.key("sector")
+            if let sector = count.sector { w.string(sector) } else { w.null() }
+            w.key("incidents"); w.int(count.incidents)
+            w.key("observations"); w.int(count.observations)
+            w.endObject()
+            w.newline()
+        }
+        return w.bytes
     }
 
     /// The bytes of incidents.ndjson and violations.ndjson.

@@ -1,273 +1,59 @@
 import Foundation
 
-/// Correlation, grading, adjudication and attribution, fed one observation at a time in arrival order.
+/// Verification over complete inputs — observations in arrival order and people's decisions — and then the results:
+/// ``MissionEngine`` fed everything and finished, for the callers that have it all at once.
 ///
-/// Two observations are linked when they belong to one kind group and are close in event time and space, allowing for
-/// the uncertainty each states. Precise observations (anchors: not a party's claim, located within 1 km and timed
-/// within 2 minutes) form incidents as the connected groups of their links. Each imprecise observation then joins the
-/// incident of the anchor it is closest to (in units of the link distance and window), so that one vague report
-/// cannot bridge two separate happenings; imprecise observations near no anchor form incidents among themselves.
-/// Neither step depends on the order of arrival, so any arrival order within the allowed lateness gives the same
-/// incidents. An
-/// observation that arrives later than that (behind the latest event time seen) is kept as an incident of its own,
-/// marked `late`, never dropped. The engine reads no clock.
+/// How the engine correlates, grades, adjudicates and attributes is described on ``Correlator`` and
+/// ``IncidentBuilder``, and for analysts in docs/VERIFICATION.md.
 public struct VerificationEngine: Sendable {
     public let mission: Mission
-    private let policy: VerificationPolicy
+    private var observations: [Observation] = []
+    private var actions: [ReviewAction] = []
 
-    // One entry per accepted observation, in arrival order.
-    private(set) var observations: [Observation] = []
-    private var positions: [Vector3] = []
-    private(set) var times: [Int64] = []
-    /// Stated location uncertainty (m) and time uncertainty (s), kept apart from the records for the hot link test.
-    private var spatialUncertainty: [Double] = []
-    private var timeUncertainty: [Double] = []
-    private var late: [Bool] = []
-    private var parent: [Int32] = []
-    private var isAnchor: [Bool] = []
-    /// Open observations by (group, cell) for candidate search; closed ones are removed as event time advances.
-    private var cells: [Int64: [Int32]] = [:]
-    private var latestEventTime = Int64.min
-    private var sweptAt = Int64.min
-    /// People's decisions, in arrival order; they apply in (at, id) order when results are drawn.
-    private(set) var actions: [ReviewAction] = []
-    /// Observation index by id, kept only when asked for (the server: duplicates, and projecting incidents onto what
-    /// a viewer may read); a replay does not pay for it.
-    private let indexesIds: Bool
-    private var indexOfId: [String: Int32] = [:]
+    private var indexOfId: [String: Int] = [:]
 
-    private static let cellDegrees = 0.4
-    private static let groupOrdinals = Dictionary(
-        uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, $0) })
-    private static let kinds = ObservationKind.allCases
-    private static let weapons = WeaponClass.allCases
-    /// The largest time uncertainty of any observation so far: it bounds how far in time a link can reach.
-    private var largestTimeUncertainty = 0.0
-
-    /// - Parameter indexingIds: keep an index of observation ids, which ``contains(_:)`` and
-    ///   ``visiblePart(of:readable:)`` need.
-    public init(mission: Mission, indexingIds: Bool = false) {
-        self.mission = mission
-        policy = mission.agreement.verification
-        indexesIds = indexingIds
-    }
-
-    /// Number of observations that arrived later than the allowed lateness.
-    public var lateCount: Int { late.lazy.filter { $0 }.count }
+    public init(mission: Mission, indexingIds: Bool = false) { self.mission = mission }
 
     /// Feeds one observation (its id must be new).
     public mutating func add(_ observation: Observation) {
-        let index = Int32(observations.count)
-        let t = observation.observedAt.nanoseconds
-        let p = WGS84.ecef(observation.location.point)
-        let isLate = latestEventTime != Int64.min && t < latestEventTime - Self.nanos(policy.allowedLatenessSeconds)
-        if indexesIds { indexOfId[observation.id] = index }
+        indexOfId[observation.id] = observations.count
         observations.append(observation)
-        positions.append(p)
-        times.append(t)
-        spatialUncertainty.append(observation.location.uncertaintyMeters)
-        timeUncertainty.append(observation.timeUncertaintySeconds)
-        largestTimeUncertainty = max(largestTimeUncertainty, observation.timeUncertaintySeconds)
-        late.append(isLate)
-        parent.append(index)
-        let anchor =
-            mission.sources[observation.source]?.kind != .partyClaim
-            && observation.location.uncertaintyMeters <= Self.anchorMaximumUncertaintyMeters
-            && observation.timeUncertaintySeconds <= Self.anchorMaximumTimeUncertaintySeconds
-        isAnchor.append(anchor)
-        if isLate { return }
-        if anchor {
-            for j in neighbours(of: Int(index), in: cells) where isAnchor[j] {
-                Self.union(Int(index), j, &parent, times, observations)
-            }
-        }
-        let (cx, cy) = Self.cell(observation.location.point)
-        cells[Self.key(observation.kind.group, cx, cy, Self.hour(t)), default: []].append(index)
-        if t > latestEventTime { latestEventTime = t }
-        sweepIfDue()
     }
 
-    /// Records a decision by an analyst, a board member or a party; whether it applies is decided in ``results()``,
-    /// on the incidents as they then stand, and reported with the results.
+    /// Whether an observation with this id has been fed.
+    public func contains(_ id: String) -> Bool { indexOfId[id] != nil }
+
+    /// What a reader may see of an incident: the incident itself when every observation is readable; when only some
+    /// are, an incident of the same id, kind and status rebuilt from those alone; `nil` when none is.
+    public func visiblePart(of incident: Incident, readable: (Observation) -> Bool) -> Incident? {
+        let members = incident.observationIds.compactMap { indexOfId[$0].map { observations[$0] } }
+        return IncidentBuilder(mission: mission).visiblePart(of: incident, members: members, readable: readable)
+    }
+
+    /// Records a decision by an analyst, a board member or a party; whether it applies is decided in ``results()``.
     public mutating func add(_ action: ReviewAction) { actions.append(action) }
-
-    /// Observations in `cells` that may be correlated with observation i: its kind group, linked by distance and time.
-    private func neighbours(of i: Int, in cells: [Int64: [Int32]]) -> [Int] {
-        let group = observations[i].kind.group
-        let window = policy.window(for: group)
-        let (cx, cy) = Self.cell(observations[i].location.point)
-        let t = timeUncertainty[i]
-        let slack = min(
-            2 * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
-            VerificationPolicy.maximumTimeSlackSeconds)
-        let reach = Self.nanos(window.seconds + slack)
-        var found: [Int] = []
-        for hour in Self.hour(times[i] - reach)...Self.hour(times[i] + reach) {
-            for dy in -1...1 {
-                for dx in -1...1 {
-                    guard let members = cells[Self.key(group, cx + dx, cy + dy, hour)] else { continue }
-                    for j in members where Int(j) != i && linked(i, Int(j), window) { found.append(Int(j)) }
-                }
-            }
-        }
-        return found
-    }
-
-    /// How far apart two linked observations are, in units of their link reach and time window (0…2).
-    private func separation(_ i: Int, _ j: Int) -> Double {
-        let a = observations[i], b = observations[j]
-        let window = policy.window(for: a.kind.group)
-        let ua = a.location.uncertaintyMeters, ub = b.location.uncertaintyMeters
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
-        let slack =
-            2
-            * (a.timeUncertaintySeconds * a.timeUncertaintySeconds + b.timeUncertaintySeconds * b.timeUncertaintySeconds)
-            .squareRoot()
-        return (positions[i] - positions[j]).length / max(reach, 1)
-            + Double(abs(times[i] - times[j])) / 1e9 / max(window.seconds + slack, 1)
-    }
-
-    /// Anchors: observations precise enough to found an incident.
-    static let anchorMaximumUncertaintyMeters = 1_000.0
-    static let anchorMaximumTimeUncertaintySeconds = 120.0
-
-    func observation(at i: Int) -> Observation { observations[i] }
-    func position(at i: Int) -> Vector3 { positions[i] }
-
-    private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
-        let ta = timeUncertainty[i], tb = timeUncertainty[j]
-        let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
-        guard abs(times[i] - times[j]) <= Self.nanos(window.seconds + timeSlack) else { return false }
-        let ua = spatialUncertainty[i], ub = spatialUncertainty[j]
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
-        return (positions[i] - positions[j]).lengthSquared <= reach * reach
-    }
-
-    /// Drops from the search cells the observations no future timely observation can link to.
-    private mutating func sweepIfDue() {
-        let widest = policy.windows.values.map(\.seconds).max() ?? 0
-        let horizon = Self.nanos(policy.allowedLatenessSeconds + VerificationPolicy.maximumTimeSlackSeconds + widest)
-        if sweptAt == Int64.min { sweptAt = latestEventTime }
-        guard latestEventTime - sweptAt > Self.nanos(3_600) else { return }
-        sweptAt = latestEventTime
-        let oldest = latestEventTime - horizon
-        for key in Array(cells.keys) {
-            let kept = cells[key]!.filter { times[Int($0)] >= oldest }
-            cells[key] = kept.isEmpty ? nil : kept
-        }
-    }
-
-    // Union-find whose root is always the earliest member by (observedAt, id): the same for any arrival order.
-    private static func find(_ i: Int, _ parent: inout [Int32]) -> Int {
-        var root = i
-        while Int(parent[root]) != root { root = Int(parent[root]) }
-        var node = i
-        while Int(parent[node]) != root {
-            let next = Int(parent[node])
-            parent[node] = Int32(root)
-            node = next
-        }
-        return root
-    }
-
-    private static func union(
-        _ i: Int, _ j: Int, _ parent: inout [Int32], _ times: [Int64], _ observations: [Observation]
-    ) {
-        let a = find(i, &parent), b = find(j, &parent)
-        guard a != b else { return }
-        if isEarlier(a, b, times, observations) { parent[b] = Int32(a) } else { parent[a] = Int32(b) }
-    }
-
-    /// Whether observation a comes before b by (observedAt, id). Static, with the arrays passed in, so that
-    /// closures using it capture two arrays rather than copying the whole engine.
-    static func isEarlier(_ a: Int, _ b: Int, _ times: [Int64], _ observations: [Observation]) -> Bool {
-        (times[a], observations[a].id) < (times[b], observations[b].id)
-    }
-
-    private static func nanos(_ seconds: Double) -> Int64 { Int64(seconds * 1e9) }
-
-    private static func cell(_ p: GeoPoint) -> (Int, Int) {
-        (Int((p.lon / cellDegrees).rounded(.down)), Int((p.lat / cellDegrees).rounded(.down)))
-    }
-
-    /// Search cells: kind group, 0.4° of longitude and latitude, and hour of event time.
-    private static func key(_ group: KindGroup, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
-        Int64(groupOrdinals[group]!) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28
-            | (hour & 0xFFFFFFF)
-    }
-
-    private static func hour(_ t: Int64) -> Int64 {
-        let h: Int64 = 3_600_000_000_000
-        return t >= 0 ? t / h : (t - h + 1) / h
-    }
-
-    // MARK: - Results
 
     /// The incidents so far, by (start, id), the violations they make, by (at, id), and what became of each action.
     public func results() -> VerificationResults {
-        var groups = correlate()
-        let outcomes = applyIncidentActions(to: &groups)
-        var incidents: [Incident] = []
-        var violations: [Violation] = []
-        var impediments: [String: ImpedimentCount] = [:]
-        for (key, list) in groups.members {
-            var incident = makeIncident(members: list)
-            if let status = groups.reviewedStatus[key] {
-                incident.status = status
-                let decision = groups.lastStatusChange[key]
-                incident.verifiedAt = status == .verified ? decision?.at : nil
-                if status == .verified && incident.credibleAt == nil { incident.credibleAt = decision?.at }
-            }
-            incident.lastReview = groups.lastReview[key]
-            incidents.append(incident)
-            violations += adjudicate(incident, members: list)
-            if incident.kind.group == .impediment && incident.status != .rejected {
-                let party = attribute(incident, members: list).party
-                let sector = incident.classification.sector
-                let name = sector >= 0 ? mission.sectors.names[Int(sector)] : nil
-                let tallyKey = [incident.kind.rawValue, party, name ?? ""].joined(separator: "\u{1F}")
-                impediments[
-                    tallyKey,
-                    default: ImpedimentCount(
-                        kind: incident.kind, party: party, sector: name, incidents: 0, observations: 0)
-                ].incidents += 1
-                impediments[tallyKey]!.observations += list.count
-            }
+        var options = MissionEngine.Options()
+        for a in actions {
+            options.pinnedIncidents.formUnion([a.target] + a.mergedIncidents)
+            options.pinnedObservations.formUnion(a.splitObservations)
         }
-        violations += undeclaredParties()
-        incidents = Self.sorted(incidents) { ($0.start, $0.id) }
-        violations = Self.sorted(violations) { ($0.at, $0.id) }
-        let violationOutcomes = applyViolationActions(to: &violations, incidents: incidents, groups: groups)
-        let reviews = sortedActions.map { action in
-            (action: action, outcome: outcomes[action.id] ?? violationOutcomes[action.id] ?? "refused: not applied")
-        }
-        return VerificationResults(
-            incidents: incidents, violations: violations, actions: reviews,
-            impediments: impediments.sorted { $0.key < $1.key }.map(\.value))
+        var verification = mission
+        verification.coalition = nil
+        var engine = MissionEngine(mission: verification, options: options)
+        for o in observations { engine.add(o) }
+        for a in actions { engine.add(.review(a)) }
+        engine.finish()
+        var fold = ResultFold(standingFindings: engine.standingFindings)
+        fold.apply(engine.takeChanges())
+        return fold.verification
     }
 
-    /// Whether an observation with this id has been fed (an engine made with `indexingIds`).
-    public func contains(_ id: String) -> Bool {
-        precondition(indexesIds, "contains(_:) needs an engine made with indexingIds: true")
-        return indexOfId[id] != nil
-    }
-
-    /// What a reader may see of an incident: the incident itself when every observation is readable; when only some
-    /// are, an incident of the same id, kind and status rebuilt from those alone (location, time span, count,
-    /// sources); `nil` when none is. Nothing derived from an unreadable observation is shown.
-    public func visiblePart(of incident: Incident, readable: (Observation) -> Bool) -> Incident? {
-        precondition(indexesIds, "visiblePart(of:readable:) needs an engine made with indexingIds: true")
-        let times = self.times, observations = self.observations, indexOfId = self.indexOfId
-        let all = incident.observationIds.compactMap { indexOfId[$0].map(Int.init) }
-        let visible = all.filter { readable(observations[$0]) }
-        if visible.count == all.count { return incident }
-        if visible.isEmpty { return nil }
-        var part = makeIncident(members: visible.sorted { Self.isEarlier($0, $1, times, observations) })
-        part.id = incident.id
-        part.status = incident.status
-        part.verifiedAt = incident.verifiedAt
-        part.credibility = incident.credibility
-        return part
+    /// `I` and 16 hexadecimal digits of the SHA-256 of the id of the incident's earliest observation.
+    public static func incidentId(firstObservation id: String) -> String {
+        IncidentKey.incidentId(IncidentKey.of(observationId: id))
     }
 
     /// Records sorted by a (time, id) key. Sorting indices and then gathering moves each large record once, where
@@ -276,153 +62,6 @@ public struct VerificationEngine: Sendable {
         let keys = records.map(key)
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
         return order.map { records[$0] }
-    }
-
-    /// Incidents as groups of observation indices (each sorted by (observedAt, id)), keyed by their first member.
-    private func correlate() -> IncidentGroups {
-        // Imprecise observations join their nearest anchor's incident, or form incidents among themselves. This works
-        // on a copy, so that later arrivals can still change where they belong.
-        // Closures below capture these locals, never `self` (which would copy the engine at each call).
-        let times = self.times, observations = self.observations, late = self.late, isAnchor = self.isAnchor
-        var parent = self.parent
-        var index: [Int64: [Int32]] = [:]
-        if observations.indices.contains(where: { !late[$0] && !isAnchor[$0] }) {
-            for i in observations.indices where !late[i] {
-                let (cx, cy) = Self.cell(observations[i].location.point)
-                index[Self.key(observations[i].kind.group, cx, cy, Self.hour(times[i])), default: []].append(Int32(i))
-            }
-        }
-        var unattached: [Int] = []
-        for i in observations.indices where !late[i] && !isAnchor[i] {
-            var best: (separation: Double, index: Int)?
-            for j in neighbours(of: i, in: index) where isAnchor[j] {
-                let d = separation(i, j)
-                if let b = best,
-                    (b.separation, times[b.index], observations[b.index].id) <= (d, times[j], observations[j].id)
-                {
-                    continue
-                }
-                best = (d, j)
-            }
-            if let best {
-                Self.union(i, best.index, &parent, times, observations)
-            } else {
-                unattached.append(i)
-            }
-        }
-        let loose = Set(unattached)
-        for i in unattached {
-            for j in neighbours(of: i, in: index) where loose.contains(j) {
-                Self.union(i, j, &parent, times, observations)
-            }
-        }
-        var groups = IncidentGroups(count: observations.count)
-        for i in observations.indices {
-            let root = Self.find(i, &parent)
-            groups.members[root, default: []].append(i)
-            groups.groupOf[i] = root
-        }
-        for key in groups.members.keys where groups.members[key]!.count > 1 {
-            groups.members[key]!.sort { Self.isEarlier($0, $1, times, observations) }
-        }
-        return groups
-    }
-
-    /// The incident of a group of observations sorted by (observedAt, id): its id follows from the first one.
-    func makeIncident(members: [Int]) -> Incident {
-        // One pass over the members, without closures over `self` (each would copy the engine).
-        let registry = mission.sources
-        let kinds = Self.kinds, weapons = Self.weapons
-        var kindTally = [Int](repeating: 0, count: kinds.count * 2)  // [all observations | evidence]
-        var weaponTally = [Int](repeating: 0, count: weapons.count * 2)
-        var hasKnownNonClaim = false
-        var independent: [(organisation: String, kind: SourceKind)] = []
-        var reliableCount = 0
-        var verifiedAlone = false
-        var bestGrade: Reliability?
-        var sourceIds: [String] = []
-        var observationIds: [String] = []
-        observationIds.reserveCapacity(members.count)
-        var points: [(Vector3, Double)] = []
-        points.reserveCapacity(members.count)
-        var start = observations[members[0]].observedAt, end = start
-        var credibleAt: Timestamp?
-        var verifiedAt: Timestamp?
-        var reliableSoFar: [(String, SourceKind)] = []
-        var count = 0
-        var allLate = true
-        for i in members {
-            let o = observations[i]
-            observationIds.append(o.id)
-            points.append((positions[i], o.location.uncertaintyMeters))
-            start = min(start, o.observedAt)
-            end = max(end, o.observedAt)
-            count = max(count, o.count ?? 1)
-            allLate = allLate && late[i]
-            if !sourceIds.contains(o.source) { sourceIds.append(o.source) }
-            let source = registry[o.source]
-            // Unknown sources (removed from sources.json since) count as evidence but corroborate nothing.
-            let isEvidence = source?.kind != .partyClaim
-            let k = kinds.firstIndex(of: o.kind)!
-            kindTally[k] += 1
-            if isEvidence { kindTally[kinds.count + k] += 1 }
-            if let w = o.weaponClass.flatMap({ weapons.firstIndex(of: $0) }) {
-                weaponTally[w] += 1
-                if isEvidence { weaponTally[weapons.count + w] += 1 }
-            }
-            guard let source, source.kind != .partyClaim else { continue }
-            hasKnownNonClaim = true
-            if !independent.contains(where: { $0.organisation == source.organisation && $0.kind == source.kind }) {
-                independent.append((source.organisation, source.kind))
-            }
-            if policy.verifyAloneGrades.contains(source.reliability) { verifiedAlone = true }
-            // Members come in (observedAt, id) order: the first reliable report, and the one that verified.
-            if policy.reliableGrades.contains(source.reliability) {
-                if credibleAt == nil { credibleAt = o.observedAt }
-                if !reliableSoFar.contains(where: { $0.0 == source.organisation && $0.1 == source.kind }) {
-                    reliableSoFar.append((source.organisation, source.kind))
-                }
-            }
-            if verifiedAt == nil && (verifiedAlone || reliableSoFar.count >= policy.verifyWith) {
-                verifiedAt = o.observedAt
-            }
-            if bestGrade == nil || source.reliability.rawValue < bestGrade!.rawValue { bestGrade = source.reliability }
-        }
-        // Reliable independent sources: organisation–kind pairs with at least one source of a reliable grade.
-        var reliablePairs: [(String, SourceKind)] = []
-        for i in members {
-            guard let source = registry[observations[i].source], source.kind != .partyClaim,
-                policy.reliableGrades.contains(source.reliability),
-                !reliablePairs.contains(where: { $0.0 == source.organisation && $0.1 == source.kind })
-            else { continue }
-            reliablePairs.append((source.organisation, source.kind))
-        }
-        reliableCount = reliablePairs.count
-        // Kind and weapon class: the most reported among non-claim observations, ties to the most specific.
-        let kindOffset = hasKnownNonClaim ? kinds.count : 0, weaponOffset = hasKnownNonClaim ? weapons.count : 0
-        let kind = Self.mostCommon(kindTally[kindOffset..<kindOffset + kinds.count], of: kinds)!
-        let weaponClass = Self.mostCommon(weaponTally[weaponOffset..<weaponOffset + weapons.count], of: weapons)
-        let location = Self.fuse(points)
-        let status: IncidentStatus =
-            reliableCount >= policy.verifyWith || verifiedAlone
-            ? .verified
-            : independent.count >= policy.corroborateWith ? .corroborated : .reported
-        let credibility: Int =
-            switch (status, bestGrade) {
-            case (.verified, _): 1
-            case (.corroborated, _): 2
-            case (_, .a?), (_, .b?): 3
-            case (_, .c?), (_, .d?): 4
-            case (_, .e?), (_, nil): 5
-            case (_, .f?): 6
-            }
-        return Incident(
-            id: Self.incidentId(firstObservation: observations[members[0]].id), observationIds: observationIds,
-            kind: kind, weaponClass: weaponClass, location: location, start: start, end: end, count: count,
-            sources: sourceIds.sorted(), independentSources: independent.count,
-            independentReliableSources: reliableCount, credibility: credibility, status: status,
-            classification: mission.classify(location.point), late: allLate, credibleAt: credibleAt,
-            verifiedAt: status == .verified ? verifiedAt : nil)
     }
 
     /// The most frequent of `cases` by `tally` (same order), ties to the later case (the more specific); `nil` when
@@ -434,11 +73,6 @@ public struct VerificationEngine: Sendable {
             bestIndex = offset
         }
         return bestIndex < 0 ? nil : cases[bestIndex]
-    }
-
-    /// `I` and 16 hexadecimal digits of the SHA-256 of the id of the incident's earliest observation.
-    public static func incidentId(firstObservation id: String) -> String {
-        "I" + EventChain.digestPrefix(Array(id.utf8))
     }
 
     /// Inverse-variance weighted mean of points with stated uncertainties (floor 1 m).
@@ -454,5 +88,45 @@ public struct VerificationEngine: Sendable {
         return Location(
             point: GeoPoint(lon: (point.lon * 1e7).rounded() / 1e7, lat: (point.lat * 1e7).rounded() / 1e7),
             uncertaintyMeters: ((1 / weights).squareRoot() * 10).rounded() / 10)
+    }
+
+    /// P(distance ≤ halfWidth) when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.
+    static func probabilityInside(distance: Double, uncertainty: Double, halfWidth: Double) -> Double {
+        let sigma = max(uncertainty, 1) / 2
+        return 0.5 * erfc(-(halfWidth - distance) / (sigma * 2.0.squareRoot()))
+    }
+
+    /// Least-squares crossing of bearing lines in a local plane, if at least two differ by 15° or more.
+    static func intersect(_ rays: [(GeoPoint, Double)]) -> GeoPoint? {
+        let angles = rays.map(\.1)
+        guard
+            angles.contains(where: { a in
+                angles.contains { b in
+                    let d = abs((a - b).truncatingRemainder(dividingBy: 180))
+                    return min(d, 180 - d) >= 15
+                }
+            })
+        else { return nil }
+        let origin = rays[0].0
+        let kx = 111_320 * cos(origin.lat * .pi / 180), ky = 110_574.0
+        // Minimise the sum of squared distances to the lines through (x, y) with direction (sin θ, cos θ).
+        var a11 = 0.0, a12 = 0.0, a22 = 0.0, b1 = 0.0, b2 = 0.0
+        for (p, bearing) in rays {
+            let x = (p.lon - origin.lon) * kx, y = (p.lat - origin.lat) * ky
+            let dx = sin(bearing * .pi / 180), dy = cos(bearing * .pi / 180)
+            // Projector onto the line's normal: I − d dᵀ.
+            let m11 = 1 - dx * dx, m12 = -dx * dy, m22 = 1 - dy * dy
+            a11 += m11; a12 += m12; a22 += m22
+            b1 += m11 * x + m12 * y; b2 += m12 * x + m22 * y
+        }
+        let det = a11 * a22 - a12 * a12
+        guard abs(det) > 1e-9 else { return nil }
+        let x = (a22 * b1 - a12 * b2) / det, y = (a11 * b2 - a12 * b1) / det
+        // The crossing must lie ahead of every observer, not behind.
+        for (p, bearing) in rays {
+            let px = (p.lon - origin.lon) * kx, py = (p.lat - origin.lat) * ky
+            if (x - px) * sin(bearing * .pi / 180) + (y - py) * cos(bearing * .pi / 180) <= 0 { return nil }
+        }
+        return GeoPoint(lon: origin.lon + x / kx, lat: origin.lat + y / ky)
     }
 }

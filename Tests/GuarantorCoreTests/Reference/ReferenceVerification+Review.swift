@@ -1,5 +1,11 @@
+// The batch engine as it was before the incremental one: kept in the tests as the specification the incremental
+// engine is compared with (property tests), never used by the product.
+import Foundation
+
+@testable import GuarantorCore
+
 /// Incidents under construction: groups of observation indices, and what analysts decided about them.
-struct IncidentGroups {
+struct ReferenceIncidentGroups {
     /// Observation indices per group, each sorted by (observedAt, id).
     var members: [Int: [Int]] = [:]
     /// The group of each observation.
@@ -18,7 +24,7 @@ struct IncidentGroups {
     }
 }
 
-extension VerificationEngine {
+extension ReferenceVerification {
     /// Actions in the order they apply: by event time, then id.
     var sortedActions: [ReviewAction] { actions.sorted { ($0.at, $0.id) < ($1.at, $1.id) } }
 
@@ -27,7 +33,7 @@ extension VerificationEngine {
     /// An action names an incident by the id it had when the analyst saw it; that id is the hash of the incident's
     /// earliest observation, which stays in the same group however many observations arrive later, so the action
     /// finds its incident in any replay.
-    func applyIncidentActions(to groups: inout IncidentGroups) -> [String: String] {
+    func applyIncidentActions(to groups: inout ReferenceIncidentGroups) -> [String: String] {
         let incidentActions = sortedActions.filter { !$0.kind.concernsViolation }
         guard !incidentActions.isEmpty else { return [:] }
         var named = Set(incidentActions.flatMap { [$0.target] + $0.mergedIncidents })
@@ -107,7 +113,7 @@ extension VerificationEngine {
     }
 
     /// Applies endorsements and contests to the findings they name; returns each one's outcome by action id.
-    func applyViolationActions(to violations: inout [Violation], incidents: [Incident], groups: IncidentGroups)
+    func applyViolationActions(to violations: inout [Violation], incidents: [Incident], groups: ReferenceIncidentGroups)
         -> [String: String]
     {
         let violationActions = sortedActions.filter(\.kind.concernsViolation)

@@ -1,6 +1,10 @@
+// The batch engine as it was before the incremental one: kept in the tests as the specification the incremental
+// engine is compared with (property tests), never used by the product.
 import Foundation
 
-extension VerificationEngine {
+@testable import GuarantorCore
+
+extension ReferenceVerification {
     /// The violations an incident makes under the agreement's rules, with their attribution.
     func adjudicate(_ incident: Incident, members: [Int]) -> [Violation] {
         let agreement = mission.agreement

@@ -1,0 +1,514 @@
+/// The open part of correlation: the observations a timely observation may still link to, grouped into incidents.
+///
+/// Two observations are linked when they belong to one kind group and are close in event time and space, allowing for
+/// the uncertainty each states. Precise observations (anchors) form groups as the connected components of their
+/// links; each imprecise observation belongs to the group of the anchor it is closest to (in units of the link
+/// distance and window, ties to the earlier anchor by (observedAt, id)); imprecise observations near no anchor form
+/// groups among themselves. All three are kept up to date as observations arrive, and none depends on the order of
+/// arrival.
+///
+/// A group whose newest member is older than the watermark (the latest event time of a timely observation) minus the
+/// horizon (allowed lateness + the widest window + the largest time slack) can change no more: no timely observation
+/// can link to any of its members. It is *sealed*: taken out, built for the last time, and forgotten.
+struct Correlator: Sendable {
+    let policy: VerificationPolicy
+    /// Allowed lateness, nanoseconds.
+    let lateness: Int64
+    /// How far behind the watermark a member must be for its group to be sealed, nanoseconds.
+    let horizon: Int64
+    /// The latest event time of a timely observation (`Int64.min` before the first).
+    private(set) var watermark = Int64.min
+
+    struct Link: Sendable {
+        var position: Vector3
+        var time: Int64
+        var spatialUncertainty: Double
+        var timeUncertainty: Double
+    }
+
+    // Per slot; a freed slot is reused.
+    private(set) var reports: [Report] = []
+    private var links: [Link] = []
+    private var kindGroup: [UInt8] = []
+    private(set) var isAnchor: [Bool] = []
+    private(set) var groupOf: [Int32] = []
+    private var indexInGroup: [Int32] = []
+    /// Imprecise: the anchor it belongs with, or -1 (then it is *unattached*).
+    private var best: [Int32] = []
+    private var bestSeparation: [Double] = []
+    private var cellOf: [Int64] = []
+    private var slotGeneration: [UInt32] = []
+    /// Named by a review action (its incident key, or its id in a split).
+    private(set) var isNamed: [Bool] = []
+    private(set) var keys: [UInt64] = []
+    private var hasKey: [Bool] = []
+    private var freeSlots: [Int32] = []
+    private var cells: [Int64: [Int32]] = [:]
+
+    struct Group: Sendable {
+        var members: [Int32] = []
+        var newest = Int64.min
+        var live = true
+        var dirty = false
+        var generation: UInt32 = 0
+        /// Members named by review actions.
+        var named: Int32 = 0
+        /// A token that identifies this group's life (a group index is reused).
+        var owner: UInt64 = 0
+        /// The ids of the units published for it and not yet taken back.
+        var published: [String] = []
+    }
+
+    private(set) var groups: [Group] = []
+    private var freeGroups: [Int32] = []
+    private var nextOwner: UInt64 = 1
+    private var sealQueue = MinHeap<Entry>()
+    private var oldest = MinHeap<Entry>()
+    /// Groups changed since ``takeDirty()``.
+    private var dirty: [Int32] = []
+    /// Incident keys of open observations, kept once keys are wanted.
+    private(set) var slotOfKey: [UInt64: Int32] = [:]
+    private(set) var keysWanted = false
+    private var largestTimeUncertainty = 0.0
+    private let widestWindow: Double
+
+    struct Entry: Comparable, Sendable {
+        var time: Int64
+        var index: Int32
+        var generation: UInt32
+        static func < (l: Entry, r: Entry) -> Bool { (l.time, l.index) < (r.time, r.index) }
+    }
+
+    private static let cellDegrees = 0.4
+    private static let groupOrdinals = Dictionary(
+        uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, UInt8($0)) })
+    private let windows: [VerificationPolicy.Window]
+
+    /// Anchors: observations precise enough to found an incident.
+    static let anchorMaximumUncertaintyMeters = 1_000.0
+    static let anchorMaximumTimeUncertaintySeconds = 120.0
+
+    init(policy: VerificationPolicy) {
+        self.policy = policy
+        lateness = Self.nanos(policy.allowedLatenessSeconds)
+        windows = KindGroup.allCases.map { policy.window(for: $0) }
+        widestWindow = policy.windows.values.map(\.seconds).max() ?? 0
+        // One second more than the exact reach, so that rounding to nanoseconds can never seal a group too early.
+        horizon = Self.nanos(
+            policy.allowedLatenessSeconds + VerificationPolicy.maximumTimeSlackSeconds + widestWindow + 1)
+    }
+
+    static func nanos(_ seconds: Double) -> Int64 { Int64(seconds * 1e9) }
+
+    /// Whether an observation at event time `t` arrives later than the allowed lateness.
+    func isLate(_ t: Int64) -> Bool { watermark != Int64.min && t < watermark - lateness }
+
+    /// Number of open observations.
+    var openCount: Int { reports.count - freeSlots.count }
+
+    /// The earliest event time any current or future group can start at: the oldest open observation, or what a
+    /// timely observation may still carry (watermark − allowed lateness).
+    mutating func earliestOpenTime() -> Int64 {
+        while let e = oldest.first,
+            Int(e.index) >= slotGeneration.count || slotGeneration[Int(e.index)] != e.generation
+        {
+            oldest.pop()
+        }
+        let future = watermark == Int64.min ? Int64.min : watermark - lateness
+        guard let e = oldest.first else { return future }
+        return min(e.time, future)
+    }
+
+    // MARK: Adding
+
+    /// Adds a timely observation; returns its slot.
+    mutating func add(_ report: Report, anchor: Bool) -> Int32 {
+        let o = report.observation
+        let slot: Int32
+        let link = Link(
+            position: report.position, time: report.time, spatialUncertainty: o.location.uncertaintyMeters,
+            timeUncertainty: o.timeUncertaintySeconds)
+        let group = Self.groupOrdinals[o.kind.group]!
+        let (cx, cy) = Self.cell(o.location.point)
+        let cell = Self.key(group, cx, cy, Self.hour(report.time))
+        if let free = freeSlots.popLast() {
+            slot = free
+            let s = Int(slot)
+            reports[s] = report
+            links[s] = link
+            kindGroup[s] = group
+            isAnchor[s] = anchor
+            best[s] = -1
+            bestSeparation[s] = 0
+            cellOf[s] = cell
+            slotGeneration[s] &+= 1
+            isNamed[s] = false
+            hasKey[s] = false
+        } else {
+            slot = Int32(reports.count)
+            reports.append(report)
+            links.append(link)
+            kindGroup.append(group)
+            isAnchor.append(anchor)
+            groupOf.append(-1)
+            indexInGroup.append(-1)
+            best.append(-1)
+            bestSeparation.append(0)
+            cellOf.append(cell)
+            slotGeneration.append(0)
+            isNamed.append(false)
+            keys.append(0)
+            hasKey.append(false)
+        }
+        if keysWanted { computeKey(slot) }
+        largestTimeUncertainty = max(largestTimeUncertainty, o.timeUncertaintySeconds)
+        let candidates = neighbours(of: slot)
+        if anchor {
+            var target: Int32 = -1
+            for j in candidates where isAnchor[Int(j)] { target = merge(target, groupOf[Int(j)]) }
+            if target < 0 { target = newGroup() }
+            insert(slot, into: target)
+            var emptied: [Int32] = []
+            var unattachedLosing: [Int32] = []
+            for j in candidates where !isAnchor[Int(j)] {
+                let ji = Int(j)
+                let d = separation(j, slot)
+                if best[ji] < 0 {
+                    let g = groupOf[ji]
+                    remove(j)
+                    best[ji] = slot
+                    bestSeparation[ji] = d
+                    insert(j, into: groupOf[Int(slot)])
+                    if groups[Int(g)].members.isEmpty { emptied.append(g) } else { unattachedLosing.append(g) }
+                } else if isBetter(d, slot, than: bestSeparation[ji], best[ji]) {
+                    best[ji] = slot
+                    bestSeparation[ji] = d
+                    let g = groupOf[ji], t = groupOf[Int(slot)]
+                    if g != t {
+                        remove(j)
+                        insert(j, into: t)
+                        touch(g)
+                    }
+                }
+            }
+            let home = groupOf[Int(slot)]
+            for g in emptied where groups[Int(g)].live {
+                transferPublished(from: g, to: home)
+                freeGroup(g)
+            }
+            for g in unattachedLosing where groups[Int(g)].live { splitIfDisconnected(g) }
+        } else {
+            var found: Int32 = -1
+            var foundSeparation = 0.0
+            for j in candidates where isAnchor[Int(j)] {
+                let d = separation(slot, j)
+                if found < 0 || isBetter(d, j, than: foundSeparation, found) {
+                    found = j
+                    foundSeparation = d
+                }
+            }
+            if found >= 0 {
+                best[Int(slot)] = found
+                bestSeparation[Int(slot)] = foundSeparation
+                insert(slot, into: groupOf[Int(found)])
+            } else {
+                var target: Int32 = -1
+                for j in candidates where !isAnchor[Int(j)] && best[Int(j)] < 0 {
+                    target = merge(target, groupOf[Int(j)])
+                }
+                if target < 0 { target = newGroup() }
+                insert(slot, into: target)
+            }
+        }
+        cells[cell, default: []].append(slot)
+        oldest.push(Entry(time: report.time, index: slot, generation: slotGeneration[Int(slot)]))
+        if report.time > watermark { watermark = report.time }
+        return slot
+    }
+
+    /// Whether anchor `a` at separation `d` is a better home than anchor `b` at separation `e`: nearer, then earlier by
+    /// (observedAt, id).
+    private func isBetter(_ d: Double, _ a: Int32, than e: Double, _ b: Int32) -> Bool {
+        if d != e { return d < e }
+        return reports[Int(a)].isEarlier(than: reports[Int(b)])
+    }
+
+    /// Open observations that observation `i` is linked to (its kind group, close in distance and time).
+    private func neighbours(of i: Int32) -> [Int32] {
+        let s = Int(i)
+        let group = kindGroup[s]
+        let window = windows[Int(group)]
+        let p = reports[s].observation.location.point
+        let (cx, cy) = Self.cell(p)
+        let t = links[s].timeUncertainty
+        let slack = min(
+            2 * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
+            VerificationPolicy.maximumTimeSlackSeconds)
+        let reach = Self.nanos(window.seconds + slack)
+        let time = links[s].time
+        var found: [Int32] = []
+        for hour in Self.hour(time - reach)...Self.hour(time + reach) {
+            for dy in -1...1 {
+                for dx in -1...1 {
+                    guard let members = cells[Self.key(group, cx + dx, cy + dy, hour)] else { continue }
+                    for j in members where j != i && linked(s, Int(j), window) { found.append(j) }
+                }
+            }
+        }
+        return found
+    }
+
+    @inline(__always) private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
+        let a = links[i], b = links[j]
+        let ta = a.timeUncertainty, tb = b.timeUncertainty
+        let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+        guard abs(a.time - b.time) <= Self.nanos(window.seconds + timeSlack) else { return false }
+        let ua = a.spatialUncertainty, ub = b.spatialUncertainty
+        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        return (a.position - b.position).lengthSquared <= reach * reach
+    }
+
+    /// How far apart two linked observations are, in units of their link reach and time window (0…2).
+    private func separation(_ i: Int32, _ j: Int32) -> Double {
+        let a = links[Int(i)], b = links[Int(j)]
+        let window = windows[Int(kindGroup[Int(i)])]
+        let ua = a.spatialUncertainty, ub = b.spatialUncertainty
+        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        let ta = a.timeUncertainty, tb = b.timeUncertainty
+        let slack = 2 * (ta * ta + tb * tb).squareRoot()
+        return (a.position - b.position).length / max(reach, 1)
+            + Double(abs(a.time - b.time)) / 1e9 / max(window.seconds + slack, 1)
+    }
+
+    // MARK: Groups
+
+    private mutating func newGroup() -> Int32 {
+        let owner = nextOwner
+        nextOwner += 1
+        if let g = freeGroups.popLast() {
+            let generation = groups[Int(g)].generation &+ 1
+            groups[Int(g)] = Group(generation: generation, owner: owner)
+            return g
+        }
+        groups.append(Group(owner: owner))
+        return Int32(groups.count - 1)
+    }
+
+    private mutating func freeGroup(_ g: Int32) {
+        groups[Int(g)].live = false
+        groups[Int(g)].members = []
+        groups[Int(g)].published = []
+        freeGroups.append(g)
+    }
+
+    /// Marks a group changed.
+    private mutating func touch(_ g: Int32) {
+        guard !groups[Int(g)].dirty else { return }
+        groups[Int(g)].dirty = true
+        dirty.append(g)
+    }
+
+    private mutating func insert(_ slot: Int32, into g: Int32) {
+        let s = Int(slot)
+        groupOf[s] = g
+        indexInGroup[s] = Int32(groups[Int(g)].members.count)
+        groups[Int(g)].members.append(slot)
+        if isNamed[s] { groups[Int(g)].named += 1 }
+        let t = reports[s].time
+        if t > groups[Int(g)].newest {
+            groups[Int(g)].newest = t
+            sealQueue.push(Entry(time: t, index: g, generation: groups[Int(g)].generation))
+        }
+        touch(g)
+    }
+
+    /// Takes a slot out of its group (the group's newest time may stay higher: sealing is only later, never wrong).
+    private mutating func remove(_ slot: Int32) {
+        let s = Int(slot)
+        let g = Int(groupOf[s])
+        let index = Int(indexInGroup[s])
+        let last = groups[g].members.removeLast()
+        if last != slot {
+            groups[g].members[index] = last
+            indexInGroup[Int(last)] = Int32(index)
+        }
+        if isNamed[s] { groups[g].named -= 1 }
+        touch(Int32(g))
+    }
+
+    /// Joins group `b` into `a` (or returns `b` when `a` is -1); the larger absorbs the smaller.
+    private mutating func merge(_ a: Int32, _ b: Int32) -> Int32 {
+        guard a >= 0 else { return b }
+        guard a != b else { return a }
+        let (big, small) = groups[Int(a)].members.count >= groups[Int(b)].members.count ? (a, b) : (b, a)
+        for slot in groups[Int(small)].members { insert(slot, into: big) }
+        transferPublished(from: small, to: big)
+        freeGroup(small)
+        return big
+    }
+
+    /// Hands what one group published to another, which will keep it or take it back when next built.
+    private mutating func transferPublished(from g: Int32, to h: Int32) {
+        let ids = groups[Int(g)].published
+        guard !ids.isEmpty else { return }
+        groups[Int(h)].published += ids
+        for id in ids { transfers.append((id, groups[Int(h)].owner)) }
+    }
+
+    /// Published ids handed from one group to another since ``takeTransfers()``, with the new owner.
+    private var transfers: [(id: String, owner: UInt64)] = []
+
+    mutating func takeTransfers() -> [(id: String, owner: UInt64)] {
+        defer { transfers.removeAll() }
+        return transfers
+    }
+
+    /// After an unattached observation joined an anchor, the rest of its group may fall apart: each connected part
+    /// becomes a group of its own.
+    private mutating func splitIfDisconnected(_ g: Int32) {
+        let members = groups[Int(g)].members
+        guard members.count > 1 else { return }
+        var component: [Int32: Int] = [:]
+        var parts: [[Int32]] = []
+        for seed in members where component[seed] == nil {
+            var part: [Int32] = [seed]
+            component[seed] = parts.count
+            var k = 0
+            while k < part.count {
+                let x = part[k]
+                k += 1
+                for y in neighbours(of: x) where groupOf[Int(y)] == g && component[y] == nil {
+                    component[y] = parts.count
+                    part.append(y)
+                }
+            }
+            parts.append(part)
+        }
+        guard parts.count > 1 else { return }
+        for part in parts.dropFirst() {
+            let h = newGroup()
+            for slot in part {
+                remove(slot)
+                insert(slot, into: h)
+            }
+        }
+    }
+
+    // MARK: Reading and sealing
+
+    /// The groups changed since the last call (live ones only), and clears their marks.
+    mutating func takeDirty() -> [Int32] {
+        let list = dirty.filter { groups[Int($0)].live }
+        for g in dirty { groups[Int(g)].dirty = false }
+        dirty.removeAll(keepingCapacity: true)
+        return list
+    }
+
+    /// A group's members, sorted by (observedAt, id).
+    func members(of g: Int32) -> [Report] {
+        groups[Int(g)].members.map { reports[Int($0)] }.sorted { $0.isEarlier(than: $1) }
+    }
+
+    /// The slots of a group's members.
+    func slots(of g: Int32) -> [Int32] { groups[Int(g)].members }
+
+    /// Groups that no timely observation can change any more (every member older than watermark − horizon).
+    mutating func sealable() -> [Int32] {
+        guard watermark != Int64.min else { return [] }
+        let limit = watermark - horizon
+        var found: [Int32] = []
+        while let e = sealQueue.first, e.time < limit {
+            sealQueue.pop()
+            let g = groups[Int(e.index)]
+            guard g.live, g.generation == e.generation, g.newest == e.time, !g.members.isEmpty else { continue }
+            found.append(e.index)
+        }
+        return found
+    }
+
+    /// Every live group (the end of a replay seals them all).
+    func liveGroups() -> [Int32] {
+        groups.indices.filter { groups[$0].live && !groups[$0].members.isEmpty }.map(Int32.init)
+    }
+
+    /// Takes a group out: its members sorted, and its group record; the slots are freed.
+    mutating func take(_ g: Int32) -> (members: [Report], group: Group) {
+        let members = self.members(of: g)
+        let group = groups[Int(g)]
+        for slot in group.members {
+            let s = Int(slot)
+            let cell = cellOf[s]
+            if var list = cells[cell] {
+                list.removeAll { $0 == slot }
+                cells[cell] = list.isEmpty ? nil : list
+            }
+            if hasKey[s] { slotOfKey[keys[s]] = nil }
+            slotGeneration[s] &+= 1
+            reports[s] = Self.vacant
+            freeSlots.append(slot)
+        }
+        groups[Int(g)].members = []
+        freeGroup(g)
+        return (members, group)
+    }
+
+    private static let vacant = Report(
+        observation: Observation(
+            id: "", source: "", observedAt: Timestamp(nanoseconds: 0), kind: .explosion,
+            location: Location(point: GeoPoint(lon: 0, lat: 0), uncertaintyMeters: 0)),
+        position: Vector3(x: 0, y: 0, z: 0), time: 0, late: false,
+        classification: Classification(party: 0, distanceToLineMeters: 0, alongLineMeters: 0, zones: 0, sector: -1))
+
+    /// Records what a group has published (after it was built).
+    mutating func setPublished(_ g: Int32, _ ids: [String]) { groups[Int(g)].published = ids }
+
+    // MARK: Keys and names
+
+    /// From now on every open observation's incident key is known (review actions need them).
+    mutating func wantKeys() {
+        guard !keysWanted else { return }
+        keysWanted = true
+        for g in groups where g.live { for slot in g.members { computeKey(slot) } }
+    }
+
+    private mutating func computeKey(_ slot: Int32) {
+        let s = Int(slot)
+        guard !hasKey[s] else { return }
+        keys[s] = IncidentKey.of(observationId: reports[s].observation.id)
+        hasKey[s] = true
+        slotOfKey[keys[s]] = slot
+    }
+
+    /// Marks an open observation as named by a review action.
+    mutating func name(_ slot: Int32) {
+        let s = Int(slot)
+        guard !isNamed[s] else { return }
+        isNamed[s] = true
+        groups[Int(groupOf[s])].named += 1
+        touch(groupOf[s])
+    }
+
+    /// The open observation with this id, if any (a linear search: only for names given in a split).
+    func slot(ofObservation id: String) -> Int32? {
+        for g in groups where g.live {
+            for slot in g.members where reports[Int(slot)].observation.id == id { return slot }
+        }
+        return nil
+    }
+
+    // MARK: Cells
+
+    private static func cell(_ p: GeoPoint) -> (Int, Int) {
+        (Int((p.lon / cellDegrees).rounded(.down)), Int((p.lat / cellDegrees).rounded(.down)))
+    }
+
+    /// Search cells: kind group, 0.4° of longitude and latitude, and hour of event time.
+    private static func key(_ group: UInt8, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
+        Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (hour & 0xFFFFFFF)
+    }
+
+    private static func hour(_ t: Int64) -> Int64 {
+        let h: Int64 = 3_600_000_000_000
+        return t >= 0 ? t / h : (t - h + 1) / h
+    }
+}
