@@ -39,20 +39,104 @@ public struct ReplayCommand: ParsableCommand {
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let (batch, actions) = try Files.inputs(
-            mission: mission, observations: observations, actions: self.actions, store: store)
-        let output = try Self.replay(
-            mission: mission, batch: batch, actions: actions, to: URL(fileURLWithPath: out, isDirectory: true))
-        print(
-            "\(observations ?? store!): \(batch.observations.count.grouped) observations → \(output.incidentCount.grouped) incidents, "
-                + "\(output.violationCount.grouped) violations in \(out)/")
-        if output.lateObservations > 0 {
-            print(
-                "  \(output.lateObservations.grouped) arrived later than the allowed lateness: kept as incidents marked late"
-            )
+        let outURL = URL(fileURLWithPath: out, isDirectory: true)
+        let summary: StreamingReplay.Summary
+        if let observations {
+            let actions = try self.actions.map(Files.parseActions) ?? []
+            summary = try Self.replay(file: observations, actions: actions, mission: mission, to: outURL)
+        } else {
+            summary = try Self.replay(store: Files.openStore(store!, mission: mission), mission: mission, to: outURL)
         }
-        if !actions.isEmpty {
-            print("  \(actions.count.grouped) actions, \(output.refusedActions.grouped) refused (see actions.ndjson)")
+        print(
+            "\(observations ?? store!): \(summary.observations.grouped) observations → \(summary.incidents.grouped) incidents, "
+                + "\(summary.violations.grouped) violations in \(out)/")
+        if summary.late > 0 {
+            print("  \(summary.late.grouped) arrived later than the allowed lateness: kept as incidents marked late")
+        }
+        if summary.actions > 0 {
+            print("  \(summary.actions.grouped) actions, \(summary.refused.grouped) refused (see actions.ndjson)")
+        }
+    }
+
+    /// Replays an observations file read in pieces: each line is checked as it is read and the engine fed; a file
+    /// with any bad line is refused whole, listing every error, and nothing is written.
+    static func replay(file path: String, actions: [MissionAction], mission: Mission, to out: URL) throws
+        -> StreamingReplay.Summary
+    {
+        var replay = try StreamingReplay(mission: mission, options: Replay.options(pinning: actions), beside: out)
+        var errors: [LineError] = []
+        var totalErrors = 0
+        func record(_ error: LineError) {
+            totalErrors += 1
+            if errors.count < NDJSON.maximumErrors { errors.append(error) }
+        }
+        var firstLineOfId: [String: Int] = [:]
+        var lastLine = 0
+        var bytes = 0
+        let isKnown = mission.sources.contains
+        do {
+            try LineReader.forEachLine(of: path) { line, number in
+                lastLine = number
+                bytes += line.count + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+                if line.count > NDJSON.maximumLineBytes {
+                    record(LineError(line: number, field: "", reason: "longer than \(NDJSON.maximumLineBytes) bytes"))
+                    return
+                }
+                do {
+                    let o = try ObservationBatch.decode(line, isKnownSource: isKnown)
+                    if let first = firstLineOfId.updateValue(number, forKey: o.id) {
+                        firstLineOfId[o.id] = first
+                        record(
+                            LineError(
+                                line: number, field: "id", reason: "duplicate id \"\(o.id)\" (first on line \(first))"))
+                        return
+                    }
+                    if totalErrors == 0 { replay.add(o) }
+                } catch let error as JSONParseError {
+                    record(LineError(line: number, field: "", reason: error.description))
+                } catch let error as FieldError {
+                    record(LineError(line: number, field: error.path, reason: error.reason))
+                }
+            }
+        } catch {
+            replay.discard()
+            throw error
+        }
+        if bytes == 0 && lastLine == 0 {
+            record(LineError(line: 0, field: "", reason: "the file is empty (0 bytes)"))
+        } else if totalErrors == 0 && replay.observationCount == 0 {
+            record(LineError(line: lastLine, field: "", reason: "the file has no observations"))
+        }
+        guard totalErrors == 0 else {
+            replay.discard()
+            let rejection = NDJSON.Rejection(errors: errors, totalErrors: totalErrors)
+            let count = totalErrors == 1 ? "1 error" : "\(totalErrors) errors"
+            throw CLIError("\(path) rejected, \(count), nothing was stored or written:\n\(rejection)")
+        }
+        for action in actions { replay.add(action) }
+        return try replay.finish(actions: actions, into: out)
+    }
+
+    /// Replays a store's log in log order, reading it as it goes.
+    static func replay(store: EventStore, mission: Mission, to out: URL) throws -> StreamingReplay.Summary {
+        do {
+            let actions = try store.actions()
+            var replay = try StreamingReplay(mission: mission, options: Replay.options(pinning: actions), beside: out)
+            do {
+                try store.forEachRecord { _, record in
+                    switch record {
+                    case .observation(let o): replay.add(o)
+                    case .action(let a): replay.add(a)
+                    }
+                }
+            } catch {
+                replay.discard()
+                throw error
+            }
+            return try replay.finish(actions: actions, into: out)
+        } catch let error as StoreError {
+            throw CLIError("\(error)")
         }
     }
 

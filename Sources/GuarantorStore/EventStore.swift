@@ -254,6 +254,59 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Every observation and action in log order (up to event `size`, if given), decoded as it is read and with
+    /// redacted fields removed: the engines' inputs without holding the log in memory.
+    /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read, or what `body` throws.
+    public func forEachRecord(upTo size: Int64? = nil, _ body: (Int64, Record) throws -> Void) throws {
+        let hidden = try redactions()
+        try pool.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT sequence, kind, payload FROM event WHERE sequence <= ? ORDER BY sequence",
+                arguments: [size ?? Int64.max])
+            while let row = try rows.next() {
+                let sequence: Int64 = row[0]
+                let kind: String = row[1]
+                guard kind == EventKind.observation.rawValue || kind == EventKind.action.rawValue else { continue }
+                let record: Record
+                do {
+                    let payload = row.dataNoCopy(atIndex: 2) ?? Data()
+                    if kind == EventKind.observation.rawValue {
+                        var o = try payload.withUnsafeBytes { raw in
+                            try ObservationBatch.decode(raw.bindMemory(to: UInt8.self), isKnownSource: { _ in true })
+                        }
+                        if let fields = hidden[sequence] {
+                            if fields.contains("text") { o.text = nil }
+                            if fields.contains("evidence") { o.evidence = [] }
+                        }
+                        record = .observation(o)
+                    } else {
+                        record = .action(try MissionAction(json: JSONValue.parse(Array(payload))))
+                    }
+                } catch {
+                    throw StoreError(code: .corrupt, message: "event \(sequence) cannot be read: \(error)")
+                }
+                try body(sequence, record)
+            }
+        }
+    }
+
+    /// The actions of the log (up to event `size`), in log order: a replay reads them first, to keep the groups
+    /// they name.
+    public func actions(upTo size: Int64? = nil) throws -> [MissionAction] {
+        let payloads = try pool.read { db in
+            try Data.fetchAll(
+                db, sql: "SELECT payload FROM event WHERE kind = ? AND sequence <= ? ORDER BY sequence",
+                arguments: [EventKind.action.rawValue, size ?? Int64.max])
+        }
+        return try payloads.enumerated().map { i, payload in
+            do {
+                return try MissionAction(json: JSONValue.parse(Array(payload)))
+            } catch {
+                throw StoreError(code: .corrupt, message: "action \(i + 1) of the log cannot be read: \(error)")
+            }
+        }
+    }
+
     /// The engines' inputs in log order (up to event `size`, if given): the observations as a batch (line numbers are
     /// sequence numbers) and the actions.
     public func replayInputs(upTo size: Int64? = nil) throws -> (ObservationBatch, [MissionAction]) {

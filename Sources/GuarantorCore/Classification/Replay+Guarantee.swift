@@ -1,6 +1,6 @@
 extension Replay {
     /// The bytes of alerts.ndjson, obligations.ndjson, statements.ndjson and sanctions.ndjson.
-    static func guaranteeFiles(_ g: GuaranteeResults) -> ([UInt8], [UInt8], [UInt8], [UInt8]) {
+    public static func guaranteeFiles(_ g: GuaranteeResults) -> ([UInt8], [UInt8], [UInt8], [UInt8]) {
         var alerts = JSONWriter()
         for a in g.alerts {
             alertLine(a, into: &alerts)

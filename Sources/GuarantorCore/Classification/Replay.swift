@@ -37,7 +37,7 @@ public enum Replay {
         /// The verification engine's results.
         public var verification: VerificationResults
 
-        /// The files by name.
+        /// The files by name, in ``Replay/fileNames`` order.
         public var files: [(name: String, bytes: [UInt8])] {
             [
                 ("observations.ndjson", observations), ("incidents.ndjson", incidents),
@@ -47,6 +47,12 @@ public enum Replay {
             ]
         }
     }
+
+    /// The files a replay writes, in order.
+    public static let fileNames = [
+        "observations.ndjson", "incidents.ndjson", "violations.ndjson", "actions.ndjson", "impediments.ndjson",
+        "alerts.ndjson", "obligations.ndjson", "statements.ndjson", "sanctions.ndjson",
+    ]
 
     /// The engine's options for a replay whose actions are known in advance: the groups they name are kept.
     public static func options(pinning actions: [MissionAction]) -> MissionEngine.Options {

@@ -62,8 +62,8 @@ struct Correlator: Sendable {
     private(set) var groups: [Group] = []
     private var freeGroups: [Int32] = []
     private var nextOwner: UInt64 = 1
-    private var sealQueue = MinHeap<Entry>()
-    private var oldest = MinHeap<Entry>()
+    private var sealQueue = MostlyOrderedQueue<Entry>()
+    private var oldest = MostlyOrderedQueue<Entry>()
     /// Groups changed since ``takeDirty()``.
     private var dirty: [Int32] = []
     /// Incident keys of open observations, kept once keys are wanted.

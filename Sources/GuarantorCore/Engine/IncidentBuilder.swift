@@ -60,8 +60,10 @@ public struct IncidentBuilder: Sendable {
     func incident(_ members: [Report]) -> Incident {
         let registry = mission.sources
         let kinds = Self.kinds, weapons = Self.weapons
-        var kindTally = [Int](repeating: 0, count: kinds.count * 2)  // [all observations | evidence]
-        var weaponTally = [Int](repeating: 0, count: weapons.count * 2)
+        // Tallies by kind and weapon class: [all observations | evidence]; a single report needs none.
+        let single = members.count == 1
+        var kindTally = single ? [] : [Int](repeating: 0, count: kinds.count * 2)
+        var weaponTally = single ? [] : [Int](repeating: 0, count: weapons.count * 2)
         var hasKnownNonClaim = false
         var independent: [(organisation: String, kind: SourceKind)] = []
         var verifiedAlone = false
@@ -93,12 +95,14 @@ public struct IncidentBuilder: Sendable {
             let source = registry[o.source]
             // Unknown sources (removed from sources.json since) count as evidence but corroborate nothing.
             let isEvidence = source?.kind != .partyClaim
-            let k = kinds.firstIndex(of: o.kind)!
-            kindTally[k] += 1
-            if isEvidence { kindTally[kinds.count + k] += 1 }
-            if let w = o.weaponClass.flatMap({ weapons.firstIndex(of: $0) }) {
-                weaponTally[w] += 1
-                if isEvidence { weaponTally[weapons.count + w] += 1 }
+            if !single {
+                let k = kinds.firstIndex(of: o.kind)!
+                kindTally[k] += 1
+                if isEvidence { kindTally[kinds.count + k] += 1 }
+                if let w = o.weaponClass.flatMap({ weapons.firstIndex(of: $0) }) {
+                    weaponTally[w] += 1
+                    if isEvidence { weaponTally[weapons.count + w] += 1 }
+                }
             }
             guard let source, source.kind != .partyClaim else { continue }
             hasKnownNonClaim = true
@@ -121,10 +125,16 @@ public struct IncidentBuilder: Sendable {
         // Reliable independent sources: organisation–kind pairs with at least one source of a reliable grade.
         let reliableCount = reliableSoFar.count
         // Kind and weapon class: the most reported among non-claim observations, ties to the most specific.
+        // (A single report's own kind and class, whichever tally would be read.)
         let kindOffset = hasKnownNonClaim ? kinds.count : 0, weaponOffset = hasKnownNonClaim ? weapons.count : 0
-        let kind = VerificationEngine.mostCommon(kindTally[kindOffset..<kindOffset + kinds.count], of: kinds)!
-        let weaponClass = VerificationEngine.mostCommon(
-            weaponTally[weaponOffset..<weaponOffset + weapons.count], of: weapons)
+        let kind =
+            single
+            ? members[0].observation.kind
+            : VerificationEngine.mostCommon(kindTally[kindOffset..<kindOffset + kinds.count], of: kinds)!
+        let weaponClass =
+            single
+            ? members[0].observation.weaponClass
+            : VerificationEngine.mostCommon(weaponTally[weaponOffset..<weaponOffset + weapons.count], of: weapons)
         let fused = WGS84.geodetic(sum * (1 / weights))
         let location = Location(
             point: GeoPoint(lon: (fused.lon * 1e7).rounded() / 1e7, lat: (fused.lat * 1e7).rounded() / 1e7),
@@ -152,7 +162,8 @@ public struct IncidentBuilder: Sendable {
         return Incident(
             id: IncidentKey.incidentId(IncidentKey.of(observationId: members[0].observation.id)),
             observationIds: observationIds, kind: kind, weaponClass: weaponClass, location: location, start: start,
-            end: end, count: count, sources: sourceIds.sorted(), independentSources: independent.count,
+            end: end, count: count, sources: sourceIds.count > 1 ? sourceIds.sorted() : sourceIds,
+            independentSources: independent.count,
             independentReliableSources: reliableCount, credibility: credibility, status: status,
             classification: classification, late: allLate, credibleAt: credibleAt,
             verifiedAt: status == .verified ? verifiedAt : nil)

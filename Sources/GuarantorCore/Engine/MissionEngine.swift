@@ -442,7 +442,7 @@ public struct MissionEngine: Sendable {
 
     /// Publishes an owner's incidents, taking back those it published before and no longer does.
     private mutating func publish(owner: UInt64, old: [String], new: [IncidentRecord], state: UnitState) {
-        let ids = Set(new.map(\.incident.id))
+        let ids = old.isEmpty ? [] : Set(new.map(\.incident.id))
         for id in old where !ids.contains(id) {
             guard let t = tracked[id], t.owner == owner else { continue }
             subtract(t.record, state: t.state)
@@ -451,9 +451,13 @@ public struct MissionEngine: Sendable {
         }
         for record in new {
             let id = record.incident.id
-            if let t = tracked[id] { subtract(t.record, state: t.state) }
+            if !tracked.isEmpty, let t = tracked[id] { subtract(t.record, state: t.state) }
             add(record, state: state)
-            tracked[id] = state == .sealed ? nil : Tracked(owner: owner, record: record, state: state)
+            if state != .sealed {
+                tracked[id] = Tracked(owner: owner, record: record, state: state)
+            } else if !tracked.isEmpty {
+                tracked[id] = nil
+            }
             changes.units.append(.upsert(record, state))
         }
     }

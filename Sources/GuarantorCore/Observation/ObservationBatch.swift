@@ -29,8 +29,18 @@ public struct ObservationBatch: Sendable {
     public static func parse(_ bytes: [UInt8], isKnownSource: (String) -> Bool) -> Result<
         ObservationBatch, NDJSON.Rejection
     > {
-        NDJSON.parse(bytes, what: "observations", id: \.id) { try Observation(json: $0, isKnownSource: isKnownSource) }
+        NDJSON.parseLines(bytes, what: "observations", id: \.id) { try decode($0, isKnownSource: isKnownSource) }
             .map { ObservationBatch(observations: $0.records, lineNumbers: $0.lineNumbers) }
+    }
+
+    /// One line of an observations file: read straight from its bytes when it is plain (``ObservationDecoder``),
+    /// by the general reader otherwise, which names what is wrong.
+    /// - Throws: ``JSONParseError`` or ``FieldError``.
+    public static func decode(_ line: UnsafeBufferPointer<UInt8>, isKnownSource: (String) -> Bool) throws
+        -> Observation
+    {
+        if let o = ObservationDecoder.decode(line, isKnownSource: isKnownSource) { return o }
+        return try Observation(json: JSONValue.parse(line), isKnownSource: isKnownSource)
     }
 }
 
@@ -47,6 +57,11 @@ public enum NDJSON {
         public var errors: [LineError]
         /// How many errors there were in all.
         public var totalErrors: Int
+        public init(errors: [LineError], totalErrors: Int) {
+            self.errors = errors
+            self.totalErrors = totalErrors
+        }
+
         public var description: String {
             var text = errors.map(\.description).joined(separator: "\n")
             if totalErrors > errors.count { text += "\n… and \(totalErrors - errors.count) more errors" }
@@ -59,6 +74,14 @@ public enum NDJSON {
     /// - Parameter what: the records' name in the plural, for "the file has no …".
     public static func parse<Record>(
         _ bytes: [UInt8], what: String, id: (Record) -> String, decode: (JSONValue) throws -> Record
+    ) -> Result<(records: [Record], lineNumbers: [Int]), Rejection> {
+        parseLines(bytes, what: what, id: id) { try decode(try JSONValue.parse($0)) }
+    }
+
+    /// Like ``parse(_:what:id:decode:)``, with each line's bytes decoded by `decode`.
+    public static func parseLines<Record>(
+        _ bytes: [UInt8], what: String, id: (Record) -> String,
+        decode: (UnsafeBufferPointer<UInt8>) throws -> Record
     ) -> Result<(records: [Record], lineNumbers: [Int]), Rejection> {
         var errors: [LineError] = []
         var total = 0
@@ -94,7 +117,7 @@ public enum NDJSON {
                     continue
                 }
                 do {
-                    let decoded = try decode(try JSONValue.parse(line))
+                    let decoded = try decode(line)
                     let key = id(decoded)
                     if let first = firstLineOfId[key] {
                         record(

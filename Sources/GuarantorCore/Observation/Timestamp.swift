@@ -21,7 +21,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Parses RFC 3339 (`2026-03-01T12:00:00Z`, `…T12:00:00.250+02:00`); the result is in UTC.
     /// - Returns: `nil` when the text is not a valid RFC 3339 date-time between years 1970 and 2200.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let t = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = t
+    }
+
+    /// Parses RFC 3339 from UTF-8 bytes (see ``init(rfc3339:)``).
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         func digits(_ at: Int, _ count: Int) -> Int? {
             guard at + count <= b.count else { return nil }
             var v = 0
@@ -70,7 +76,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         guard i == b.count else { return nil }
         let days = Self.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        nanoseconds = seconds * 1_000_000_000 + fraction
+        return Timestamp(nanoseconds: seconds * 1_000_000_000 + fraction)
     }
 
     /// RFC 3339 in UTC with `Z`, and a fraction only when there is one (trailing zeros dropped).
