@@ -158,7 +158,9 @@ import Testing
 
     /// Feeds a log to an engine in order, drawing results at random moments; the fold at each moment is compared
     /// with the batch engine on the log so far (at `checks` of them).
-    static func feed(_ log: Log, seed: UInt64, checks: Int) -> (fold: ResultFold, restarts: Int) {
+    static func feed(_ log: Log, seed: UInt64, checks: Int, restarts: Bool = false) -> (fold: ResultFold, restarts: Int)
+    {
+        var restartCount = 0
         let sealed = SealedGroups(log.observations)
         var options = MissionEngine.Options()
         options.sealedMembers = { sealed.lookup($0) }
@@ -192,12 +194,39 @@ import Testing
             let more = engine.takeChanges()
             sealed.note(more)
             fold.apply(more)
+            // A restart from a snapshot: the same state, and the same results from there on.
+            if restarts && rng.next() % 300 == 0 {
+                let bytes = engine.snapshot()
+                let drawn = engine.takeChanges()
+                sealed.note(drawn)
+                fold.apply(drawn)
+                do {
+                    engine = try MissionEngine(mission: mission, snapshot: bytes, options: options)
+                } catch {
+                    Issue.record("the snapshot after \(i + 1) records cannot be restored: \(error)")
+                    return (fold, restartCount)
+                }
+                engine.refresh()
+                let republished = engine.takeChanges()
+                sealed.note(republished)
+                fold.apply(republished)
+                let again = engine.snapshot()
+                if again != bytes {
+                    let a = String(decoding: bytes, as: UTF8.self), b = String(decoding: again, as: UTF8.self)
+                    let at = zip(a, b).prefix { $0 == $1 }.count
+                    Issue.record(
+                        "the snapshot of the restored engine differs after \(i + 1) records at \(at): \(a.dropFirst(max(0, at - 80)).prefix(200)) | \(b.dropFirst(max(0, at - 80)).prefix(200))"
+                    )
+                }
+                _ = engine.takeChanges()
+                restartCount += 1
+            }
         }
         engine.finish()
         let changes = engine.takeChanges()
         sealed.note(changes)
         fold.apply(changes)
-        return (fold, 0)
+        return (fold, restartCount)
     }
 
     static func compare(_ expected: [String: String], _ actual: [String: String], _ label: String) {
@@ -238,6 +267,15 @@ import Testing
         // The server's way: records in log order, results drawn at random moments, sealed groups read back.
         let (fold, _) = Self.feed(log, seed: seed, checks: 0)
         Self.compare(expected, Self.files(fold, actions: log.actions), "fed in log order")
+    }
+
+    @Test(arguments: [4, 5] as [UInt64])
+    func restartsFromSnapshotsGiveTheResultsOfOneUninterruptedRun(seed: UInt64) {
+        let log = Self.log(seed: seed, hours: 48)
+        let expected = Self.referenceFiles(log.observations, log.actions)
+        let (fold, restarts) = Self.feed(log, seed: seed, checks: 0, restarts: true)
+        #expect(restarts >= 5)
+        Self.compare(expected, Self.files(fold, actions: log.actions), "with \(restarts) restarts")
     }
 
     @Test func resultsDrawnBeforeTheEndAreTheBatchEnginesOnTheLogSoFar() {

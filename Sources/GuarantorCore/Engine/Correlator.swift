@@ -38,6 +38,9 @@ struct Correlator: Sendable {
     private var bestSeparation: [Double] = []
     private var cellOf: [Int64] = []
     private var slotGeneration: [UInt32] = []
+    /// The order in which open observations arrived (a snapshot adds them again in that order).
+    private var arrival: [Int64] = []
+    private var arrivals: Int64 = 0
     /// Named by a review action (its incident key, or its id in a split).
     private(set) var isNamed: [Bool] = []
     private(set) var keys: [UInt64] = []
@@ -142,6 +145,7 @@ struct Correlator: Sendable {
             bestSeparation[s] = 0
             cellOf[s] = cell
             slotGeneration[s] &+= 1
+            arrival[s] = arrivals
             isNamed[s] = false
             hasKey[s] = false
         } else {
@@ -156,10 +160,12 @@ struct Correlator: Sendable {
             bestSeparation.append(0)
             cellOf.append(cell)
             slotGeneration.append(0)
+            arrival.append(arrivals)
             isNamed.append(false)
             keys.append(0)
             hasKey.append(false)
         }
+        arrivals += 1
         if keysWanted { computeKey(slot) }
         largestTimeUncertainty = max(largestTimeUncertainty, o.timeUncertaintySeconds)
         let candidates = neighbours(of: slot)
@@ -461,6 +467,21 @@ struct Correlator: Sendable {
 
     /// Records what a group has published (after it was built).
     mutating func setPublished(_ g: Int32, _ ids: [String]) { groups[Int(g)].published = ids }
+
+    /// The open observations in the order they arrived.
+    func openReportsInArrivalOrder() -> [Report] {
+        var slots: [Int32] = []
+        for g in groups where g.live { slots += g.members }
+        return slots.sorted { arrival[Int($0)] < arrival[Int($1)] }.map { reports[Int($0)] }
+    }
+
+    /// Sets the watermark (restoring a snapshot, after its open observations were added again).
+    mutating func restore(watermark: Int64, largestTimeUncertainty: Double) {
+        self.watermark = watermark
+        self.largestTimeUncertainty = max(self.largestTimeUncertainty, largestTimeUncertainty)
+    }
+
+    var largestTimeUncertaintySeen: Double { largestTimeUncertainty }
 
     // MARK: Keys and names
 

@@ -9,16 +9,16 @@ struct GuaranteeTrack: Sendable {
     let config: GuaranteeEngine
     private(set) var machine: GuaranteeMachine
     /// Inputs before this time are in `machine`.
-    private(set) var frontier = Int64.min
+    var frontier = Int64.min
     /// The inputs that can matter, of every incident that is no longer open and of every action, by unit.
-    private var ledger: [String: [GuaranteeInput]] = [:]
-    private var versions: [String: Int] = [:]
+    var ledger: [String: [GuaranteeInput]] = [:]
+    var versions: [String: Int] = [:]
     /// Ledger inputs at or after the frontier, not yet taken in.
     private var upcoming = MinHeap<Upcoming>()
     /// The inputs of open incidents, by unit.
     private var tentative: [String: [GuaranteeInput]] = [:]
-    private(set) var actions: [GuaranteeAction] = []
-    private var mustRestart = false
+    var actions: [GuaranteeAction] = []
+    var mustRestart = false
     /// How often the machine started again (for tests and metrics).
     private(set) var restarts = 0
 

@@ -40,54 +40,54 @@ public struct MissionEngine: Sendable {
         }
     }
 
-    private let options: Options
-    private let pinnedKeys: Set<UInt64>
-    private var correlator: Correlator
-    private var guarantee: GuaranteeTrack?
+    let options: Options
+    let pinnedKeys: Set<UInt64>
+    var correlator: Correlator
+    var guarantee: GuaranteeTrack?
 
     // Groups no observation can join that actions name, or that a replay knows they will.
-    private struct Retained: Sendable {
+    struct Retained: Sendable {
         var members: [Report]
         var keys: [UInt64]
         var owner: UInt64
         var published: [String]
     }
-    private var retained: [Retained] = []
-    private var retainedOfKey: [UInt64: Int32] = [:]
+    var retained: [Retained] = []
+    var retainedOfKey: [UInt64: Int32] = [:]
 
     // People's actions on incidents and findings, in arrival order, and the clusters they form.
-    private var reviewActions: [ReviewAction] = []
-    private var clusterOfAction: [Int32] = []
-    private struct Cluster: Sendable {
+    var reviewActions: [ReviewAction] = []
+    var clusterOfAction: [Int32] = []
+    struct Cluster: Sendable {
         var parent: Int32
         var actions: [Int32]
         var owner: UInt64
         var published: [String] = []
     }
-    private var clusters: [Cluster] = []
-    private var dirtyClusters: Set<Int32> = []
-    private var actionsNamingKey: [UInt64: [Int32]] = [:]
-    private var actionsNamingObservation: [String: [Int32]] = [:]
-    private var outcomes: [String: String] = [:]
+    var clusters: [Cluster] = []
+    var dirtyClusters: Set<Int32> = []
+    var actionsNamingKey: [UInt64: [Int32]] = [:]
+    var actionsNamingObservation: [String: [Int32]] = [:]
+    var outcomes: [String: String] = [:]
 
     // What is published and may still change, by incident id.
-    private struct Tracked: Sendable {
+    struct Tracked: Sendable {
         var owner: UInt64
         var record: IncidentRecord
         var state: UnitState
     }
-    private var tracked: [String: Tracked] = [:]
-    private var impedimentTally: [String: ImpedimentCount] = [:]
-    private var impedimentsChanged = false
-    private var facts = FactIndex()
-    private var guaranteeChanged = true
-    private var nextOwner: UInt64 = 1 << 62
+    var tracked: [String: Tracked] = [:]
+    var impedimentTally: [String: ImpedimentCount] = [:]
+    var impedimentsChanged = false
+    var facts = FactIndex()
+    var guaranteeChanged = true
+    var nextOwner: UInt64 = 1 << 62
 
-    private var changes = EngineChanges()
+    var changes = EngineChanges()
     /// The latest event time of any record (the guarantee's clock), `Int64.min` before the first.
-    public private(set) var latestTime = Int64.min
-    public private(set) var observationCount = 0
-    public private(set) var lateCount = 0
+    public internal(set) var latestTime = Int64.min
+    public internal(set) var observationCount = 0
+    public internal(set) var lateCount = 0
     /// Findings that stand from the start: each party that declared nothing.
     public let standingFindings: [Violation]
 
@@ -113,7 +113,7 @@ public struct MissionEngine: Sendable {
 
     /// Records from here on are fine to read in any order within the allowed lateness: incidents that start before
     /// this time are final (or held), and the guarantee has taken in everything before it.
-    public private(set) var frontier = Timestamp(nanoseconds: Int64.min)
+    public internal(set) var frontier = Timestamp(nanoseconds: Int64.min)
 
     // MARK: Feeding
 
@@ -157,7 +157,7 @@ public struct MissionEngine: Sendable {
         }
     }
 
-    private mutating func addReview(_ action: ReviewAction) {
+    mutating func addReview(_ action: ReviewAction) {
         correlator.wantKeys()
         let index = Int32(reviewActions.count)
         reviewActions.append(action)
@@ -182,7 +182,7 @@ public struct MissionEngine: Sendable {
         ([action.target] + action.mergedIncidents).compactMap(IncidentKey.parse)
     }
 
-    private mutating func newOwner() -> UInt64 {
+    mutating func newOwner() -> UInt64 {
         nextOwner += 1
         return nextOwner
     }
@@ -271,7 +271,7 @@ public struct MissionEngine: Sendable {
     }
 
     /// A group no observation can join any more: final, or kept for the actions that name it.
-    private mutating func seal(members: [Report], owner: UInt64, published: [String], namedOrPinned: Bool) {
+    mutating func seal(members: [Report], owner: UInt64, published: [String], namedOrPinned: Bool) {
         guaranteeChanged = true
         guard namedOrPinned else {
             publish(owner: owner, old: published, new: [builder.record(members)], state: .sealed)
@@ -294,7 +294,7 @@ public struct MissionEngine: Sendable {
         }
     }
 
-    private mutating func retain(_ members: [Report], owner: UInt64, published: [String]) -> Int32 {
+    mutating func retain(_ members: [Report], owner: UInt64, published: [String]) -> Int32 {
         let keys = members.map { IncidentKey.of(observationId: $0.observation.id) }
         let index = Int32(retained.count)
         retained.append(Retained(members: members, keys: keys, owner: owner, published: published))
@@ -441,7 +441,7 @@ public struct MissionEngine: Sendable {
     // MARK: Publishing
 
     /// Publishes an owner's incidents, taking back those it published before and no longer does.
-    private mutating func publish(owner: UInt64, old: [String], new: [IncidentRecord], state: UnitState) {
+    mutating func publish(owner: UInt64, old: [String], new: [IncidentRecord], state: UnitState) {
         let ids = old.isEmpty ? [] : Set(new.map(\.incident.id))
         for id in old where !ids.contains(id) {
             guard let t = tracked[id], t.owner == owner else { continue }
@@ -503,7 +503,7 @@ public struct MissionEngine: Sendable {
         guaranteeChanged = true
     }
 
-    private static func tallyKey(_ count: ImpedimentCount) -> String {
+    static func tallyKey(_ count: ImpedimentCount) -> String {
         [count.kind.rawValue, count.party, count.sector ?? ""].joined(separator: "\u{1F}")
     }
 }

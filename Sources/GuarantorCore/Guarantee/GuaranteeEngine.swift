@@ -113,6 +113,11 @@ struct FactIndex: Sendable {
         bySector[v.sector ?? Self.none]?.removeAll { $0.id == v.id }
     }
 
+    /// Every finding held, by sector, then (at, id).
+    func all() -> [Violation] {
+        bySector.keys.sorted().flatMap { key in bySector[key]!.sorted { ($0.at, $0.id) < ($1.at, $1.id) } }
+    }
+
     /// Sorts what was added since; ``facts(_:_:_:)`` needs it.
     mutating func prepare() {
         for key in unsorted { bySector[key]!.sort { ($0.at, $0.id) < ($1.at, $1.id) } }

@@ -63,6 +63,12 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func string(_ value: String) { separate(); writeString(value) }
+
+    /// Writes a value that is already JSON text (a record's canonical form), as it is.
+    public mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes += json
+    }
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
     public mutating func int(_ value: Int) {
