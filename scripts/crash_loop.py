@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Crash safety of `guarantor serve`: kill it with SIGKILL at random moments under load, restart it, and check.
 
-Each round starts the server on the same store, sends bulk NDJSON batches and single observations from two threads,
-and kills the server (SIGKILL) at a random moment. Then, with the server dead, it checks the store itself:
+Each round starts the server on the same store (saving a snapshot of its engine every 2,000 events, so that kills
+also land while one is written), sends bulk NDJSON batches and single observations from two threads, and kills the
+server (SIGKILL) at a random moment. Then, with the server dead, it checks the store itself:
   * every observation whose POST was acknowledged is there (zero loss);
   * every batch is there whole or not at all (nothing half-applied);
 and, after restarting the server (every round), that what it serves (/export/*.ndjson) equals a clean
@@ -70,7 +71,7 @@ def main():
     acknowledged_total = 0
     try:
         for r in range(args.rounds):
-            run.start()
+            run.start(extra=("--snapshot-every", "2000"))
             stop = threading.Event()
 
             def sender(kind, worker):
@@ -121,7 +122,7 @@ def main():
                 failures.append(f"round {r + 1}: {len(partial)} batches half-applied, e.g. {partial[:3]}")
 
             # Restarted, the server serves exactly what a clean replay of the log gives.
-            run.start()
+            run.start(extra=("--snapshot-every", "2000"))
             compare = (r + 1) % args.compare_every == 0 or r + 1 == args.rounds
             out = os.path.join(run.dir, "replay")
             shutil.rmtree(out, ignore_errors=True)

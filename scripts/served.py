@@ -29,13 +29,14 @@ class ServedMission:
         self.process = None
         self.port = None
 
-    def start(self, timeout=120):
-        """Starts the server on a free port and returns once /health answers."""
+    def start(self, timeout=120, extra=()):
+        """Starts the server on a free port (with `extra` arguments) and returns once /health answers."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.process = subprocess.Popen(
-            [self.guarantor, "serve", "--mission", self.mission, "--store", self.store, "--port", str(self.port)],
+            [self.guarantor, "serve", "--mission", self.mission, "--store", self.store, "--port", str(self.port)]
+            + list(extra),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -98,16 +98,49 @@ enum Files {
         }
     }
 
-    /// Checks an action against the store's log (replaying it with the action) and appends it only if it applies.
-    static func record(_ action: MissionAction, mission: Mission, store: String) throws -> (
-        Replay.Output, EventStore.IngestResult
-    ) {
-        let (batch, logged) = try inputs(mission: mission, observations: nil, actions: nil, store: store)
-        let output = Replay.run(mission: mission, batch: batch, actions: logged + [action])
-        let outcome = output.outcomes[action.id] ?? "refused: not applied"
+    /// The mission's engine over a store: resumed from the latest good snapshot and the log after it (refused
+    /// snapshots are reported on standard error).
+    static func openEngine(missionDirectory: String, mission: Mission, store path: String) throws -> StoredEngine {
+        let store = try openStore(path, mission: mission)
+        do {
+            return try StoredEngine(
+                mission: mission, store: store,
+                fingerprint: MissionDirectory.fingerprint(URL(fileURLWithPath: missionDirectory, isDirectory: true)),
+                warn: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
+        } catch let error as StoreError {
+            throw CLIError("\(error)")
+        }
+    }
+
+    /// After a command replayed a long tail of the log, a snapshot saves the next command from doing it again.
+    static func snapshotIfLong(_ engine: inout StoredEngine) {
+        if engine.position - (engine.startedFrom ?? 0) >= 10_000 { try? engine.saveSnapshot() }
+    }
+
+    /// Tries an action on the engine (resumed from the store) and appends it only if it applies; returns the
+    /// changes it made.
+    static func record(_ action: MissionAction, missionDirectory: String, mission: Mission, store path: String)
+        throws -> (engine: StoredEngine, changes: EngineChanges, stored: EventStore.IngestResult)
+    {
+        var engine = try openEngine(missionDirectory: missionDirectory, mission: mission, store: path)
+        var trial = engine.engine
+        trial.add(action)
+        trial.refresh()
+        let changes = trial.takeChanges()
+        let outcome: String
+        switch action {
+        case .review(let a): outcome = changes.outcomes.last { $0.action.id == a.id }?.outcome ?? "refused: not applied"
+        case .guarantee(let a):
+            outcome =
+                changes.guarantee?.actions.first { $0.action.id == a.id }?.outcome
+                ?? "refused: the mission has no guarantee (coalition.json, triggers.json)"
+        }
         guard outcome == "applied" else { throw CLIError("action \(action.id) \(outcome); nothing was stored") }
         do {
-            return (output, try openStore(store, mission: mission).record(action))
+            let stored = try engine.store.record(action)
+            engine.adopt(trial, changes: changes, through: stored.eventCount)
+            snapshotIfLong(&engine)
+            return (engine, changes, stored)
         } catch let error as StoreError {
             throw CLIError("\(error) — nothing was stored")
         }

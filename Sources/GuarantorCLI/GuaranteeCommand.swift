@@ -47,9 +47,10 @@ public struct GuaranteeActCommand: ParsableCommand {
         if let pledge { fields["pledge"] = .string(pledge) }
         if let quantity { fields["quantity"] = .number(quantity) }
         let decoded = try Files.decodeAction(fields, id: id) { try GuaranteeAction(json: $0) }
-        let (output, result) = try Files.record(.guarantee(decoded), mission: mission, store: store)
+        let (_, changes, result) = try Files.record(
+            .guarantee(decoded), missionDirectory: self.mission, mission: mission, store: store)
         print("\(decoded.kind.rawValue): applied as action \(decoded.id)")
-        if let id = decoded.obligation, let o = output.guarantee?.obligations.first(where: { $0.id == id }) {
+        if let id = decoded.obligation, let o = changes.guarantee?.obligations.first(where: { $0.id == id }) {
             print("  obligation \(o.id) is \(o.status.rawValue)\(o.late ? " (late)" : "")")
         }
         print("event log: \(Int(result.eventCount).grouped) events, head \(EventChain.hex(result.headHash))")

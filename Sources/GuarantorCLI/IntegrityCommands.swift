@@ -179,13 +179,12 @@ public struct CheckpointCommand: ParsableCommand {
         let store = try Files.openStore(self.store, mission: mission)
         let key = try Files.loadKey(signingKey)
         do {
-            let size = try store.head().count
-            let (batch, actions) = try store.replayInputs(upTo: size)
-            let output = Replay.run(mission: mission, batch: batch, actions: actions)
+            var engine = try Files.openEngine(missionDirectory: self.mission, mission: mission, store: self.store)
+            let size = engine.position
             let signed = try Checkpoints.make(
                 store: store, tree: try MerkleIndex(store: store).current(), size: Int(size),
-                files: Replay.resultFiles(mission: mission, output.verification, output.guarantee), key: key,
-                time: WallClock.now())
+                fileDigests: try engine.resultDigests(), key: key, time: WallClock.now())
+            Files.snapshotIfLong(&engine)
             say(signed.checkpoint.body, terminator: "")
         } catch let error as StoreError {
             throw CLIError("\(error)")
@@ -223,8 +222,11 @@ public struct VerifyCommand: ParsableCommand {
         }
         let report: LogVerifier.Report
         do {
-            report = try LogVerifier(mission: mission, store: store, integrity: try Files.integrity(self.mission))
-                .verify(held: held)
+            report = try LogVerifier(
+                mission: mission, store: store, integrity: try Files.integrity(self.mission),
+                fingerprint: try MissionDirectory.fingerprint(URL(fileURLWithPath: self.mission, isDirectory: true))
+            )
+            .verify(held: held)
         } catch let error as StoreError {
             throw CLIError("\(error)")
         }

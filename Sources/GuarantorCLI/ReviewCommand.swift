@@ -38,14 +38,17 @@ public struct ReviewActCommand: ParsableCommand {
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
         let action = try makeAction()
-        let (output, result) = try Files.record(.review(action), mission: mission, store: store)
+        let (_, changes, result) = try Files.record(
+            .review(action), missionDirectory: self.mission, mission: mission, store: store)
         print("\(action.kind.rawValue) \(action.target): applied as action \(action.id)")
-        if let incident = output.verification.incidents.first(where: { $0.lastReview?.id == action.id }) {
+        var records: [IncidentRecord] = []
+        for case .upsert(let record, _) in changes.units { records.append(record) }
+        if let incident = records.map(\.incident).last(where: { $0.lastReview?.id == action.id }) {
             print(
                 "  incident \(incident.id) is \(incident.status.rawValue), \(incident.observationIds.count) observations"
             )
         }
-        if let violation = output.verification.violations.first(where: { $0.id == action.target }) {
+        if let violation = records.flatMap(\.findings).last(where: { $0.id == action.target }) {
             print(
                 "  violation \(violation.id): endorsed by \(violation.endorsedBy.joined(separator: ", ")) "
                     + "(\(violation.endorsed ? "endorsed" : "quorum \(mission.agreement.board.quorum) not reached")), "
@@ -87,23 +90,47 @@ public struct ReviewQueueCommand: ParsableCommand {
             }
             return s
         }
-        let (batch, logged) = try Files.inputs(mission: mission, observations: nil, actions: nil, store: store)
-        var engine = VerificationEngine(mission: mission)
-        for o in batch.observations { engine.add(o) }
-        for case .review(let a) in logged { engine.add(a) }
-        let incidents = engine.results().incidents
-        let byId = Dictionary(uniqueKeysWithValues: incidents.map { ($0.id, $0) })
-        let queues = IncidentReview.queues(incidents)
+        var engine = try Files.openEngine(missionDirectory: self.mission, mission: mission, store: store)
+        var queues: [String: [StandingIncidents.Standing]] = [:]
+        var counts: [String: Int] = [:]
+        var standing = engine.standing
+        try standing.forEach { incident in
+            counts[incident.status, default: 0] += 1
+            if queues[incident.status, default: []].count < limit {
+                queues[incident.status, default: []].append(incident)
+            }
+            return true
+        }
+        Files.snapshotIfLong(&engine)
         for status in IncidentStatus.allCases where wanted == nil || wanted == status {
-            let queue = queues[status] ?? []
-            print("\(status.rawValue): \(queue.count.grouped)")
-            for id in queue.prefix(limit) {
-                let i = byId[id]!
+            print("\(status.rawValue): \((counts[status.rawValue] ?? 0).grouped)")
+            for incident in queues[status.rawValue] ?? [] {
+                let i: Incident
+                switch incident {
+                case .live(let record): i = record.incident
+                case .sealed(let row):
+                    i = try Self.incident(row, mission: mission)
+                }
                 let sector = i.classification.sector >= 0 ? mission.sectors.names[Int(i.classification.sector)] : "-"
                 print(
-                    "  \(id)  \(i.start.rfc3339)  \(i.kind.rawValue)  \(sector)  \(i.observationIds.count) obs, "
+                    "  \(i.id)  \(i.start.rfc3339)  \(i.kind.rawValue)  \(sector)  \(i.observationIds.count) obs, "
                         + "\(i.independentSources) independent")
             }
         }
+    }
+
+    /// What the queue shows of a sealed incident, read from its line.
+    static func incident(_ row: EventStore.SealedIncident, mission: Mission) throws -> Incident {
+        let f = try JSONFields(JSONValue.parse(row.line))
+        let location = try f.object("location")
+        let point = GeoPoint(lon: try location.number("lon"), lat: try location.number("lat"))
+        return Incident(
+            id: row.id, observationIds: row.members, kind: try f.enumeration("kind", as: ObservationKind.self),
+            weaponClass: nil,
+            location: Location(point: point, uncertaintyMeters: try location.number("uncertaintyMeters")),
+            start: Timestamp(nanoseconds: row.start), end: Timestamp(nanoseconds: row.end), count: 1, sources: [],
+            independentSources: try f.integer("independentSources", in: 0...Int.max), independentReliableSources: 0,
+            credibility: 5, status: try f.enumeration("status", as: IncidentStatus.self),
+            classification: mission.classify(point), late: row.late)
     }
 }

@@ -20,6 +20,9 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Demo: observations fed per second.") var feedRate = 200
     @Option(help: "The mission's private signing key: checkpoints on integrity.json's cadence and on demand.")
     var signingKey: String?
+    @Option(
+        help: "Save a snapshot of the engine every this many events (and at least every 5 minutes, and at shutdown).")
+    var snapshotEvery = 100_000
 
     public init() {}
 
@@ -50,7 +53,16 @@ public struct ServeCommand: AsyncParsableCommand {
                 say("  \(role.rawValue) key (\(member), \(user)): \(key)")
             }
         }
-        let state = try MissionState(mission: mission, store: eventStore)
+        let started = ContinuousClock.now
+        let state = try MissionState(
+            mission: mission, store: eventStore,
+            fingerprint: try MissionDirectory.fingerprint(URL(fileURLWithPath: missionPath, isDirectory: true)),
+            warn: { say("warning: \($0)") })
+        await state.setSnapshotEvery(events: Int64(max(snapshotEvery, 1)))
+        say(
+            "Resumed from "
+                + (state.startedFrom.map { "the snapshot at event \($0)" } ?? "the start of the log")
+                + " in \(started.duration(to: .now))")
         let integrity = try Files.integrity(missionPath)
         let key = try signingKey.map(Files.loadKey)
         let api = GuarantorAPI(state: state, integrity: integrity, signingKey: key)
@@ -76,6 +88,12 @@ public struct ServeCommand: AsyncParsableCommand {
             Task { await CheckpointSchedule.run(state: state, key: key, index: index, everySeconds: every) }
         }
         try await app.runService()
+        // Stopped gracefully: a snapshot, so that the next start replays nothing.
+        do {
+            try await state.saveSnapshot()
+        } catch {
+            say("warning: no snapshot saved at shutdown: \(error)")
+        }
     }
 }
 

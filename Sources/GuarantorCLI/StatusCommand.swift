@@ -26,16 +26,33 @@ public struct StatusCommand: ParsableCommand {
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let (batch, actions) = try Files.inputs(
-            mission: mission, observations: observations, actions: self.actions, store: store)
-        let output = Replay.run(mission: mission, batch: batch, actions: actions)
-        print(Self.report(mission: mission, output: output))
+        if let store {
+            // From the latest snapshot and the log after it.
+            var engine = try Files.openEngine(missionDirectory: self.mission, mission: mission, store: store)
+            let c = engine.counts
+            print(
+                Self.report(
+                    mission: mission, incidents: c.incidents, violations: c.findings, verified: c.verifiedFindings,
+                    guarantee: engine.guarantee))
+            Files.snapshotIfLong(&engine)
+        } else {
+            let (batch, actions) = try Files.inputs(
+                mission: mission, observations: observations, actions: self.actions, store: nil)
+            let output = Replay.run(mission: mission, batch: batch, actions: actions)
+            let verified = output.verification.violations.filter { $0.incidentStatus == .verified }.count
+            print(
+                Self.report(
+                    mission: mission, incidents: output.incidentCount, violations: output.violationCount,
+                    verified: verified, guarantee: output.guarantee))
+        }
     }
 
-    static func report(mission: Mission, output: Replay.Output) -> String {
-        guard let g = output.guarantee, let coalition = mission.coalition, let book = mission.triggers else {
+    static func report(
+        mission: Mission, incidents: Int, violations: Int, verified: Int, guarantee: GuaranteeResults?
+    ) -> String {
+        guard let g = guarantee, let coalition = mission.coalition, let book = mission.triggers else {
             return "Mission \(mission.agreement.id) has no coalition.json and triggers.json: verification only "
-                + "(\(output.incidentCount.grouped) incidents, \(output.violationCount.grouped) violations)."
+                + "(\(incidents.grouped) incidents, \(violations.grouped) violations)."
         }
         var lines: [String] = []
         func table(_ rows: [[String]]) {
@@ -50,10 +67,9 @@ public struct StatusCommand: ParsableCommand {
                         }.joined(separator: "  "))
             }
         }
-        let verified = output.verification.violations.filter { $0.incidentStatus == .verified }.count
         lines.append("Guarantee of \"\(mission.agreement.title)\" at \(g.clock.rfc3339) (event time)")
         lines.append(
-            "  \(output.incidentCount.grouped) incidents, \(output.violationCount.grouped) violations (\(verified.grouped) verified), \(g.alerts.count.grouped) alerts"
+            "  \(incidents.grouped) incidents, \(violations.grouped) violations (\(verified.grouped) verified), \(g.alerts.count.grouped) alerts"
         )
         lines.append("")
         lines.append("Escalation levels (0 = none)")

@@ -3,10 +3,12 @@ import GuarantorCore
 
 /// What the live stream carries: new alerts and incidents that changed.
 public enum StreamEvent: Sendable {
-    /// A new alert, and the incident of each of its findings by finding id (a reader sees the findings whose incidents
-    /// it may read; a finding with no incident, such as a missing declaration, is seen by all).
-    case alert(Alert, incidents: [String: Incident])
-    case incident(Incident)
+    /// A new alert (a reader sees the findings whose incidents it may read; a finding with no incident, such as a
+    /// missing declaration, is seen by all).
+    case alert(Alert)
+    /// An incident that is new or changed in status or size, by id: a reader gets the part it may read, as it
+    /// stands when sent.
+    case incident(String)
     /// Sent every second to each client, as an SSE comment: it finds clients that have gone.
     case heartbeat
 

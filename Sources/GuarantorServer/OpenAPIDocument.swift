@@ -137,6 +137,12 @@ enum OpenAPIDocument {
         ])
     }
 
+    private static let limitParameter = query(
+        "limit", type("integer", ["minimum": .number(1), "maximum": .number(100_000)]), "At most this many")
+    private static let afterParameter = query(
+        "after", type("string", ["pattern": .string("^-?[0-9]+:.+$")]),
+        "Go on after this place: the `next` of the previous page")
+
     /// Success response and parameters per route.
     private static func operation(_ route: APIRoute) -> JSONValue {
         var op: [String: JSONValue] = ["summary": .string(route.summary), "operationId": .string(operationId(route))]
@@ -164,18 +170,28 @@ enum OpenAPIDocument {
                 query("sector", type("string"), "Only this sector"),
                 query("from", time, "Ending at or after"), query("to", time, "Starting at or before"),
                 query("bbox", type("string"), "minLon,minLat,maxLon,maxLat"),
-                query(
-                    "limit", type("integer", ["minimum": .number(1), "maximum": .number(100_000)]), "At most this many"),
+                limitParameter, afterParameter,
             ]
             responses["200"] = response(
-                "Incidents the reader may see", object(["incidents": array(ref("Incident"))], required: ["incidents"]))
+                "Incidents the reader may see, oldest first (1,000 unless `limit` says otherwise)",
+                object(["incidents": array(ref("Incident")), "next": nullableString], required: ["incidents", "next"]))
             responses["400"] = errorResponse
         case (.get, "/incidents/queue"):
-            responses["200"] = response("Incident ids per status, oldest first", type("object"))
+            parameters = [limitParameter]
+            responses["200"] = response("Incident ids per status, oldest first (at most `limit` each)", type("object"))
+            responses["400"] = errorResponse
         case (.get, "/violations"):
-            parameters = [query("status", type("string"), "Only findings whose incident has this status")]
+            parameters = [
+                query(
+                    "status", enumeration(IncidentStatus.allCases.map(\.rawValue)),
+                    "Only findings whose incident has this status"),
+                limitParameter, afterParameter,
+            ]
             responses["200"] = response(
-                "Findings", object(["violations": array(ref("Violation"))], required: ["violations"]))
+                "Findings, by (at, id) (1,000 unless `limit` says otherwise)",
+                object(
+                    ["violations": array(ref("Violation")), "next": nullableString], required: ["violations", "next"]))
+            responses["400"] = errorResponse
         case (.post, "/actions"):
             op["requestBody"] = .object(["required": .bool(true), "content": content(ref("Action"))])
             responses["201"] = response("Applied and stored", ref("ActionResult"))
@@ -275,6 +291,8 @@ enum OpenAPIDocument {
             responses["429"] = errorResponse
         }
         if !parameters.isEmpty { op["parameters"] = .array(parameters) }
+        // A query parameter the route does not know is refused, never ignored.
+        if responses["400"] == nil { responses["400"] = errorResponse }
         op["responses"] = .object(responses)
         return .object(op)
     }

@@ -8,7 +8,7 @@ import GuarantorCore
 /// or not at all; `synchronous = FULL` makes a committed batch survive a crash or power loss. Triggers refuse any
 /// UPDATE or DELETE of events.
 public final class EventStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// The mission this store belongs to.
     public let missionId: String
 
@@ -21,6 +21,8 @@ public final class EventStore: Sendable {
         /// Number of events in the log afterwards, and the hash of the last one.
         public var eventCount: Int64
         public var headHash: [UInt8]
+        /// The positions in the batch of the observations appended, in order (the others were stored already).
+        public var appendedIndices: [Int] = []
     }
 
     /// One stored event.
@@ -132,6 +134,7 @@ public final class EventStore: Sendable {
                     CREATE TRIGGER cosignature_no_delete BEFORE DELETE ON cosignature BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
                     """)
         }
+        registerResultMigrations(&migrator)
         return migrator
     }
 
@@ -145,13 +148,14 @@ public final class EventStore: Sendable {
                 var (sequence, head) = try Self.head(db)
                 var appended = 0
                 var present = 0
+                var appendedIndices: [Int] = []
                 let find = try db.makeStatement(sql: "SELECT payload FROM event WHERE observation_id = ?")
                 let insert = try db.makeStatement(
                     sql: """
                         INSERT INTO event (sequence, kind, observation_id, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT (observation_id) DO NOTHING
                         """)
-                for observation in observations {
+                for (index, observation) in observations.enumerated() {
                     let payload = observation.canonicalJSON
                     let hash = EventChain.hash(
                         previous: head, sequence: sequence + 1, kind: EventKind.observation.rawValue, payload: payload)
@@ -175,8 +179,11 @@ public final class EventStore: Sendable {
                     sequence += 1
                     head = hash
                     appended += 1
+                    appendedIndices.append(index)
                 }
-                return IngestResult(appended: appended, alreadyPresent: present, eventCount: sequence, headHash: head)
+                return IngestResult(
+                    appended: appended, alreadyPresent: present, eventCount: sequence, headHash: head,
+                    appendedIndices: appendedIndices)
             }
         } catch let error as StoreError {
             throw error
@@ -257,12 +264,15 @@ public final class EventStore: Sendable {
     /// Every observation and action in log order (up to event `size`, if given), decoded as it is read and with
     /// redacted fields removed: the engines' inputs without holding the log in memory.
     /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read, or what `body` throws.
-    public func forEachRecord(upTo size: Int64? = nil, _ body: (Int64, Record) throws -> Void) throws {
+    public func forEachRecord(
+        after first: Int64 = 0, upTo size: Int64? = nil, _ body: (Int64, Record) throws -> Void
+    ) throws {
         let hidden = try redactions()
         try pool.read { db in
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT sequence, kind, payload FROM event WHERE sequence <= ? ORDER BY sequence",
-                arguments: [size ?? Int64.max])
+                db,
+                sql: "SELECT sequence, kind, payload FROM event WHERE sequence > ? AND sequence <= ? ORDER BY sequence",
+                arguments: [first, size ?? Int64.max])
             while let row = try rows.next() {
                 let sequence: Int64 = row[0]
                 let kind: String = row[1]
@@ -545,7 +555,7 @@ public final class EventStore: Sendable {
         return nil
     }
 
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
         return "\(error)"
     }

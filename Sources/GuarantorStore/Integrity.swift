@@ -83,6 +83,20 @@ public final class MerkleIndex: @unchecked Sendable {
 
 /// Making and storing signed checkpoints.
 public enum Checkpoints {
+    /// Signs a checkpoint of the first `size` events, whose result files have these SHA-256 digests, and stores it.
+    public static func make(
+        store: EventStore, tree: MerkleTree, size: Int, fileDigests: [(name: String, sha256: [UInt8])],
+        key: Curve25519.Signing.PrivateKey, time: Timestamp
+    ) throws -> SignedCheckpoint {
+        let checkpoint = Checkpoint(
+            mission: store.missionId, size: size, root: tree.root(size: size),
+            results: Checkpoint.digest(ofFileDigests: fileDigests), time: time)
+        let signed = SignedCheckpoint(
+            checkpoint: checkpoint, signature: try SigningKeys.sign(checkpoint.body, with: key))
+        try store.addCheckpoint(signed, resultFiles: fileDigests.map { ($0.name, EventChain.hex($0.sha256)) })
+        return try store.checkpoints(size: size).first?.signed ?? signed
+    }
+
     /// Signs a checkpoint of the first `size` events, whose results are `files`, and stores it.
     public static func make(
         store: EventStore, tree: MerkleTree, size: Int, files: [(name: String, bytes: [UInt8])],

@@ -9,11 +9,14 @@ public struct LogVerifier {
     public let mission: Mission
     public let store: EventStore
     public let integrity: IntegrityConfiguration
+    /// ``MissionDirectory/fingerprint(_:)`` of the mission (snapshots are checked against it).
+    public let fingerprint: String
 
-    public init(mission: Mission, store: EventStore, integrity: IntegrityConfiguration) {
+    public init(mission: Mission, store: EventStore, integrity: IntegrityConfiguration, fingerprint: String) {
         self.mission = mission
         self.store = store
         self.integrity = integrity
+        self.fingerprint = fingerprint
     }
 
     /// What was checked: each line passed (`ok`) or names what failed, first failure first within each check.
@@ -124,6 +127,37 @@ public struct LogVerifier {
                 report.failures.append(
                     "results: a replay of events 1…\(size) differs from the stored results of checkpoint \(size) in "
                         + (differing.isEmpty ? "the signed digest" : differing.joined(separator: ", ")))
+            }
+        }
+        // 4. Snapshots of the engine: each is what a replay from the first event gives at its position.
+        let snapshots = try store.snapshots().sorted { $0.position < $1.position }
+        if let first = snapshots.first {
+            var replayed = try StoredEngine(
+                mission: mission, store: store, fingerprint: fingerprint, dry: true, upTo: first.position)
+            var good = 0
+            for snapshot in snapshots {
+                try replayed.feedLog(upTo: snapshot.position)
+                let (engine, view) = replayed.snapshotBytes()
+                if !snapshot.isIntact {
+                    report.failures.append(
+                        "snapshot at event \(snapshot.position): its digest does not match its content")
+                } else if snapshot.mission != fingerprint {
+                    report.passed.append(
+                        "snapshot at event \(snapshot.position): made with another mission configuration (not used)")
+                } else if try store.hash(ofEvent: snapshot.position) != snapshot.headHash {
+                    report.failures.append(
+                        "snapshot at event \(snapshot.position): made at another event \(snapshot.position)")
+                } else if engine != snapshot.engine || view != snapshot.view {
+                    report.failures.append(
+                        "snapshot at event \(snapshot.position): differs from a replay of events 1…\(snapshot.position)"
+                    )
+                } else {
+                    good += 1
+                }
+            }
+            if good == snapshots.count {
+                report.passed.append(
+                    "snapshots: \(good), each equal to a replay from the first event to its position")
             }
         }
         return report

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuarantorCore
 
@@ -71,6 +72,28 @@ public enum MissionDirectory {
             mission.triggers = book
         }
         return mission
+    }
+
+    /// A digest of every file that decides the mission's results (the agreement and the files it names, sources,
+    /// declarations, coalition, triggers): derived results kept in a store are valid only for the same digest.
+    public static func fingerprint(_ directory: URL) throws -> String {
+        var names = [agreementFile, sourcesFile, declarationsFile, coalitionFile, triggersFile]
+        if let agreement = try? Agreement(json: readJSON(directory, agreementFile)) {
+            if case .file(let path) = agreement.line { names.append(path) }
+            if case .areas(let path) = agreement.sectors { names.append(path) }
+        }
+        var hasher = SHA256()
+        for name in names {
+            let url = URL(fileURLWithPath: name, relativeTo: directory)
+            hasher.update(data: Array("\(name)\u{0}".utf8))
+            if let data = FileManager.default.contents(atPath: url.path) {
+                hasher.update(data: Array("\(data.count)\u{0}".utf8))
+                hasher.update(data: data)
+            } else {
+                hasher.update(data: Array("-\u{0}".utf8))
+            }
+        }
+        return EventChain.hex(Array(hasher.finalize()))
     }
 
     private static func exists(_ directory: URL, _ name: String) -> Bool {

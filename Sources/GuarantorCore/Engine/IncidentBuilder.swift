@@ -7,6 +7,28 @@ public struct IncidentRecord: Sendable, Equatable {
     public var findings: [Violation]
     /// What it adds to the count of impediments (access denials, restrictions of movement, sensor gaps), if it is one.
     public var impediment: ImpedimentCount?
+    /// Its observations marked AMBER or above, which not every member may read (every other one every member may).
+    public var markings: [Marking] = []
+}
+
+/// How an observation is marked when not every member may read it (TLP AMBER and above): what decides who may.
+public struct Marking: Sendable, Equatable {
+    public var observationId: String
+    public var tlp: TLP
+    public var originator: String?
+    public var recipients: [String]
+
+    public init(observationId: String, tlp: TLP, originator: String?, recipients: [String]) {
+        self.observationId = observationId
+        self.tlp = tlp
+        self.originator = originator
+        self.recipients = recipients
+    }
+
+    /// Whether a user of `member` may read the observation.
+    public func isReadable(by member: String) -> Bool {
+        Releasability.canRead(member: member, tlp: tlp, originator: originator, recipients: recipients)
+    }
 }
 
 /// What people decided about a group of observations, applied when its incident is built.
@@ -53,7 +75,14 @@ public struct IncidentBuilder: Sendable {
                 kind: incident.kind, party: party, sector: sector >= 0 ? mission.sectors.names[Int(sector)] : nil,
                 incidents: 1, observations: members.count)
         }
-        return IncidentRecord(incident: incident, findings: findings, impediment: impediment)
+        var markings: [Marking] = []
+        for m in members {
+            let o = m.observation
+            guard let tlp = o.tlp, Releasability.isRestricted(o) else { continue }
+            markings.append(
+                Marking(observationId: o.id, tlp: tlp, originator: o.originator, recipients: o.recipients))
+        }
+        return IncidentRecord(incident: incident, findings: findings, impediment: impediment, markings: markings)
     }
 
     /// The incident of a group of reports sorted by (observedAt, id): its id follows from the first one.

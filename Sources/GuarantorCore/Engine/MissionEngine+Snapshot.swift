@@ -38,7 +38,8 @@ extension MissionEngine {
         w.endArray()
         w.key("held")
         w.beginArray()
-        for group in retained {
+        // In the order of their first members, whatever order they were kept in.
+        for group in retained.sorted(by: { $0.members[0].isEarlier(than: $1.members[0]) }) {
             w.beginObject()
             w.key("late"); w.bool(group.members.first?.late ?? false)
             w.key("members")

@@ -36,6 +36,32 @@ public struct Incident: Sendable, Equatable {
     /// Event time at which it became verified: the report that completed the corroboration, or the analyst's
     /// decision; `nil` unless verified.
     public var verifiedAt: Timestamp? = nil
+
+    public init(
+        id: String, observationIds: [String], kind: ObservationKind, weaponClass: WeaponClass?, location: Location,
+        start: Timestamp, end: Timestamp, count: Int, sources: [String], independentSources: Int,
+        independentReliableSources: Int, credibility: Int, status: IncidentStatus, classification: Classification,
+        late: Bool, lastReview: ReviewAction? = nil, credibleAt: Timestamp? = nil, verifiedAt: Timestamp? = nil
+    ) {
+        self.id = id
+        self.observationIds = observationIds
+        self.kind = kind
+        self.weaponClass = weaponClass
+        self.location = location
+        self.start = start
+        self.end = end
+        self.count = count
+        self.sources = sources
+        self.independentSources = independentSources
+        self.independentReliableSources = independentReliableSources
+        self.credibility = credibility
+        self.status = status
+        self.classification = classification
+        self.late = late
+        self.lastReview = lastReview
+        self.credibleAt = credibleAt
+        self.verifiedAt = verifiedAt
+    }
 }
 
 /// A finding: an incident that breaks a rule of the agreement.
@@ -67,6 +93,31 @@ public struct Violation: Sendable, Equatable {
     public var contests: [ReviewAction] = []
     /// What was found, in words, when the rule alone does not say it (e.g. "declared 40, counted 31").
     public var detail: String? = nil
+
+    public init(
+        id: String, incidentId: String, rule: String, severity: Severity, attributedTo: String,
+        attributionBasis: String, zone: String?, distanceToLineMeters: Double, at: Timestamp, probability: Double,
+        incidentStatus: IncidentStatus, sector: String? = nil, verifiedAt: Timestamp? = nil, endorsedBy: [String] = [],
+        endorsed: Bool = false, contests: [ReviewAction] = [], detail: String? = nil
+    ) {
+        self.id = id
+        self.incidentId = incidentId
+        self.rule = rule
+        self.severity = severity
+        self.attributedTo = attributedTo
+        self.attributionBasis = attributionBasis
+        self.zone = zone
+        self.distanceToLineMeters = distanceToLineMeters
+        self.at = at
+        self.probability = probability
+        self.incidentStatus = incidentStatus
+        self.sector = sector
+        self.verifiedAt = verifiedAt
+        self.endorsedBy = endorsedBy
+        self.endorsed = endorsed
+        self.contests = contests
+        self.detail = detail
+    }
 }
 
 /// What the engine concludes from everything fed to it so far.

@@ -1,0 +1,104 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+import Hummingbird
+
+/// The mission as configured: the coalition, the agreement, its line and zones.
+extension GuarantorAPI {
+    func coalitionJSON() -> String {
+        guard let c = state.mission.coalition else { return #"{"members":[]}"# }
+        let deployed = c.deployed(at: WallClock.now())
+        let value: JSONValue = .object([
+            "members": .array(
+                c.members.map { .object(["id": .string($0.id), "name": .string($0.name), "role": .string($0.role)]) }),
+            "pledges": .array(
+                c.pledges.map {
+                    .object(["id": .string($0.id), "member": .string($0.member), "pillar": .string($0.pillar.rawValue)])
+                }),
+            "deterrenceForce": .object([
+                "ceiling": .number(Double(c.ceiling)),
+                "pledged": .object(c.contributions.mapValues { .number(Double($0)) }),
+                "deployed": .object(deployed.mapValues { .number(Double($0)) }),
+            ]),
+            "protectedSites": .array(
+                c.sites.map {
+                    .object([
+                        "id": .string($0.id), "kind": .string($0.kind.rawValue), "name": .string($0.name),
+                        "location": .object(["lon": .number($0.location.lon), "lat": .number($0.location.lat)]),
+                        "radiusMeters": .number($0.radiusMeters),
+                    ])
+                }),
+        ])
+        return value.prettyPrinted
+    }
+
+    func lineGeoJSON() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("features")
+        w.beginArray()
+        for part in state.mission.line.parts {
+            w.beginObject()
+            w.key("type"); w.string("Feature")
+            w.key("properties"); w.beginObject(); w.endObject()
+            w.key("geometry")
+            w.beginObject()
+            w.key("type"); w.string("LineString")
+            w.key("coordinates")
+            w.beginArray()
+            for p in part {
+                w.beginArray(); w.number(p.lon); w.number(p.lat); w.endArray()
+            }
+            w.endArray()
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by
+    /// the half-width), with the zone's id, half-width and prohibitions as properties.
+    func zonesGeoJSON() -> [UInt8] {
+        let agreement = state.mission.agreement
+        let line = state.mission.line
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("features")
+        w.beginArray()
+        for zone in agreement.zones {
+            w.beginObject()
+            w.key("type"); w.string("Feature")
+            w.key("id"); w.string(zone.id)
+            w.key("properties")
+            w.beginObject()
+            w.key("id"); w.string(zone.id)
+            w.key("halfWidthMeters"); w.number(zone.halfWidthMeters)
+            w.key("prohibitedActivities")
+            w.beginArray(); for a in zone.prohibitedActivities { w.string(a.rawValue) }; w.endArray()
+            w.key("prohibitedWeaponClasses")
+            w.beginArray(); for c in zone.prohibitedWeaponClasses { w.string(c.rawValue) }; w.endArray()
+            w.endObject()
+            w.key("geometry")
+            w.beginObject()
+            w.key("type"); w.string("MultiLineString")
+            w.key("coordinates")
+            w.beginArray()
+            for edge in line.offset(by: zone.halfWidthMeters) + line.offset(by: -zone.halfWidthMeters) {
+                w.beginArray()
+                for p in edge { w.beginArray(); w.number(p.lon); w.number(p.lat); w.endArray() }
+                w.endArray()
+            }
+            w.endArray()
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+}

@@ -1,0 +1,220 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+import Hummingbird
+
+/// Incidents, findings, the review queues and the guarantee, each as the reader's member may see it.
+extension GuarantorAPI {
+    /// A place in the (start, id) order of incidents: `START_NANOSECONDS:ID`, as `next` gives it.
+    static func cursor(_ text: String) throws -> (Int64, String) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let start = Int64(parts[0]), !parts[1].isEmpty else {
+            throw APIError(.badRequest, "after: \"\(text)\" is not a cursor from `next`")
+        }
+        return (start, String(parts[1]))
+    }
+
+    static func cursorText(_ shown: ResultView.Shown) -> String { "\(shown.start):\(shown.id)" }
+
+    static func limit(_ request: Request) throws -> Int {
+        guard request.uri.queryParameters.get("limit") != nil else { return 1_000 }
+        return try integer(request, "limit", in: 1...100_000)
+    }
+
+    static func status(_ request: Request) throws -> IncidentStatus? {
+        try request.uri.queryParameters.get("status").map { s in
+            guard let status = IncidentStatus(rawValue: s) else {
+                throw APIError(.badRequest, "status: \"\(s)\" is not one of \(IncidentStatus.allCases.map(\.rawValue))")
+            }
+            return status
+        }
+    }
+
+    func incidents(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.allowParameters(request, ["status", "from", "to", "bbox", "sector", "limit", "after"])
+        let q = request.uri.queryParameters
+        let status = try Self.status(request)
+        let from = try q.get("from").map { try Self.time($0, "from") }
+        let to = try q.get("to").map { try Self.time($0, "to") }
+        let bbox = try q.get("bbox").map(Self.bbox)
+        let sector = q.get("sector")
+        let limit = try Self.limit(request)
+        let after = try q.get("after").map(Self.cursor)
+        var filter = EventStore.SealedFilter()
+        filter.status = status?.rawValue
+        filter.endsFrom = from?.nanoseconds
+        filter.startsTo = to?.nanoseconds
+        filter.box = bbox.map { ($0.minLon, $0.minLat, $0.maxLon, $0.maxLat) }
+        // What the reader sees is filtered: its part of an incident may lie elsewhere than the whole.
+        let shown = try await state.incidents(
+            for: caller.member, after: after, filter: filter, limit: limit + 1
+        ) { i in
+            (from == nil || i.end >= from!.nanoseconds) && (to == nil || i.start <= to!.nanoseconds)
+                && (sector == nil || i.sector == sector) && (bbox == nil || bbox!.contains(i.point))
+        }
+        let page = shown.prefix(limit)
+        let restricted = page.filter(\.restricted).count
+        if restricted > 0 { try audit(caller, "/incidents", records: restricted) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("incidents")
+        w.beginArray()
+        for i in page { w.raw(i.line) }
+        w.endArray()
+        w.key("next")
+        if shown.count > limit, let last = page.last { w.string(Self.cursorText(last)) } else { w.null() }
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    func queue(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.allowParameters(request, ["limit"])
+        let limit = try Self.limit(request)
+        var queues: [String: [String]] = [:]
+        var cursor: (Int64, String)?
+        while true {
+            let page = try await state.incidents(for: caller.member, after: cursor, filter: .init(), limit: 10_000) {
+                _ in true
+            }
+            for i in page where queues[i.status, default: []].count < limit {
+                queues[i.status, default: []].append(i.id)
+            }
+            guard let last = page.last, page.count == 10_000 else { break }
+            cursor = (last.start, last.id)
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        for status in IncidentStatus.allCases {
+            w.key(dynamic: status.rawValue)
+            w.beginArray()
+            for id in queues[status.rawValue] ?? [] { w.string(id) }
+            w.endArray()
+        }
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    func violations(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.allowParameters(request, ["status", "limit", "after"])
+        let status = try Self.status(request)
+        let limit = try Self.limit(request)
+        let after = try request.uri.queryParameters.get("after").map(Self.cursor)
+        var filter = EventStore.SealedFilter()
+        filter.status = status?.rawValue
+        var lines: [UInt8] = []
+        var count = 0
+        var restricted = 0
+        var next: String?
+        var w = JSONWriter()
+        if after == nil {
+            for v in state.standingFindings.sorted(by: { $0.id < $1.id })
+            where status == nil || v.incidentStatus == status {
+                Replay.violationLine(v, into: &w)
+                w.newline()
+                count += 1
+            }
+            lines = w.bytes
+        }
+        var cursor = after
+        paging: while true {
+            let page = try await state.incidents(for: caller.member, after: cursor, filter: filter, limit: 1_000) {
+                !$0.findingIds.isEmpty
+            }
+            for i in page {
+                if count >= limit {
+                    next = cursor.map { "\($0.0):\($0.1)" }
+                    break paging
+                }
+                lines += i.findings
+                count += i.findingIds.count
+                if i.restricted { restricted += 1 }
+                cursor = (i.start, i.id)
+            }
+            if page.count < 1_000 { break }
+        }
+        if restricted > 0 { try audit(caller, "/violations", records: restricted) }
+        var out = JSONWriter()
+        out.beginObject()
+        out.key("violations")
+        out.beginArray()
+        for line in lines.split(separator: 0x0A) { out.raw(Array(line)) }
+        out.endArray()
+        out.key("next")
+        if let next { out.string(next) } else { out.null() }
+        out.endObject()
+        return Self.json(out.bytes)
+    }
+
+    /// An alert as a reader sees it: only the findings it may read, and no id of an incident it may not (an alert
+    /// itself is for every member: a tripwire alert resting on a RED report still reaches all of them).
+    static func shown(_ alert: Alert, readable: Set<String>) -> Alert {
+        var shown = alert
+        shown.violationIds = []
+        for id in alert.violationIds {
+            if readable.contains(id) {
+                shown.violationIds.append(id)
+            } else if let incident = ResultView.incident(ofFinding: id) {
+                shown.detail = shown.detail.replacingOccurrences(of: incident, with: "(withheld)")
+            }
+        }
+        return shown
+    }
+
+    /// The alerts, as a member sees them.
+    func shownAlerts(for member: String) async throws -> [Alert] {
+        let alerts = await state.guarantee()?.alerts ?? []
+        let readable = try await state.readable(findings: alerts.flatMap(\.violationIds), by: member)
+        return alerts.map { Self.shown($0, readable: readable) }
+    }
+
+    func alerts(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.noParameters(request)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("alerts")
+        w.beginArray()
+        for a in try await shownAlerts(for: caller.member) { Replay.alertLine(a, into: &w) }
+        w.endArray()
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    func obligations(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.allowParameters(request, ["member"])
+        let member = request.uri.queryParameters.get("member")
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("obligations")
+        w.beginArray()
+        for o in await state.guarantee()?.obligations ?? [] where member == nil || o.member == member {
+            Replay.obligationLine(o, into: &w)
+        }
+        w.endArray()
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    func statements(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.noParameters(request)
+        let statements = await state.guarantee()?.statements ?? []
+        let readable = try await state.readable(findings: statements.flatMap(\.violationIds), by: caller.member)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("statements")
+        w.beginArray()
+        for s in statements {
+            w.beginObject()
+            w.key("id"); w.string(s.id)
+            w.key("alertId"); w.string(s.alertId)
+            w.key("signedBy"); w.beginArray(); for m in s.signedBy { w.string(m) }; w.endArray()
+            w.key("declinedBy"); w.beginArray(); for m in s.declinedBy { w.string(m) }; w.endArray()
+            // The text states verified findings; a reader sees it only if it may read every one of them.
+            w.key("markdown")
+            if s.violationIds.allSatisfy(readable.contains) { w.string(s.markdown) } else { w.null() }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+}

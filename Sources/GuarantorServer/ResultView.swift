@@ -1,0 +1,238 @@
+import Foundation
+import GuarantorCore
+import GuarantorStore
+
+/// What the server reads from: incidents that may still change (held here), sealed incidents (rows in the store), the
+/// sealed ones that no longer stand, and the guarantee as last drawn. Each incident's view for a member that may
+/// read only part of it is derived once and kept until the incident changes.
+struct ResultView: Sendable {
+    let mission: Mission
+    let store: EventStore
+    let standingFindings: [Violation]
+    /// The incidents that stand (a copy of the stored engine's, kept up to date from its changes).
+    private(set) var standing: StandingIncidents
+    var live: [String: IncidentRecord] { standing.live }
+    var superseded: Set<String> { standing.superseded }
+    private(set) var guarantee: GuaranteeResults?
+    private(set) var impediments: [ImpedimentCount] = []
+    private(set) var counts = StoredEngine.Counts()
+    private(set) var observations = 0
+    /// The parts of incidents that members may read only in part, by incident id, then member.
+    private var parts: [String: [String: Shown?]] = [:]
+    /// Sealed incidents with observations marked AMBER or above (every other one every member may read).
+    private var restrictedSealed: Set<String> = []
+
+    init(mission: Mission, store: EventStore, standing: [Violation]) {
+        self.mission = mission
+        self.store = store
+        self.standingFindings = standing
+        self.standing = StandingIncidents(store: store)
+    }
+
+    /// Takes what a batch of changes did, and the stored engine's totals.
+    mutating func apply(_ applied: StoredEngine.Applied, from stored: StoredEngine) {
+        for record in applied.live {
+            standing.set(record)
+            parts[record.incident.id] = nil
+        }
+        for record in applied.sealed {
+            standing.remove(record.incident.id)
+            standing.unsupersede(record.incident.id)
+            parts[record.incident.id] = nil
+            if !record.markings.isEmpty { restrictedSealed.insert(record.incident.id) }
+        }
+        for id in applied.gone {
+            standing.remove(id)
+            parts[id] = nil
+        }
+        for id in applied.superseded { standing.supersede(id) }
+        if stored.guarantee != nil { guarantee = stored.guarantee }
+        impediments = stored.impediments
+        counts = stored.counts
+        observations = stored.engine.observationCount
+    }
+
+    /// Takes everything from a stored engine just opened.
+    mutating func load(_ stored: StoredEngine) throws {
+        restrictedSealed = try store.restrictedSealedIncidents()
+        standing = stored.standing
+        guarantee = stored.guarantee
+        impediments = stored.impediments
+        counts = stored.counts
+        observations = stored.engine.observationCount
+        parts = [:]
+    }
+
+    // MARK: What a reader sees
+
+    /// An incident as a member may see it: its line, its findings' lines, and what lists filter on.
+    struct Shown: Sendable {
+        var id: String
+        var start: Int64
+        var end: Int64
+        var status: String
+        var sector: String?
+        var point: GeoPoint
+        var line: [UInt8]
+        /// Lines of violations.ndjson, each with its newline.
+        var findings: [UInt8]
+        var findingIds: [String]
+        /// Whether what is shown includes observations marked AMBER or above (the read is audited).
+        var restricted: Bool
+    }
+
+    /// The incidents a member may see (`nil`: the whole record), after `cursor` in (start, id) order, passing
+    /// `filter` and `keep`, at most `limit`.
+    mutating func incidents(
+        for member: String?, after cursor: (Int64, String)? = nil, filter: EventStore.SealedFilter = .init(),
+        limit: Int = Int.max, keep: (Shown) -> Bool = { _ in true }
+    ) throws -> [Shown] {
+        var found: [Shown] = []
+        var standing = self.standing
+        try standing.forEach(after: cursor, filter: filter, batch: min(max(limit, 256), 4_096)) { incident in
+            let shown: Shown?
+            switch incident {
+            case .sealed(let row): shown = try show(row, to: member)
+            case .live(let record): shown = try show(record, to: member)
+            }
+            if let shown, keep(shown) { found.append(shown) }
+            return found.count < limit
+        }
+        self.standing = standing
+        return found
+    }
+
+    /// A live incident as a member sees it (`nil`: in full).
+    mutating func show(_ record: IncidentRecord, to member: String?) throws -> Shown? {
+        let i = record.incident
+        let unreadable = member.map { m in record.markings.filter { !$0.isReadable(by: m) } } ?? []
+        let restricted = member.map { m in record.markings.contains { $0.isReadable(by: m) } } ?? false
+        if unreadable.isEmpty {
+            var w = JSONWriter(capacity: 512)
+            mission.incidentLine(i, into: &w)
+            var v = JSONWriter()
+            for finding in record.findings {
+                Replay.violationLine(finding, into: &v)
+                v.newline()
+            }
+            return Shown(
+                id: i.id, start: i.start.nanoseconds, end: i.end.nanoseconds, status: i.status.rawValue,
+                sector: sectorName(i), point: i.location.point, line: w.bytes, findings: v.bytes,
+                findingIds: record.findings.map(\.id), restricted: restricted)
+        }
+        let member = member!
+        if unreadable.count == i.observationIds.count { return nil }
+        if let cached = parts[i.id]?[member] { return cached }
+        let part = try partial(i, findings: record.findings, member: member, restricted: restricted)
+        parts[i.id, default: [:]][member] = .some(part)
+        return part
+    }
+
+    /// A sealed incident as a member sees it (`nil`: in full).
+    mutating func show(_ row: EventStore.SealedIncident, to member: String?) throws -> Shown? {
+        let unreadable = member.map { m in row.markings.filter { !$0.isReadable(by: m) } } ?? []
+        let restricted = member.map { m in row.markings.contains { $0.isReadable(by: m) } } ?? false
+        if unreadable.isEmpty {
+            return Shown(
+                id: row.id, start: row.start, end: row.end, status: row.status, sector: row.sector,
+                point: GeoPoint(lon: row.lon, lat: row.lat), line: row.line, findings: row.findings,
+                findingIds: row.findingIds, restricted: restricted)
+        }
+        let member = member!
+        if unreadable.count == row.members.count { return nil }
+        if let cached = parts[row.id]?[member] { return cached }
+        // Rare: the incident and its findings read back in full from their lines and the log.
+        let incident = try Self.incident(fromLine: row.line, members: row.members, late: row.late, mission: mission)
+        let findings = try row.findings.split(separator: 0x0A).map { try Self.violation(fromLine: Array($0)) }
+        let part = try partial(incident, findings: findings, member: member, restricted: restricted)
+        parts[row.id, default: [:]][member] = .some(part)
+        return part
+    }
+
+    /// The part of an incident made of the observations a member may read (each read from the log).
+    private func partial(_ incident: Incident, findings: [Violation], member: String, restricted: Bool) throws
+        -> Shown?
+    {
+        let observations = try store.observations(ids: incident.observationIds)
+        guard
+            let part = IncidentBuilder(mission: mission).visiblePart(
+                of: incident, members: observations, readable: { Releasability.canRead(member: member, $0) })
+        else { return nil }
+        var w = JSONWriter(capacity: 512)
+        mission.incidentLine(part, into: &w)
+        var v = JSONWriter()
+        for var finding in findings {
+            finding.distanceToLineMeters = part.classification.distanceToLineMeters
+            Replay.violationLine(finding, into: &v)
+            v.newline()
+        }
+        return Shown(
+            id: part.id, start: part.start.nanoseconds, end: part.end.nanoseconds, status: part.status.rawValue,
+            sector: sectorName(part), point: part.location.point, line: w.bytes, findings: v.bytes,
+            findingIds: findings.map(\.id), restricted: restricted)
+    }
+
+    /// Whether a member may read (part of) the incident of a finding; findings without an incident stand for all.
+    mutating func canRead(finding id: String, member: String) throws -> Bool {
+        guard let key = IncidentKey.parse(id), id.hasPrefix("V") else { return true }
+        let incident = IncidentKey.incidentId(key)
+        if let record = live[incident] { return try show(record, to: member) != nil }
+        if superseded.contains(incident) { return false }
+        // An alert names findings that stand; only a restricted incident needs a look.
+        guard restrictedSealed.contains(incident) else { return true }
+        guard let row = try store.sealedIncidents(ids: [incident])[incident] else { return false }
+        return try show(row, to: member) != nil
+    }
+
+    /// The incident id a finding belongs to (`nil` for a finding without one).
+    static func incident(ofFinding id: String) -> String? {
+        guard id.hasPrefix("V"), let key = IncidentKey.parse(id) else { return nil }
+        return IncidentKey.incidentId(key)
+    }
+
+    private func sectorName(_ i: Incident) -> String? {
+        i.classification.sector >= 0 ? mission.sectors.names[Int(i.classification.sector)] : nil
+    }
+
+    // MARK: Reading lines back
+
+    /// An incident read back from its line of incidents.ndjson (what a partial view needs of it).
+    static func incident(fromLine line: [UInt8], members: [String], late: Bool, mission: Mission) throws -> Incident {
+        let f = try JSONFields(JSONValue.parse(line))
+        let location = try f.object("location")
+        let point = GeoPoint(lon: try location.number("lon"), lat: try location.number("lat"))
+        var incident = Incident(
+            id: try f.string("id"), observationIds: members, kind: try f.enumeration("kind", as: ObservationKind.self),
+            weaponClass: try f.optionalEnumeration("weaponClass", as: WeaponClass.self),
+            location: Location(point: point, uncertaintyMeters: try location.number("uncertaintyMeters")),
+            start: try f.timestamp("start"), end: try f.timestamp("end"),
+            count: try f.integer("count", in: 0...Int.max), sources: [], independentSources: 0,
+            independentReliableSources: 0, credibility: try f.integer("credibility", in: 1...6),
+            status: try f.enumeration("status", as: IncidentStatus.self), classification: mission.classify(point),
+            late: late)
+        incident.verifiedAt = try f.optionalTimestamp("verifiedAt")
+        return incident
+    }
+
+    /// A finding read back from its line of violations.ndjson.
+    static func violation(fromLine line: [UInt8]) throws -> Violation {
+        let f = try JSONFields(JSONValue.parse(line))
+        let contests = try (f.members["contests"] == nil ? [] : f.array("contests")).map { value in
+            let c = try JSONFields(value)
+            return ReviewAction(
+                .contest, by: Actor(member: try c.string("party"), user: try c.string("user")),
+                reason: try c.string("reason"), at: try c.timestamp("at"))
+        }
+        return Violation(
+            id: try f.string("id"), incidentId: try f.optionalString("incidentId") ?? "", rule: try f.string("rule"),
+            severity: try f.enumeration("severity", as: Severity.self), attributedTo: try f.string("attributedTo"),
+            attributionBasis: try f.string("attributionBasis"), zone: try f.optionalString("zone"),
+            distanceToLineMeters: try f.number("distanceToLineMeters"), at: try f.timestamp("at"),
+            probability: try f.number("probability"),
+            incidentStatus: try f.enumeration("incidentStatus", as: IncidentStatus.self),
+            sector: try f.optionalString("sector"), verifiedAt: try f.optionalTimestamp("verifiedAt"),
+            endorsedBy: try f.array("endorsedBy").compactMap { if case .string(let s) = $0 { s } else { nil } },
+            endorsed: try f.optionalBool("endorsed") ?? false, contests: contests,
+            detail: try f.optionalString("detail"))
+    }
+}
