@@ -8,9 +8,13 @@
    report). A Server-Sent Events client on /stream notes when each tripwire alert arrives; the latency is arrival
    minus the moment the POST that carried the strike was acknowledged. Prints p50/p99/max.
 
-Each phase runs against its own fresh server and store (the example mission), started here.
+Each phase runs against its own fresh server and store (the example mission), started here. With --history N, the
+latency phase's store first holds N observations of the month before (ingested with `guarantor ingest`); the script
+then times the server's first start (the whole log replayed), its restart (from the snapshot saved at shutdown),
+`guarantor status` and `guarantor review act` on that store, and measures the alert latency on top of that history.
 
     python3 scripts/load.py --guarantor .build/release/guarantor [--bulk 500000] [--rate 10000] [--seconds 20]
+                            [--history 1000000]
 """
 import argparse
 import http.client
@@ -54,11 +58,55 @@ def strike(n, t):
 
 
 class Server(ServedMission):
-    """`guarantor serve` on a free port with a fresh store, and a sensor and an auditor key."""
+    """`guarantor serve` on a free port with a fresh store, and a sensor, an auditor and an analyst key; with
+    `history`, that many observations of the month before START are in the store first."""
 
-    def __init__(self, guarantor):
-        super().__init__(guarantor, "load", ("sensor", "auditor"))
+    def __init__(self, guarantor, history=0):
+        super().__init__(guarantor, "load", ("sensor", "auditor", "analyst"))
+        if history:
+            self.prepare_history(history)
         self.start()
+
+    def timed_start(self):
+        started = time.monotonic()
+        self.start(timeout=1800)
+        return time.monotonic() - started
+
+    def prepare_history(self, n):
+        rng = random.Random(3)
+        path = os.path.join(self.dir, "history.ndjson")
+        first = START - timedelta(seconds=2.5 * n)
+        with open(path, "w") as f:
+            for k in range(n):
+                f.write(observation(rng, -(k + 1), first + timedelta(seconds=2.5 * k)) + "\n")
+        started = time.monotonic()
+        subprocess.run([self.guarantor, "ingest", "--mission", self.mission, "--store", self.store, path],
+                       check=True, capture_output=True)
+        print(f"history: {n:,} observations ({first:%Y-%m-%d} to {START:%Y-%m-%d}) ingested in "
+              f"{time.monotonic() - started:.1f} s")
+        os.remove(path)
+        cold = self.timed_start()
+        ServedMission.stop(self)  # SIGTERM: the server saves a snapshot of its engine as it stops
+        warm = self.timed_start()
+        print(f"serve on {n:,} observations: ready (/health 200, results loaded) in {cold:.1f} s replaying the whole "
+              f"log (first start), {warm:.2f} s from the snapshot saved at shutdown (target ≤ 5 s)")
+        ServedMission.stop(self)
+        incident = None
+        for label, args in [("status", ["status"]), ("review queue", ["review", "queue", "--limit", "1"])]:
+            started = time.monotonic()
+            out = subprocess.run([self.guarantor] + args + ["--mission", self.mission, "--store", self.store],
+                                 check=True, capture_output=True, text=True).stdout
+            print(f"guarantor {label}: {time.monotonic() - started:.2f} s (target ≤ 1 s for status)")
+            if label == "review queue":
+                incident = next((w for w in out.split() if w.startswith("I") and len(w) == 17), None)
+        if incident:
+            started = time.monotonic()
+            run = subprocess.run([self.guarantor, "review", "act", "--mission", self.mission, "--store", self.store,
+                                  "--action", "dispute", "--incident", incident, "--member", "MISSION",
+                                  "--user", "load-reviewer", "--reason", "load test", "--at",
+                                  rfc3339(START)], capture_output=True, text=True)
+            print(f"guarantor review act: {time.monotonic() - started:.2f} s (target ≤ 1 s): "
+                  f"{(run.stdout or run.stderr).splitlines()[0] if (run.stdout or run.stderr) else ''}")
 
     def post(self, connection, body):
         connection.request("POST", "/observations", body=body, headers={
@@ -70,6 +118,9 @@ class Server(ServedMission):
         return json.loads(text)
 
     def stop(self):
+        log = os.path.join(self.dir, "serve.log")
+        if os.path.exists(log):
+            shutil.copy(log, os.path.join(os.path.dirname(self.dir), "guarantor-load-last-serve.log"))
         self.remove()
 
 
@@ -117,8 +168,8 @@ def bulk(guarantor, total, batch, connections):
         server.stop()
 
 
-def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10):
-    server = Server(guarantor)
+def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10, history=0):
+    server = Server(guarantor, history)
     try:
         arrivals = {}
         reconnects = [0]
@@ -188,6 +239,13 @@ def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10):
                     if a["triggerId"] == "tripwire" and a["provisional"]}
         latencies = sorted((arrivals[k] - acknowledged[k]) * 1000 for k in acknowledged if k in arrivals)
         missing = len(acknowledged) - len(latencies)
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + server.keys["auditor"]})
+        metrics = dict(l.rsplit(" ", 1) for l in c.getresponse().read().decode().splitlines()
+                       if l and not l.startswith("#"))
+        drawings = float(metrics.get("guarantor_engine_drawing_seconds_count", 0))
+        if drawings:
+            print(f"drawings: {drawings:,.0f}, {float(metrics['guarantor_engine_drawing_seconds_sum']) / drawings * 1000:.1f} ms "
+                  f"on average (each feeds what was acknowledged since the last and draws what changed)")
 
         def pct(p):
             return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
@@ -210,11 +268,12 @@ def main():
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--rate", type=int, default=10_000, help="observations a second in the latency phase")
     parser.add_argument("--seconds", type=float, default=20, help="length of the latency phase")
+    parser.add_argument("--history", type=int, default=0, help="observations already in the store (e.g. 1000000)")
     args = parser.parse_args()
     if args.bulk:
         bulk(args.guarantor, args.bulk, args.batch, args.connections)
     if args.seconds:
-        latency(args.guarantor, args.rate, args.seconds)
+        latency(args.guarantor, args.rate, args.seconds, history=args.history)
 
 
 if __name__ == "__main__":

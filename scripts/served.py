@@ -34,12 +34,16 @@ class ServedMission:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        log = open(os.path.join(self.dir, "serve.log"), "ab")
         self.process = subprocess.Popen(
             [self.guarantor, "serve", "--mission", self.mission, "--store", self.store, "--port", str(self.port)]
             + list(extra),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                with open(os.path.join(self.dir, "serve.log"), errors="replace") as f:
+                    raise SystemExit(f"the server stopped: {f.read()[-2000:]}")
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 c.request("GET", "/health")

@@ -38,7 +38,9 @@ public struct ServeCommand: AsyncParsableCommand {
             let root = URL(fileURLWithPath: demoDirectory, isDirectory: true)
             missionPath = try DemoCommand.createMission(in: root).path
             storePath = root.appendingPathComponent("serve.sqlite").path
-            try? FileManager.default.removeItem(atPath: storePath)
+            for path in [storePath, EventStore.resultsPath(of: storePath)] {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
         }
         let mission = try Files.loadMission(missionPath)
         let eventStore = try Files.openStore(storePath, mission: mission)

@@ -71,16 +71,12 @@ extension GuarantorAPI {
         try Self.allowParameters(request, ["limit"])
         let limit = try Self.limit(request)
         var queues: [String: [String]] = [:]
-        var cursor: (Int64, String)?
-        while true {
-            let page = try await state.incidents(for: caller.member, after: cursor, filter: .init(), limit: 10_000) {
-                _ in true
-            }
-            for i in page where queues[i.status, default: []].count < limit {
-                queues[i.status, default: []].append(i.id)
-            }
-            guard let last = page.last, page.count == 10_000 else { break }
-            cursor = (last.start, last.id)
+        for status in IncidentStatus.allCases {
+            var filter = EventStore.SealedFilter()
+            filter.status = status.rawValue
+            queues[status.rawValue] = try await state.incidents(
+                for: caller.member, after: nil, filter: filter, limit: limit
+            ) { _ in true }.map(\.id)
         }
         var w = JSONWriter()
         w.beginObject()

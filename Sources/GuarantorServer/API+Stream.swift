@@ -36,7 +36,7 @@ extension GuarantorAPI {
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         continue
                     case .alert(let alert):
-                        let readable = try await state.readable(findings: alert.violationIds, by: member)
+                        let readable = try await state.readable(findings: alert.violationIds, by: member, current: true)
                         var w = JSONWriter()
                         Replay.alertLine(Self.shown(alert, readable: readable), into: &w)
                         data = w.bytes

@@ -52,14 +52,38 @@ public actor MissionState {
     public init(mission: Mission, store: EventStore, fingerprint: String, warn: (String) -> Void = { _ in }) throws {
         self.mission = mission
         self.store = store
-        let stored = try StoredEngine(mission: mission, store: store, fingerprint: fingerprint, warn: warn)
+        // Sealed incidents are written in the background; the view reads them from memory until then.
+        let relay = WrittenRelay()
+        let writer = SealedWriter(store: store) { ids in relay.tell(ids) }
+        let stored = try StoredEngine(
+            mission: mission, store: store, fingerprint: fingerprint, writer: writer, warn: warn)
+        try writer.drain()
+        self.writer = writer
         startedFrom = stored.startedFrom
         box = EngineBox(stored)
         var view = ResultView(mission: mission, store: store, standing: stored.engine.standingFindings)
         try view.load(stored)
         self.view = view
         lastSnapshot = (stored.startedFrom ?? 0, .now)
+        relay.state = self
     }
+
+    private let writer: SealedWriter
+    /// A snapshot is being saved in the background.
+    private var snapshotting = false
+
+    private func snapshotSaved() { snapshotting = false }
+
+    /// Hands the writer's news to the actor (set once the actor exists).
+    private final class WrittenRelay: @unchecked Sendable {
+        weak var state: MissionState?
+        func tell(_ ids: [String]) {
+            guard let state else { return }
+            Task { await state.written(ids) }
+        }
+    }
+
+    private func written(_ ids: [String]) { view.written(ids) }
 
     /// The results include every write acknowledged before this call.
     private func caughtUp() async {
@@ -98,6 +122,8 @@ public actor MissionState {
         defer { handOn() }
         box.stored.feed(pending, through: pendingThrough)
         pending.removeAll()
+        // What the action may look up of sealed incidents is written first.
+        try writer.drain()
         var trial = box.stored.engine
         trial.add(action)
         trial.refresh()
@@ -144,15 +170,25 @@ public actor MissionState {
             pending.removeAll()
             let started = ContinuousClock.now
             let snapshotDue =
-                through - lastSnapshot.position >= snapshotEvery.events
-                || (through > lastSnapshot.position && ContinuousClock.now - lastSnapshot.at >= snapshotEvery.interval)
+                !snapshotting
+                && (through - lastSnapshot.position >= snapshotEvery.events
+                    || (through > lastSnapshot.position
+                        && ContinuousClock.now - lastSnapshot.at >= snapshotEvery.interval))
             let applied = await Task.detached {
                 box.stored.feed(batch, through: through)
-                let applied = box.stored.drawAndApply()
-                if snapshotDue { try? box.stored.saveSnapshot() }
-                return applied
+                return box.stored.drawAndApply()
             }.value
-            if snapshotDue { lastSnapshot = (through, .now) }
+            if snapshotDue {
+                // A copy of the engine as just drawn is saved in the background, off the path to the stream.
+                lastSnapshot = (through, .now)
+                snapshotting = true
+                let copy = box.stored
+                Task.detached { [weak self] in
+                    var copy = copy
+                    try? copy.saveSnapshot()
+                    await self?.snapshotSaved()
+                }
+            }
             if drawingTimes.count < 10_000 { drawingTimes.append(ContinuousClock.now - started) }
             publish(applied)
             drawn = target
@@ -224,8 +260,10 @@ public actor MissionState {
     }
 
     /// Whether a member may read the incident of each finding (findings without an incident: yes).
-    public func readable(findings ids: [String], by member: String) async throws -> Set<String> {
-        await caughtUp()
+    /// - Parameter current: as the results stand now, without waiting for writes not yet drawn (the live stream: an
+    ///   alert is judged by the results it was raised in).
+    public func readable(findings ids: [String], by member: String, current: Bool = false) async throws -> Set<String> {
+        if !current { await caughtUp() }
         var readable: Set<String> = []
         for id in ids where try view.canRead(finding: id, member: member) { readable.insert(id) }
         return readable

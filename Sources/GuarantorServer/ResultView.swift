@@ -21,6 +21,8 @@ struct ResultView: Sendable {
     private var parts: [String: [String: Shown?]] = [:]
     /// Sealed incidents with observations marked AMBER or above (every other one every member may read).
     private var restrictedSealed: Set<String> = []
+    /// Sealed incidents kept here until their rows are written (the writer works in the background).
+    private var unwritten: Set<String> = []
 
     init(mission: Mission, store: EventStore, standing: [Violation]) {
         self.mission = mission
@@ -33,16 +35,20 @@ struct ResultView: Sendable {
     mutating func apply(_ applied: StoredEngine.Applied, from stored: StoredEngine) {
         for record in applied.live {
             standing.set(record)
+            unwritten.remove(record.incident.id)
             parts[record.incident.id] = nil
         }
         for record in applied.sealed {
-            standing.remove(record.incident.id)
+            // Read from here until its row is written.
+            standing.set(record)
+            unwritten.insert(record.incident.id)
             standing.unsupersede(record.incident.id)
             parts[record.incident.id] = nil
             if !record.markings.isEmpty { restrictedSealed.insert(record.incident.id) }
         }
         for id in applied.gone {
             standing.remove(id)
+            unwritten.remove(id)
             parts[id] = nil
         }
         for id in applied.superseded { standing.supersede(id) }
@@ -50,6 +56,11 @@ struct ResultView: Sendable {
         impediments = stored.impediments
         counts = stored.counts
         observations = stored.engine.observationCount
+    }
+
+    /// Sealed incidents whose rows are now written: read from the store from here on.
+    mutating func written(_ ids: [String]) {
+        for id in ids where unwritten.remove(id) != nil { standing.remove(id) }
     }
 
     /// Takes everything from a stored engine just opened.

@@ -9,6 +9,8 @@ import GuarantorCore
 /// UPDATE or DELETE of events.
 public final class EventStore: Sendable {
     let pool: DatabasePool
+    /// Derived results (``resultsPath(of:)``): sealed incidents and snapshots.
+    let results: DatabasePool
     /// The mission this store belongs to.
     public let missionId: String
 
@@ -52,6 +54,15 @@ public final class EventStore: Sendable {
             throw StoreError(code: .cannotOpen, message: "cannot open store \(path): \(Self.describe(error))")
         }
         self.missionId = missionId
+        do {
+            var resultConfiguration = Configuration()
+            resultConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            results = try DatabasePool(path: Self.resultsPath(of: path), configuration: resultConfiguration)
+            try Self.resultMigrator.migrate(results)
+        } catch {
+            throw StoreError(
+                code: .cannotOpen, message: "cannot open the results beside \(path): \(Self.describe(error))")
+        }
         do {
             try Self.migrator.migrate(pool)
             let stored = try pool.write { db -> String in
@@ -134,7 +145,6 @@ public final class EventStore: Sendable {
                     CREATE TRIGGER cosignature_no_delete BEFORE DELETE ON cosignature BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
                     """)
         }
-        registerResultMigrations(&migrator)
         return migrator
     }
 

@@ -3,9 +3,11 @@ import Foundation
 import GRDB
 import GuarantorCore
 
-/// What the engine derives from the log, kept beside it: incidents that are final (sealed), and snapshots of the
-/// engine's state. Both are functions of the log and the mission's configuration: they can be thrown away and
-/// rebuilt by a replay, and are never part of the tamper-evident record.
+/// What the engine derives from the log, kept beside it in a database of its own (``resultsPath(of:)``): incidents
+/// that are final (sealed), and snapshots of the engine's state. Both are functions of the log and the mission's
+/// configuration: they can be thrown away and rebuilt by a replay, and are never part of the tamper-evident record.
+/// That database commits with `synchronous = NORMAL` (WAL): a crash of the process loses nothing; a power cut may
+/// lose its last commits, in order, which a replay of the log writes again.
 ///
 /// A sealed incident is written once, when its group can change no more through observations; writing it again is
 /// harmless (same content). Whether it still stands — people's actions may have replaced it since — is the engine's
@@ -25,8 +27,9 @@ extension EventStore {
         public var line: [UInt8]
         /// Its findings' lines of violations.ndjson, each with its newline.
         public var findings: [UInt8]
-        /// Its findings' ids.
+        /// Its findings' ids, and how many of them are verified.
         public var findingIds: [String]
+        public var verifiedFindings: Int
         /// Its observations, in the incident's order.
         public var members: [String]
         public var markings: [Marking]
@@ -52,6 +55,7 @@ extension EventStore {
             }
             findings = v.bytes
             findingIds = record.findings.map(\.id)
+            verifiedFindings = record.findings.filter { $0.incidentStatus == .verified }.count
             members = i.observationIds
             markings = record.markings
         }
@@ -69,6 +73,7 @@ extension EventStore {
             findings = Array(row["findings"] as Data)
             let ids: String = row["finding_ids"]
             findingIds = ids.isEmpty ? [] : ids.split(separator: "\n").map(String.init)
+            verifiedFindings = status == "verified" ? findingIds.count : 0
             members = (row["members"] as String).split(separator: "\n").map(String.init)
             markings = Self.markings(row["markings"] as String)
         }
@@ -106,10 +111,17 @@ extension EventStore {
         }
     }
 
-    static func registerResultMigrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v5 results and snapshots") { db in
+    /// The results database beside a store: `events.sqlite` → `events.results.sqlite`.
+    public static func resultsPath(of path: String) -> String {
+        path.hasSuffix(".sqlite") ? String(path.dropLast(".sqlite".count)) + ".results.sqlite" : path + ".results"
+    }
+
+    static var resultMigrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 results and snapshots") { db in
             try db.execute(
                 sql: """
+                    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
                     CREATE TABLE sealed_incident (
                         id TEXT PRIMARY KEY,
                         start INTEGER NOT NULL,
@@ -127,6 +139,7 @@ extension EventStore {
                         markings TEXT NOT NULL
                     ) STRICT;
                     CREATE INDEX sealed_incident_order ON sealed_incident (start, id);
+                    CREATE INDEX sealed_incident_queue ON sealed_incident (status, start, id);
                     CREATE TABLE sealed_member (key INTEGER PRIMARY KEY, incident TEXT NOT NULL) STRICT;
                     CREATE TABLE snapshot (
                         position INTEGER PRIMARY KEY,
@@ -139,13 +152,21 @@ extension EventStore {
                     ) STRICT;
                     """)
         }
+        return migrator
     }
 
-    /// Writes sealed incidents (one transaction), each observation's incident key pointing at its incident.
-    public func writeSealed(_ incidents: [SealedIncident]) throws {
+    /// Writes sealed incidents (one transaction), each observation's incident key pointing at its incident, and
+    /// notes the event of the log they were derived up to (with its hash: results of another log are never used).
+    public func writeSealed(_ incidents: [SealedIncident], through position: Int64) throws {
         guard !incidents.isEmpty else { return }
+        let through = try hash(ofEvent: position).map { "\(position) \(EventChain.hex($0))" }
         do {
-            try pool.write { db in
+            try results.write { db in
+                if let through {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('through', ?)",
+                        arguments: [through])
+                }
                 let insert = try db.makeStatement(
                     sql: """
                         INSERT OR REPLACE INTO sealed_incident
@@ -160,7 +181,8 @@ extension EventStore {
                         Data(i.line), Data(i.findings), i.findingIds.joined(separator: "\n"),
                         i.members.joined(separator: "\n"), SealedIncident.text(i.markings),
                     ])
-                    for id in i.members {
+                    // The first member's key is the incident's id: only the others need a row to be found by.
+                    for id in i.members.dropFirst() {
                         try member.execute(arguments: [Int64(bitPattern: IncidentKey.of(observationId: id)), i.id])
                     }
                 }
@@ -172,8 +194,13 @@ extension EventStore {
 
     /// The sealed incident holding the observation with this incident key, if any.
     public func sealedIncident(holding key: UInt64) throws -> SealedIncident? {
-        try pool.read { db in
-            try Row.fetchOne(
+        try results.read { db in
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM sealed_incident WHERE id = ?", arguments: [IncidentKey.incidentId(key)])
+            {
+                return SealedIncident(row: row)
+            }
+            return try Row.fetchOne(
                 db,
                 sql: """
                     SELECT i.* FROM sealed_member m JOIN sealed_incident i ON i.id = m.incident WHERE m.key = ?
@@ -185,7 +212,7 @@ extension EventStore {
     /// Sealed incidents by id.
     public func sealedIncidents(ids: [String]) throws -> [String: SealedIncident] {
         guard !ids.isEmpty else { return [:] }
-        return try pool.read { db in
+        return try results.read { db in
             var found: [String: SealedIncident] = [:]
             let statement = try db.makeStatement(sql: "SELECT * FROM sealed_incident WHERE id = ?")
             for id in ids {
@@ -239,19 +266,21 @@ extension EventStore {
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " ORDER BY start, id LIMIT ?"
         arguments.append(limit)
-        return try pool.read { db in
+        return try results.read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(SealedIncident.init(row:))
         }
     }
 
     /// The ids of sealed incidents with observations marked AMBER or above.
     public func restrictedSealedIncidents() throws -> Set<String> {
-        try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM sealed_incident WHERE restricted = 1")) }
+        try results.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT id FROM sealed_incident WHERE restricted = 1"))
+        }
     }
 
     /// How many sealed incidents there are per status.
     public func sealedCounts() throws -> [String: Int] {
-        try pool.read { db in
+        try results.read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) FROM sealed_incident GROUP BY status") {
                 counts[row[0]] = row[1]
@@ -331,7 +360,7 @@ extension EventStore {
             position: position, headHash: headHash, merkleRoot: merkleRoot, mission: mission, engine: engine,
             view: view)
         do {
-            try pool.write { db in
+            try results.write { db in
                 try db.execute(
                     sql: """
                         INSERT OR REPLACE INTO snapshot (position, head_hash, merkle_root, mission, engine, view, digest)
@@ -352,7 +381,7 @@ extension EventStore {
 
     /// The stored snapshots, latest first (all, or only the latest).
     public func snapshots(latestOnly: Bool = false) throws -> [Snapshot] {
-        try pool.read { db in
+        try results.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM snapshot ORDER BY position DESC" + (latestOnly ? " LIMIT 1" : "")
             ).map { row in
@@ -368,7 +397,7 @@ extension EventStore {
     /// Makes the derived results this mission configuration's: if they were made with another (agreement.json or a
     /// rule edited since), they are thrown away (and rebuilt from the log).
     public func claimResults(for fingerprint: String, warn: (String) -> Void) throws {
-        let stored = try pool.read { db in
+        let stored = try results.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'resultsMission'")
         }
         guard stored != fingerprint else { return }
@@ -377,7 +406,7 @@ extension EventStore {
         }
         try clearResults()
         do {
-            try pool.write { db in
+            try results.write { db in
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('resultsMission', ?)",
                     arguments: [fingerprint])
@@ -390,8 +419,11 @@ extension EventStore {
     /// Throws away every derived result (sealed incidents, snapshots): they are rebuilt from the log.
     public func clearResults() throws {
         do {
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM sealed_incident; DELETE FROM sealed_member; DELETE FROM snapshot;")
+            try results.write { db in
+                try db.execute(
+                    sql:
+                        "DELETE FROM sealed_incident; DELETE FROM sealed_member; DELETE FROM snapshot; DELETE FROM store_meta;"
+                )
             }
         } catch {
             throw StoreError(code: .writeFailed, message: "could not clear results: \(Self.describe(error))")

@@ -66,6 +66,8 @@ public struct StoredEngine: Sendable {
     }
 
     private var pendingSealed: [EventStore.SealedIncident] = []
+    /// Writes sealed incidents in the background (the server); without one they are written at once.
+    private let writer: SealedWriter?
     private var newlySuperseded: [String] = []
     /// In a check, the sealed groups of this run by their observations' incident keys.
     private let index: SealedIndex
@@ -76,13 +78,15 @@ public struct StoredEngine: Sendable {
     /// - Parameter size: feed the log only up to this event (a check of snapshots goes on from there).
     public init(
         mission: Mission, store: EventStore, fingerprint: String, dry: Bool = false,
-        options: MissionEngine.Options = .init(), upTo size: Int64? = nil, warn: (String) -> Void = { _ in }
+        options: MissionEngine.Options = .init(), upTo size: Int64? = nil, writer: SealedWriter? = nil,
+        warn: (String) -> Void = { _ in }
     ) throws {
         self.mission = mission
         self.store = store
         self.fingerprint = fingerprint
         self.dry = dry
         standing = StandingIncidents(store: store)
+        self.writer = writer
         if !dry { try store.claimResults(for: fingerprint, warn: warn) }
         var options = options
         let index = SealedIndex()
@@ -95,6 +99,7 @@ public struct StoredEngine: Sendable {
                 if dry {
                     found = index.group(holding: key)
                 } else {
+                    // (An action drains the writer first: what it looks up is written.)
                     found = (try? store.sealedIncident(holding: key)).flatMap { $0.map { ($0.members, $0.late) } }
                 }
                 guard let found, let observations = try? store.observations(ids: found.members),
@@ -185,7 +190,11 @@ public struct StoredEngine: Sendable {
     /// Writes the sealed incidents folded since the last call.
     public mutating func flushSealed() throws {
         guard !pendingSealed.isEmpty else { return }
-        if !dry { try store.writeSealed(pendingSealed) }
+        if let writer, !dry {
+            writer.write(pendingSealed, through: position)
+        } else if !dry {
+            try store.writeSealed(pendingSealed, through: position)
+        }
         pendingSealed.removeAll(keepingCapacity: true)
     }
 
@@ -248,6 +257,7 @@ public struct StoredEngine: Sendable {
 
     private func sealedRow(_ id: String) -> SealedSummary? {
         if let row = pendingSealed.first(where: { $0.id == id }) { return SealedSummary(row) }
+        if let row = writer?.row(id) { return SealedSummary(row) }
         if dry { return index.row(id) }
         return (try? store.sealedIncidents(ids: [id]))?[id].map(SealedSummary.init)
     }
@@ -329,6 +339,8 @@ public struct StoredEngine: Sendable {
         let bytes = engine.snapshot()
         fold(engine.takeChanges())
         try flushSealed()
+        // Every row up to the snapshot's position is written before the snapshot is.
+        try writer?.drain()
         guard position > 0, let hash = try store.hash(ofEvent: position) else { return }
         try store.saveSnapshot(
             position: position, headHash: hash, merkleRoot: merkleRoot, mission: fingerprint, engine: bytes,
@@ -425,4 +437,69 @@ final class SealedIndex: @unchecked Sendable {
         defer { lock.unlock() }
         return rows[id]
     }
+
+    func remove(_ id: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let row = rows.removeValue(forKey: id) else { return }
+        for member in row.members {
+            let key = IncidentKey.of(observationId: member)
+            if byKey[key] == id { byKey[key] = nil }
+        }
+    }
+}
+
+/// Writes sealed incidents to the store in the background, in order, so that writing them is not on the path from an
+/// observation to the live stream; a row not written yet can still be read here, and an action drains the writer
+/// before it looks anything up.
+public final class SealedWriter: @unchecked Sendable {
+    private let store: EventStore
+    private let queue = DispatchQueue(label: "guarantor.sealed-writer")
+    private let lock = NSLock()
+    private var pendingRows: [String: EventStore.SealedIncident] = [:]
+    private var failure: (any Error)?
+    /// Told the ids of each batch once it is written.
+    private let written: @Sendable ([String]) -> Void
+
+    public init(store: EventStore, written: @escaping @Sendable ([String]) -> Void) {
+        self.store = store
+        self.written = written
+    }
+
+    /// Queues a batch derived from the log up to `position`.
+    func write(_ rows: [EventStore.SealedIncident], through position: Int64) {
+        lock.lock()
+        for row in rows { pendingRows[row.id] = row }
+        lock.unlock()
+        queue.async { [self] in
+            do {
+                try store.writeSealed(rows, through: position)
+            } catch {
+                lock.lock()
+                failure = error
+                lock.unlock()
+            }
+            lock.lock()
+            for row in rows where pendingRows[row.id] == row { pendingRows[row.id] = nil }
+            lock.unlock()
+            written(rows.map(\.id))
+        }
+    }
+
+    /// Waits until every batch queued so far is written.
+    /// - Throws: the first write that failed.
+    public func drain() throws {
+        queue.sync {}
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+    }
+
+    /// A row not yet written.
+    func row(_ id: String) -> EventStore.SealedIncident? {
+        lock.lock()
+        defer { lock.unlock() }
+        return pendingRows[id]
+    }
+
 }
