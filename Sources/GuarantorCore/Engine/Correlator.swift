@@ -475,6 +475,11 @@ struct Correlator: Sendable {
         return slots.sorted { arrival[Int($0)] < arrival[Int($1)] }.map { reports[Int($0)] }
     }
 
+    /// A timely observation arrived that is not held here (another partition's): the watermark moves.
+    mutating func noteTimely(_ t: Int64) {
+        if t > watermark { watermark = t }
+    }
+
     /// Sets the watermark (restoring a snapshot, after its open observations were added again).
     mutating func restore(watermark: Int64, largestTimeUncertainty: Double) {
         self.watermark = watermark

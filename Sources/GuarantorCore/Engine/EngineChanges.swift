@@ -27,5 +27,7 @@ public struct EngineChanges: Sendable {
     /// The impediment counts as they now stand, when they changed (by kind, party and sector).
     public var impediments: [ImpedimentCount]?
 
+    public init() {}
+
     public var isEmpty: Bool { units.isEmpty && outcomes.isEmpty && guarantee == nil && impediments == nil }
 }

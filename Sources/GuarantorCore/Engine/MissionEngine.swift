@@ -240,6 +240,8 @@ public struct MissionEngine: Sendable {
 
     // MARK: Sealing
 
+    mutating func sealDueFromElsewhere() { sealDue() }
+
     private mutating func sealDue() {
         let due = correlator.sealable()
         guard !due.isEmpty else { return }
