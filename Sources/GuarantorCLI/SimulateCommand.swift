@@ -17,18 +17,23 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "Hours of event time to simulate, from one day after the agreement takes effect.")
     var hours: Double = 24
 
+    @Option(help: "Events and false reports this many times as frequent as usual (a busier front, for benchmarks).")
+    var intensity: Double = 1
+
     @Option(help: "The directory for observations.ndjson and truth.ndjson.")
     var out: String
 
     public init() {}
 
     public func validate() throws {
-        guard hours > 0, hours <= 24 * 31 else { throw ValidationError("--hours must be in 0…744") }
+        guard hours > 0, hours <= 24 * 366 else { throw ValidationError("--hours must be in 0…8784") }
+        guard intensity > 0, intensity <= 1_000 else { throw ValidationError("--intensity must be in 0…1000") }
     }
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let (observations, truth, deliveries) = Simulator.run(mission: mission, seed: seed, hours: hours)
+        let (observations, truth, deliveries) = Simulator.run(
+            mission: mission, seed: seed, hours: hours, intensity: intensity)
         var bytes: [UInt8] = []
         for o in observations {
             bytes += o.canonicalJSON

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The open part of correlation: the observations a timely observation may still link to, grouped into incidents.
 ///
 /// Two observations are linked when they belong to one kind group and are close in event time and space, allowing for
@@ -46,7 +48,22 @@ struct Correlator: Sendable {
     private(set) var keys: [UInt64] = []
     private var hasKey: [Bool] = []
     private var freeSlots: [Int32] = []
-    private var cells: [Int64: [Int32]] = [:]
+    /// Open observations by kind group, place and hour: anchors apart from the others, each with its own bounds.
+    /// The others are split by how precise they are (a party's claim can be as precise as an anchor), so that the
+    /// few vague ones do not widen every search.
+    private var anchorCells = CellIndex(degrees: 0.05)
+    private var preciseLooseCells = CellIndex(degrees: 0.05)
+    private var vagueCells = CellIndex(degrees: 0.2)
+
+    private static func isPrecise(_ link: Link) -> Bool {
+        link.spatialUncertainty <= anchorMaximumUncertaintyMeters
+            && link.timeUncertainty <= anchorMaximumTimeUncertaintySeconds
+    }
+
+    /// The non-anchors linked to observation `i`.
+    private func looseNeighbours(of i: Int32) -> [Int32] {
+        neighbours(of: i, in: preciseLooseCells) + neighbours(of: i, in: vagueCells)
+    }
 
     struct Group: Sendable {
         var members: [Int32] = []
@@ -82,7 +99,6 @@ struct Correlator: Sendable {
         static func < (l: Entry, r: Entry) -> Bool { (l.time, l.index) < (r.time, r.index) }
     }
 
-    private static let cellDegrees = 0.4
     private static let groupOrdinals = Dictionary(
         uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, UInt8($0)) })
     private let windows: [VerificationPolicy.Window]
@@ -132,8 +148,9 @@ struct Correlator: Sendable {
             position: report.position, time: report.time, spatialUncertainty: o.location.uncertaintyMeters,
             timeUncertainty: o.timeUncertaintySeconds)
         let group = Self.groupOrdinals[o.kind.group]!
-        let (cx, cy) = Self.cell(o.location.point)
-        let cell = Self.key(group, cx, cy, Self.hour(report.time))
+        let cell =
+            (anchor ? anchorCells : Self.isPrecise(link) ? preciseLooseCells : vagueCells).key(
+                group, o.location.point, report.time)
         if let free = freeSlots.popLast() {
             slot = free
             let s = Int(slot)
@@ -168,15 +185,14 @@ struct Correlator: Sendable {
         arrivals += 1
         if keysWanted { computeKey(slot) }
         largestTimeUncertainty = max(largestTimeUncertainty, o.timeUncertaintySeconds)
-        let candidates = neighbours(of: slot)
         if anchor {
             var target: Int32 = -1
-            for j in candidates where isAnchor[Int(j)] { target = merge(target, groupOf[Int(j)]) }
+            for j in neighbours(of: slot, in: anchorCells) { target = merge(target, groupOf[Int(j)]) }
             if target < 0 { target = newGroup() }
             insert(slot, into: target)
             var emptied: [Int32] = []
             var unattachedLosing: [Int32] = []
-            for j in candidates where !isAnchor[Int(j)] {
+            for j in looseNeighbours(of: slot) {
                 let ji = Int(j)
                 let d = separation(j, slot)
                 if best[ji] < 0 {
@@ -206,7 +222,7 @@ struct Correlator: Sendable {
         } else {
             var found: Int32 = -1
             var foundSeparation = 0.0
-            for j in candidates where isAnchor[Int(j)] {
+            for j in neighbours(of: slot, in: anchorCells) {
                 let d = separation(slot, j)
                 if found < 0 || isBetter(d, j, than: foundSeparation, found) {
                     found = j
@@ -219,14 +235,20 @@ struct Correlator: Sendable {
                 insert(slot, into: groupOf[Int(found)])
             } else {
                 var target: Int32 = -1
-                for j in candidates where !isAnchor[Int(j)] && best[Int(j)] < 0 {
+                for j in looseNeighbours(of: slot) where best[Int(j)] < 0 {
                     target = merge(target, groupOf[Int(j)])
                 }
                 if target < 0 { target = newGroup() }
                 insert(slot, into: target)
             }
         }
-        cells[cell, default: []].append(slot)
+        if anchor {
+            anchorCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
+        } else if Self.isPrecise(link) {
+            preciseLooseCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
+        } else {
+            vagueCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
+        }
         oldest.push(Entry(time: report.time, index: slot, generation: slotGeneration[Int(slot)]))
         if report.time > watermark { watermark = report.time }
         return slot
@@ -239,27 +261,27 @@ struct Correlator: Sendable {
         return reports[Int(a)].isEarlier(than: reports[Int(b)])
     }
 
-    /// Open observations that observation `i` is linked to (its kind group, close in distance and time).
-    private func neighbours(of i: Int32) -> [Int32] {
+    /// Open observations in `index` that observation `i` is linked to (its kind group, close in distance and time).
+    private func neighbours(of i: Int32, in index: CellIndex) -> [Int32] {
         let s = Int(i)
         let group = kindGroup[s]
         let window = windows[Int(group)]
-        let p = reports[s].observation.location.point
-        let (cx, cy) = Self.cell(p)
-        let t = links[s].timeUncertainty
+        let link = links[s]
+        let u = link.spatialUncertainty, t = link.timeUncertainty
+        // The farthest any member of the index can be and still link, in space and in time.
+        let meters = min(
+            window.meters + 2 * (u * u + index.largestUncertainty * index.largestUncertainty).squareRoot(),
+            VerificationPolicy.maximumLinkMeters)
         let slack = min(
-            2 * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
+            2 * (t * t + index.largestTimeUncertainty * index.largestTimeUncertainty).squareRoot(),
             VerificationPolicy.maximumTimeSlackSeconds)
         let reach = Self.nanos(window.seconds + slack)
-        let time = links[s].time
         var found: [Int32] = []
-        for hour in Self.hour(time - reach)...Self.hour(time + reach) {
-            for dy in -1...1 {
-                for dx in -1...1 {
-                    guard let members = cells[Self.key(group, cx + dx, cy + dy, hour)] else { continue }
-                    for j in members where j != i && linked(s, Int(j), window) { found.append(j) }
-                }
-            }
+        index.forEachCandidate(
+            group, around: reports[s].observation.location.point, meters: meters,
+            from: link.time - reach, to: link.time + reach
+        ) { j in
+            if j != i && linked(s, Int(j), window) { found.append(j) }
         }
         return found
     }
@@ -383,7 +405,7 @@ struct Correlator: Sendable {
             while k < part.count {
                 let x = part[k]
                 k += 1
-                for y in neighbours(of: x) where groupOf[Int(y)] == g && component[y] == nil {
+                for y in looseNeighbours(of: x) where groupOf[Int(y)] == g && component[y] == nil {
                     component[y] = parts.count
                     part.append(y)
                 }
@@ -443,10 +465,12 @@ struct Correlator: Sendable {
         let group = groups[Int(g)]
         for slot in group.members {
             let s = Int(slot)
-            let cell = cellOf[s]
-            if var list = cells[cell] {
-                list.removeAll { $0 == slot }
-                cells[cell] = list.isEmpty ? nil : list
+            if isAnchor[s] {
+                anchorCells.remove(slot, at: cellOf[s])
+            } else if Self.isPrecise(links[s]) {
+                preciseLooseCells.remove(slot, at: cellOf[s])
+            } else {
+                vagueCells.remove(slot, at: cellOf[s])
             }
             if hasKey[s] { slotOfKey[keys[s]] = nil }
             slotGeneration[s] &+= 1
@@ -524,17 +548,64 @@ struct Correlator: Sendable {
 
     // MARK: Cells
 
-    private static func cell(_ p: GeoPoint) -> (Int, Int) {
-        (Int((p.lon / cellDegrees).rounded(.down)), Int((p.lat / cellDegrees).rounded(.down)))
-    }
-
-    /// Search cells: kind group, 0.4° of longitude and latitude, and hour of event time.
-    private static func key(_ group: UInt8, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
-        Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (hour & 0xFFFFFFF)
-    }
-
     private static func hour(_ t: Int64) -> Int64 {
         let h: Int64 = 3_600_000_000_000
         return t >= 0 ? t / h : (t - h + 1) / h
+    }
+
+    /// Observations by kind group, cell of `degrees` of longitude and latitude, and hour of event time; with the
+    /// largest stated uncertainties among them, which bound how far a search must look.
+    struct CellIndex: Sendable {
+        let degrees: Double
+        private(set) var cells: [Int64: [Int32]] = [:]
+        private(set) var largestUncertainty = 0.0
+        private(set) var largestTimeUncertainty = 0.0
+
+        init(degrees: Double) { self.degrees = degrees }
+
+        func key(_ group: UInt8, _ p: GeoPoint, _ time: Int64) -> Int64 {
+            Self.key(group, Int((p.lon / degrees).rounded(.down)), Int((p.lat / degrees).rounded(.down)), hour(time))
+        }
+
+        private static func key(_ group: UInt8, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
+            Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (hour & 0xFFFFFFF)
+        }
+
+        private func hour(_ t: Int64) -> Int64 { Correlator.hour(t) }
+
+        mutating func insert(_ slot: Int32, at key: Int64, uncertainty: Double, time: Double) {
+            cells[key, default: []].append(slot)
+            largestUncertainty = max(largestUncertainty, uncertainty)
+            largestTimeUncertainty = max(largestTimeUncertainty, time)
+        }
+
+        mutating func remove(_ slot: Int32, at key: Int64) {
+            guard var list = cells[key] else { return }
+            list.removeAll { $0 == slot }
+            cells[key] = list.isEmpty ? nil : list
+        }
+
+        /// Every observation of `group` in the cells within `meters` of `p` and the hours from `from` to `to`
+        /// (a superset of those that close; the caller tests each).
+        func forEachCandidate(
+            _ group: UInt8, around p: GeoPoint, meters: Double, from: Int64, to: Int64, _ body: (Int32) -> Void
+        ) {
+            guard !cells.isEmpty else { return }
+            // Degrees of latitude are at least 110.5 km, of longitude 111.3 km × cos(latitude): smaller figures
+            // make the search wider, never narrower.
+            let dLat = meters / 110_000
+            let cosine = cos(min(abs(p.lat) + dLat + degrees, 89.9) * .pi / 180)
+            let dLon = meters / (111_000 * cosine)
+            let x0 = Int(((p.lon - dLon) / degrees).rounded(.down)), x1 = Int(((p.lon + dLon) / degrees).rounded(.down))
+            let y0 = Int(((p.lat - dLat) / degrees).rounded(.down)), y1 = Int(((p.lat + dLat) / degrees).rounded(.down))
+            for hour in hour(from)...hour(to) {
+                for y in y0...y1 {
+                    for x in x0...x1 {
+                        guard let members = cells[Self.key(group, x, y, hour)] else { continue }
+                        for j in members { body(j) }
+                    }
+                }
+            }
+        }
     }
 }

@@ -176,31 +176,49 @@ struct GuaranteeMachine: Sendable {
             let key = [trigger.id, scope, party].joined(separator: "\u{1F}")
             let window = Timestamp.seconds(trigger.windowHours * 3_600)
             let at = v.at.nanoseconds
-            // Findings that can no longer share a window with new ones are dropped (two windows of slack, as
-            // findings become known a little out of order).
-            pending[key, default: []].removeAll { at - $0.at > 2 * window }
-            pending[key]!.append((at, v.id))
-            // The largest set of pending findings within one window that includes this one.
-            let candidates = pending[key]!.filter { abs($0.at - at) < window }.sorted {
-                ($0.at, $0.id) < ($1.at, $1.id)
+            // Pending findings of this key by (at, id). Those that can no longer share a window with new ones are
+            // dropped (two windows of slack, as findings become known a little out of order).
+            var list = pending.removeValue(forKey: key) ?? []
+            var stale = 0
+            while stale < list.count && at - list[stale].at > 2 * window { stale += 1 }
+            if stale > 0 { list.removeFirst(stale) }
+            let p = Self.position(of: (at, v.id), in: list)
+            list.insert((at, v.id), at: p)
+            // The largest set of pending findings within one window that includes this one (the first such).
+            let a = Self.position(of: (at - window, "\u{10FFFF}"), in: list)
+            var b = p
+            while b < list.count && list[b].at - at < window { b += 1 }
+            var best = (low: 0, high: -1)
+            var low = a
+            for high in a..<b {
+                while list[high].at - list[low].at >= window { low += 1 }
+                if low <= p && p <= high && high - low > best.high - best.low { best = (low, high) }
             }
-            var best: ArraySlice<(at: Int64, id: String)> = []
-            var low = 0
-            for high in candidates.indices {
-                while candidates[high].at - candidates[low].at >= window { low += 1 }
-                let slice = candidates[low...high]
-                if slice.count > best.count && slice.contains(where: { $0.id == v.id }) { best = slice }
+            let count = best.high - best.low + 1
+            guard count >= trigger.count else {
+                pending[key] = list
+                continue
             }
-            guard best.count >= trigger.count else { continue }
-            let used = Set(best.map(\.id))
-            pending[key]!.removeAll { used.contains($0.id) }
+            let ids = list[best.low...best.high].map(\.id)
+            list.removeSubrange(best.low...best.high)
+            pending[key] = list
             raise(
-                scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: best.map(\.id),
+                scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: ids,
                 provisional: false, party: trigger.perParty ? v.attributedTo : nil, site: nil,
                 detail:
-                    "\(best.count) violations matching \(trigger.id) within \(JSONFields.format(trigger.windowHours)) h"
+                    "\(count) violations matching \(trigger.id) within \(JSONFields.format(trigger.windowHours)) h"
                     + (trigger.perParty ? " attributed to \(v.attributedTo)" : ""))
         }
+    }
+
+    /// Where (at, id) goes in a list sorted by (at, id): the first index not before it.
+    private static func position(of key: (Int64, String), in list: [(at: Int64, id: String)]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if (list[mid].at, list[mid].id) < key { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     private mutating func tripwire(_ strike: Strike, provisional: Bool, at t: Timestamp) {

@@ -258,17 +258,20 @@ public struct MissionEngine: Sendable {
         applyTransfers()
         let named = correlator.groups[Int(g)].named > 0
         let (members, group) = correlator.take(g)
-        seal(
-            members: members, owner: group.owner, published: group.published,
-            namedOrPinned: named || isNamedOrPinned(members))
+        // (Not `named || …`: the autoclosure would copy the whole engine.)
+        let kept = named ? true : isNamedOrPinned(members)
+        seal(members: members, owner: group.owner, published: group.published, namedOrPinned: kept)
     }
 
-    private func isNamedOrPinned(_ members: [Report]) -> Bool {
+    private mutating func isNamedOrPinned(_ members: [Report]) -> Bool {
         guard !pinnedKeys.isEmpty || !options.pinnedObservations.isEmpty || !reviewActions.isEmpty else { return false }
+        // Locals, so that the closure captures four sets rather than a copy of the engine.
+        let (keys, ids) = (pinnedKeys, options.pinnedObservations)
+        let (namingKey, namingObservation) = (actionsNamingKey, actionsNamingObservation)
         return members.contains { m in
             let key = IncidentKey.of(observationId: m.observation.id)
-            return pinnedKeys.contains(key) || options.pinnedObservations.contains(m.observation.id)
-                || actionsNamingKey[key] != nil || actionsNamingObservation[m.observation.id] != nil
+            return keys.contains(key) || ids.contains(m.observation.id) || namingKey[key] != nil
+                || namingObservation[m.observation.id] != nil
         }
     }
 

@@ -40,6 +40,8 @@ public struct Simulator {
     var rng: SplitMix64
     let start: Timestamp
     let hours: Double
+    /// How many times as frequent as usual events and false reports are.
+    var intensity = 1.0
     var observations: [Observation] = []
     var truth = JSONWriter()
     var nextObservation = 0
@@ -99,15 +101,17 @@ public struct Simulator {
     /// Share of reports that a source sends twice (under two ids).
     static let duplicateRate = 0.05
 
-    /// Simulates `hours` from `start` (default: one day after the agreement takes effect).
+    /// Simulates `hours` from `start` (default: one day after the agreement takes effect), with every kind of event
+    /// and false report `intensity` times as frequent as usual (a busier front, for benchmarks).
     /// - Returns: the observations in arrival order (by report time) and truth.ndjson.
-    public static func run(mission: Mission, seed: UInt64, hours: Double, start: Timestamp? = nil)
-        -> (observations: [Observation], truth: [UInt8], actions: [GuaranteeAction])
-    {
+    public static func run(
+        mission: Mission, seed: UInt64, hours: Double, start: Timestamp? = nil, intensity: Double = 1
+    ) -> (observations: [Observation], truth: [UInt8], actions: [GuaranteeAction]) {
         var simulator = Simulator(
             mission: mission, rng: SplitMix64(seed: seed),
             start: start ?? Timestamp(nanoseconds: mission.agreement.effectiveAt.nanoseconds + 86_400 * 1_000_000_000),
             hours: hours)
+        simulator.intensity = intensity
         simulator.generate()
         simulator.generateDeliveries()
         simulator.writeTruthAlerts()
@@ -119,13 +123,14 @@ public struct Simulator {
     }
 
     mutating func generate() {
+        let days = intensity * hours / 24
         for (kind, daily) in Self.dailyRates where kind != .siteStrike || !(mission.coalition?.sites.isEmpty ?? true) {
-            for _ in 0..<poisson(daily * hours / 24) { event(kind) }
+            for _ in 0..<poisson(daily * days) { event(kind) }
         }
-        for _ in 0..<poisson(Self.falseOSINTPerDay * hours / 24) { falseReport(source: first(.osint), party: nil) }
+        for _ in 0..<poisson(Self.falseOSINTPerDay * days) { falseReport(source: first(.osint), party: nil) }
         for source in mission.sources.sources {
             guard let alarm = Self.falseAlarms[source.kind] else { continue }
-            for _ in 0..<poisson(alarm.perDay * hours / 24) {
+            for _ in 0..<poisson(alarm.perDay * days) {
                 let location = offset(
                     pointOnLine(), toward: Int.random(in: 0..<2, using: &rng),
                     by: Double.random(in: 200...8_000, using: &rng))
@@ -138,7 +143,7 @@ public struct Simulator {
             }
         }
         for party in mission.agreement.parties {
-            for _ in 0..<poisson(Self.falseClaimsPerDayPerParty * hours / 24) {
+            for _ in 0..<poisson(Self.falseClaimsPerDayPerParty * days) {
                 falseReport(
                     source: mission.sources.sources.first { $0.kind == .partyClaim && $0.organisation == party.id },
                     party: party.id)
