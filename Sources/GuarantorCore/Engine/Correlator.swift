@@ -51,18 +51,26 @@ struct Correlator: Sendable {
     /// Open observations by kind group, place and hour: anchors apart from the others, each with its own bounds.
     /// The others are split by how precise they are (a party's claim can be as precise as an anchor), so that the
     /// few vague ones do not widen every search.
-    private var anchorCells = CellIndex(degrees: 0.05)
-    private var preciseLooseCells = CellIndex(degrees: 0.05)
-    private var vagueCells = CellIndex(degrees: 0.2)
+    private var anchorCells = CellIndex(degrees: 0.05, seconds: 600)
+    /// The others by how precise they are: as precise as an anchor (a party's claim), a few kilometres and minutes
+    /// (a patrol), vaguer (open sources).
+    private var looseCells = [
+        CellIndex(degrees: 0.05, seconds: 600), CellIndex(degrees: 0.1, seconds: 1_800),
+        CellIndex(degrees: 0.2, seconds: 3_600),
+    ]
 
-    private static func isPrecise(_ link: Link) -> Bool {
-        link.spatialUncertainty <= anchorMaximumUncertaintyMeters
+    private static func looseClass(_ link: Link) -> Int {
+        if link.spatialUncertainty <= anchorMaximumUncertaintyMeters
             && link.timeUncertainty <= anchorMaximumTimeUncertaintySeconds
+        {
+            return 0
+        }
+        return link.spatialUncertainty <= 5_000 && link.timeUncertainty <= 600 ? 1 : 2
     }
 
     /// The non-anchors linked to observation `i`.
     private func looseNeighbours(of i: Int32) -> [Int32] {
-        neighbours(of: i, in: preciseLooseCells) + neighbours(of: i, in: vagueCells)
+        neighbours(of: i, in: looseCells[0]) + neighbours(of: i, in: looseCells[1]) + neighbours(of: i, in: looseCells[2])
     }
 
     struct Group: Sendable {
@@ -149,8 +157,7 @@ struct Correlator: Sendable {
             timeUncertainty: o.timeUncertaintySeconds)
         let group = Self.groupOrdinals[o.kind.group]!
         let cell =
-            (anchor ? anchorCells : Self.isPrecise(link) ? preciseLooseCells : vagueCells).key(
-                group, o.location.point, report.time)
+            (anchor ? anchorCells : looseCells[Self.looseClass(link)]).key(group, o.location.point, report.time)
         if let free = freeSlots.popLast() {
             slot = free
             let s = Int(slot)
@@ -244,10 +251,9 @@ struct Correlator: Sendable {
         }
         if anchor {
             anchorCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
-        } else if Self.isPrecise(link) {
-            preciseLooseCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
         } else {
-            vagueCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
+            looseCells[Self.looseClass(link)].insert(
+                slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
         }
         oldest.push(Entry(time: report.time, index: slot, generation: slotGeneration[Int(slot)]))
         if report.time > watermark { watermark = report.time }
@@ -467,10 +473,8 @@ struct Correlator: Sendable {
             let s = Int(slot)
             if isAnchor[s] {
                 anchorCells.remove(slot, at: cellOf[s])
-            } else if Self.isPrecise(links[s]) {
-                preciseLooseCells.remove(slot, at: cellOf[s])
             } else {
-                vagueCells.remove(slot, at: cellOf[s])
+                looseCells[Self.looseClass(links[s])].remove(slot, at: cellOf[s])
             }
             if hasKey[s] { slotOfKey[keys[s]] = nil }
             slotGeneration[s] &+= 1
@@ -548,20 +552,19 @@ struct Correlator: Sendable {
 
     // MARK: Cells
 
-    private static func hour(_ t: Int64) -> Int64 {
-        let h: Int64 = 3_600_000_000_000
-        return t >= 0 ? t / h : (t - h + 1) / h
-    }
-
-    /// Observations by kind group, cell of `degrees` of longitude and latitude, and hour of event time; with the
-    /// largest stated uncertainties among them, which bound how far a search must look.
+    /// Observations by kind group, cell of `degrees` of longitude and latitude, and span of `seconds` of event time;
+    /// with the largest stated uncertainties among them, which bound how far a search must look.
     struct CellIndex: Sendable {
         let degrees: Double
-        private(set) var cells: [Int64: [Int32]] = [:]
+        let span: Int64
+        private(set) var cells = CellTable()
         private(set) var largestUncertainty = 0.0
         private(set) var largestTimeUncertainty = 0.0
 
-        init(degrees: Double) { self.degrees = degrees }
+        init(degrees: Double, seconds: Int64) {
+            self.degrees = degrees
+            span = seconds * 1_000_000_000
+        }
 
         func key(_ group: UInt8, _ p: GeoPoint, _ time: Int64) -> Int64 {
             Self.key(group, Int((p.lon / degrees).rounded(.down)), Int((p.lat / degrees).rounded(.down)), hour(time))
@@ -571,19 +574,15 @@ struct Correlator: Sendable {
             Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (hour & 0xFFFFFFF)
         }
 
-        private func hour(_ t: Int64) -> Int64 { Correlator.hour(t) }
+        private func hour(_ t: Int64) -> Int64 { t >= 0 ? t / span : (t - span + 1) / span }
 
         mutating func insert(_ slot: Int32, at key: Int64, uncertainty: Double, time: Double) {
-            cells[key, default: []].append(slot)
+            cells.append(slot, to: key)
             largestUncertainty = max(largestUncertainty, uncertainty)
             largestTimeUncertainty = max(largestTimeUncertainty, time)
         }
 
-        mutating func remove(_ slot: Int32, at key: Int64) {
-            guard var list = cells[key] else { return }
-            list.removeAll { $0 == slot }
-            cells[key] = list.isEmpty ? nil : list
-        }
+        mutating func remove(_ slot: Int32, at key: Int64) { cells.remove(slot, from: key) }
 
         /// Every observation of `group` in the cells within `meters` of `p` and the hours from `from` to `to`
         /// (a superset of those that close; the caller tests each).
@@ -601,7 +600,7 @@ struct Correlator: Sendable {
             for hour in hour(from)...hour(to) {
                 for y in y0...y1 {
                     for x in x0...x1 {
-                        guard let members = cells[Self.key(group, x, y, hour)] else { continue }
+                        guard let members = cells.slots(Self.key(group, x, y, hour)) else { continue }
                         for j in members { body(j) }
                     }
                 }
