@@ -235,8 +235,11 @@ public struct MissionEngine: Sendable {
     private mutating func advanceGuarantee() {
         let time = correlator.earliestOpenTime()
         if time > frontier.nanoseconds { frontier = Timestamp(nanoseconds: time) }
-        if guarantee != nil && time > guarantee!.frontier { guarantee!.advance(to: time) }
+        // In steps of ten minutes of event time: a frontier behind the true one is still a true frontier.
+        if guarantee != nil && time > guarantee!.frontier + Self.guaranteeStep { guarantee!.advance(to: time) }
     }
+
+    private static let guaranteeStep: Int64 = 600_000_000_000
 
     // MARK: Sealing
 
