@@ -70,7 +70,8 @@ struct Correlator: Sendable {
 
     /// The non-anchors linked to observation `i`.
     private func looseNeighbours(of i: Int32) -> [Int32] {
-        neighbours(of: i, in: looseCells[0]) + neighbours(of: i, in: looseCells[1]) + neighbours(of: i, in: looseCells[2])
+        neighbours(of: i, in: looseCells[0]) + neighbours(of: i, in: looseCells[1])
+            + neighbours(of: i, in: looseCells[2])
     }
 
     struct Group: Sendable {
