@@ -289,18 +289,20 @@ public final class EventStore: Sendable {
                 guard kind == EventKind.observation.rawValue || kind == EventKind.action.rawValue else { continue }
                 let record: Record
                 do {
-                    let payload = row.dataNoCopy(atIndex: 2) ?? Data()
-                    if kind == EventKind.observation.rawValue {
-                        var o = try payload.withUnsafeBytes { raw in
-                            try ObservationBatch.decode(raw.bindMemory(to: UInt8.self), isKnownSource: { _ in true })
+                    record = try row.withUnsafeData(atIndex: 2) { data -> Record in
+                        let payload = data ?? Data()
+                        if kind == EventKind.observation.rawValue {
+                            var o = try payload.withUnsafeBytes { raw in
+                                try ObservationBatch.decode(
+                                    raw.bindMemory(to: UInt8.self), isKnownSource: { _ in true })
+                            }
+                            if let fields = hidden[sequence] {
+                                if fields.contains("text") { o.text = nil }
+                                if fields.contains("evidence") { o.evidence = [] }
+                            }
+                            return .observation(o)
                         }
-                        if let fields = hidden[sequence] {
-                            if fields.contains("text") { o.text = nil }
-                            if fields.contains("evidence") { o.evidence = [] }
-                        }
-                        record = .observation(o)
-                    } else {
-                        record = .action(try MissionAction(json: JSONValue.parse(Array(payload))))
+                        return .action(try MissionAction(json: JSONValue.parse(Array(payload))))
                     }
                 } catch {
                     throw StoreError(code: .corrupt, message: "event \(sequence) cannot be read: \(error)")

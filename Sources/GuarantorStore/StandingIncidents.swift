@@ -8,6 +8,8 @@ public struct StandingIncidents: Sendable {
     public private(set) var live: [String: IncidentRecord] = [:]
     /// Sealed rows that no longer stand.
     public private(set) var superseded: Set<String> = []
+    /// What the live incidents count, kept as they change.
+    public private(set) var liveCounts = StoredEngine.Counts()
     private var order: [(start: Int64, id: String)]?
 
     public init(store: EventStore) { self.store = store }
@@ -40,11 +42,19 @@ public struct StandingIncidents: Sendable {
     }
 
     public mutating func set(_ record: IncidentRecord) {
-        if live.updateValue(record, forKey: record.incident.id) == nil { order = nil }
+        liveCounts.add(record, 1)
+        if let old = live.updateValue(record, forKey: record.incident.id) {
+            liveCounts.add(old, -1)
+        } else {
+            order = nil
+        }
     }
 
     public mutating func remove(_ id: String) {
-        if live.removeValue(forKey: id) != nil { order = nil }
+        if let old = live.removeValue(forKey: id) {
+            liveCounts.add(old, -1)
+            order = nil
+        }
     }
 
     public mutating func supersede(_ id: String) { superseded.insert(id) }

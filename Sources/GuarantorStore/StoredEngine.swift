@@ -275,7 +275,10 @@ public struct StoredEngine: Sendable {
     /// Everything counted: sealed rows that stand and live incidents (standing findings included in `findings`).
     public var counts: Counts {
         var c = sealedCounts
-        for record in live.values { c.add(record, 1) }
+        c.incidents += standing.liveCounts.incidents
+        c.findings += standing.liveCounts.findings
+        c.verifiedFindings += standing.liveCounts.verifiedFindings
+        for (status, n) in standing.liveCounts.byStatus where n != 0 { c.byStatus[status, default: 0] += n }
         c.findings += engine.standingFindings.count
         c.verifiedFindings += engine.standingFindings.count
         return c

@@ -260,9 +260,17 @@ public struct MissionEngine: Sendable {
     private mutating func seal(group g: Int32) {
         applyTransfers()
         let named = correlator.groups[Int(g)].named > 0
+        let unchanged = !correlator.groups[Int(g)].dirty
         let (members, group) = correlator.take(g)
         // (Not `named || …`: the autoclosure would copy the whole engine.)
         let kept = named ? true : isNamedOrPinned(members)
+        if !kept && unchanged && group.published.count == 1, let t = tracked[group.published[0]], t.owner == group.owner
+        {
+            // Built from these members at the last refresh: published again as final, not built again.
+            guaranteeChanged = true
+            publish(owner: group.owner, old: group.published, new: [t.record], state: .sealed)
+            return
+        }
         seal(members: members, owner: group.owner, published: group.published, namedOrPinned: kept)
     }
 
