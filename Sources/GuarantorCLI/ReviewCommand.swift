@@ -91,15 +91,21 @@ public struct ReviewQueueCommand: ParsableCommand {
             return s
         }
         var engine = try Files.openEngine(missionDirectory: self.mission, mission: mission, store: store)
+        // Counts from the engine; each queue's oldest through the sealed rows' (status, start, id) index.
+        let counts = engine.counts.byStatus
         var queues: [String: [StandingIncidents.Standing]] = [:]
-        var counts: [String: Int] = [:]
         var standing = engine.standing
-        try standing.forEach { incident in
-            counts[incident.status, default: 0] += 1
-            if queues[incident.status, default: []].count < limit {
-                queues[incident.status, default: []].append(incident)
+        for status in IncidentStatus.allCases where wanted == nil || wanted == status {
+            var filter = EventStore.SealedFilter()
+            filter.status = status.rawValue
+            var queue: [StandingIncidents.Standing] = []
+            if limit > 0 {
+                try standing.forEach(filter: filter, batch: limit) { incident in
+                    queue.append(incident)
+                    return queue.count < limit
+                }
             }
-            return true
+            queues[status.rawValue] = queue
         }
         Files.snapshotIfLong(&engine)
         for status in IncidentStatus.allCases where wanted == nil || wanted == status {
