@@ -70,6 +70,12 @@ public struct ReplayCommand: ParsableCommand {
             totalErrors += 1
             if errors.count < NDJSON.maximumErrors { errors.append(error) }
         }
+        // Members' answers, deliveries and clock events go in when the record reaches their time, as they would have
+        // arrived: one given after every observation lies before the guarantee's frontier and would make it start
+        // again from the agreement's start (same results, much later). People's actions on incidents go in at the end.
+        let timed = actions.filter { if case .guarantee = $0 { true } else { false } }
+            .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+        var nextTimed = 0
         var firstLineOfId: [String: Int] = [:]
         var lastLine = 0
         var bytes = 0
@@ -92,7 +98,13 @@ public struct ReplayCommand: ParsableCommand {
                                 line: number, field: "id", reason: "duplicate id \"\(o.id)\" (first on line \(first))"))
                         return
                     }
-                    if totalErrors == 0 { replay.add(o) }
+                    if totalErrors == 0 {
+                        while nextTimed < timed.count && timed[nextTimed].at <= o.observedAt {
+                            replay.add(timed[nextTimed])
+                            nextTimed += 1
+                        }
+                        replay.add(o)
+                    }
                 } catch let error as JSONParseError {
                     record(LineError(line: number, field: "", reason: error.description))
                 } catch let error as FieldError {
@@ -114,7 +126,8 @@ public struct ReplayCommand: ParsableCommand {
             let count = totalErrors == 1 ? "1 error" : "\(totalErrors) errors"
             throw CLIError("\(path) rejected, \(count), nothing was stored or written:\n\(rejection)")
         }
-        for action in actions { replay.add(action) }
+        for action in timed[nextTimed...] { replay.add(action) }
+        for action in actions { if case .review = action { replay.add(action) } }
         return try replay.finish(actions: actions, into: out)
     }
 

@@ -110,7 +110,10 @@ struct FactIndex: Sendable {
     /// Removes a finding (by id) if it was added.
     mutating func remove(_ v: Violation) {
         guard v.incidentStatus == .verified else { return }
-        bySector[v.sector ?? Self.none]?.removeAll { $0.id == v.id }
+        // From the end: what is taken back is nearly always recent (an open incident built again or sealed), so this
+        // does not scan the sector's whole history. Ids are unique, so the last match is the only one.
+        let key = v.sector ?? Self.none
+        if let i = bySector[key]?.lastIndex(where: { $0.id == v.id }) { bySector[key]!.remove(at: i) }
     }
 
     /// Every finding held, by sector, then (at, id).
