@@ -61,11 +61,15 @@ class Server(ServedMission):
     """`guarantor serve` on a free port with a fresh store, and a sensor, an auditor and an analyst key; with
     `history`, that many observations of the month before START are in the store first."""
 
-    def __init__(self, guarantor, history=0):
+    def __init__(self, guarantor, history=0, serve_args=()):
         super().__init__(guarantor, "load", ("sensor", "auditor", "analyst"))
+        self.serve_args = tuple(serve_args)
         if history:
             self.prepare_history(history)
         self.start()
+
+    def start(self, timeout=120, extra=()):
+        super().start(timeout, self.serve_args + tuple(extra))
 
     def timed_start(self):
         started = time.monotonic()
@@ -168,8 +172,8 @@ def bulk(guarantor, total, batch, connections):
         server.stop()
 
 
-def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10, history=0):
-    server = Server(guarantor, history)
+def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10, history=0, serve_args=()):
+    server = Server(guarantor, history, serve_args)
     try:
         arrivals = {}
         reconnects = [0]
@@ -269,11 +273,13 @@ def main():
     parser.add_argument("--rate", type=int, default=10_000, help="observations a second in the latency phase")
     parser.add_argument("--seconds", type=float, default=20, help="length of the latency phase")
     parser.add_argument("--history", type=int, default=0, help="observations already in the store (e.g. 1000000)")
+    parser.add_argument("--snapshot-every", type=int, help="events between the server's snapshots (its default if unset)")
     args = parser.parse_args()
     if args.bulk:
         bulk(args.guarantor, args.bulk, args.batch, args.connections)
     if args.seconds:
-        latency(args.guarantor, args.rate, args.seconds, history=args.history)
+        serve_args = ("--snapshot-every", str(args.snapshot_every)) if args.snapshot_every else ()
+        latency(args.guarantor, args.rate, args.seconds, history=args.history, serve_args=serve_args)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,13 @@ public struct StoredEngine: Sendable {
             byStatus[record.incident.status.rawValue, default: 0] += sign
         }
 
+        /// Adds what `other` counts.
+        mutating func add(_ other: Counts) {
+            incidents += other.incidents
+            findings += other.findings
+            verifiedFindings += other.verifiedFindings
+            for (status, n) in other.byStatus where n != 0 { byStatus[status, default: 0] += n }
+        }
     }
 
     /// What one batch of changes did: for what the server shows, and for the live stream.
@@ -275,10 +282,7 @@ public struct StoredEngine: Sendable {
     /// Everything counted: sealed rows that stand and live incidents (standing findings included in `findings`).
     public var counts: Counts {
         var c = sealedCounts
-        c.incidents += standing.liveCounts.incidents
-        c.findings += standing.liveCounts.findings
-        c.verifiedFindings += standing.liveCounts.verifiedFindings
-        for (status, n) in standing.liveCounts.byStatus where n != 0 { c.byStatus[status, default: 0] += n }
+        c.add(standing.liveCounts)
         c.findings += engine.standingFindings.count
         c.verifiedFindings += engine.standingFindings.count
         return c

@@ -48,30 +48,39 @@ struct Correlator: Sendable {
     private(set) var keys: [UInt64] = []
     private var hasKey: [Bool] = []
     private var freeSlots: [Int32] = []
-    /// Open observations by kind group, place and hour: anchors apart from the others, each with its own bounds.
-    /// The others are split by how precise they are (a party's claim can be as precise as an anchor), so that the
-    /// few vague ones do not widen every search.
-    private var anchorCells = CellIndex(degrees: 0.05, seconds: 600)
-    /// The others by how precise they are: as precise as an anchor (a party's claim), a few kilometres and minutes
-    /// (a patrol), vaguer (open sources).
-    private var looseCells = [
-        CellIndex(degrees: 0.05, seconds: 600), CellIndex(degrees: 0.1, seconds: 1_800),
-        CellIndex(degrees: 0.2, seconds: 3_600),
+    /// Open observations by kind group, place and span of time, each index with its own bounds: [0] the anchors,
+    /// then the others by how precise they are — as precise as an anchor (a party's claim), a few kilometres and
+    /// minutes (a patrol), vaguer (open sources) — so that the few vague ones do not widen every search.
+    private var cellIndexes = [
+        CellIndex(degrees: 0.05, seconds: 600), CellIndex(degrees: 0.05, seconds: 600),
+        CellIndex(degrees: 0.1, seconds: 1_800), CellIndex(degrees: 0.2, seconds: 3_600),
     ]
+    private static let anchorIndex = 0
+    private static let looseIndexes = 1...3
 
-    private static func looseClass(_ link: Link) -> Int {
+    /// The index of ``cellIndexes`` an observation goes in.
+    private static func cellIndex(anchor: Bool, _ link: Link) -> Int {
+        if anchor { return anchorIndex }
         if link.spatialUncertainty <= anchorMaximumUncertaintyMeters
             && link.timeUncertainty <= anchorMaximumTimeUncertaintySeconds
         {
-            return 0
+            return 1
         }
-        return link.spatialUncertainty <= 5_000 && link.timeUncertainty <= 600 ? 1 : 2
+        return link.spatialUncertainty <= 5_000 && link.timeUncertainty <= 600 ? 2 : 3
+    }
+
+    /// The anchors linked to observation `i`.
+    private func anchorNeighbours(of i: Int32) -> [Int32] {
+        var found: [Int32] = []
+        neighbours(of: i, in: Self.anchorIndex, into: &found)
+        return found
     }
 
     /// The non-anchors linked to observation `i`.
     private func looseNeighbours(of i: Int32) -> [Int32] {
-        neighbours(of: i, in: looseCells[0]) + neighbours(of: i, in: looseCells[1])
-            + neighbours(of: i, in: looseCells[2])
+        var found: [Int32] = []
+        for k in Self.looseIndexes { neighbours(of: i, in: k, into: &found) }
+        return found
     }
 
     struct Group: Sendable {
@@ -98,7 +107,6 @@ struct Correlator: Sendable {
     /// Incident keys of open observations, kept once keys are wanted.
     private(set) var slotOfKey: [UInt64: Int32] = [:]
     private(set) var keysWanted = false
-    private var largestTimeUncertainty = 0.0
     private let widestWindow: Double
 
     struct Entry: Comparable, Sendable {
@@ -157,8 +165,8 @@ struct Correlator: Sendable {
             position: report.position, time: report.time, spatialUncertainty: o.location.uncertaintyMeters,
             timeUncertainty: o.timeUncertaintySeconds)
         let group = Self.groupOrdinals[o.kind.group]!
-        let cell =
-            (anchor ? anchorCells : looseCells[Self.looseClass(link)]).key(group, o.location.point, report.time)
+        let index = Self.cellIndex(anchor: anchor, link)
+        let cell = cellIndexes[index].key(group, o.location.point, report.time)
         if let free = freeSlots.popLast() {
             slot = free
             let s = Int(slot)
@@ -192,10 +200,9 @@ struct Correlator: Sendable {
         }
         arrivals += 1
         if keysWanted { computeKey(slot) }
-        largestTimeUncertainty = max(largestTimeUncertainty, o.timeUncertaintySeconds)
         if anchor {
             var target: Int32 = -1
-            for j in neighbours(of: slot, in: anchorCells) { target = merge(target, groupOf[Int(j)]) }
+            for j in anchorNeighbours(of: slot) { target = merge(target, groupOf[Int(j)]) }
             if target < 0 { target = newGroup() }
             insert(slot, into: target)
             var emptied: [Int32] = []
@@ -230,7 +237,7 @@ struct Correlator: Sendable {
         } else {
             var found: Int32 = -1
             var foundSeparation = 0.0
-            for j in neighbours(of: slot, in: anchorCells) {
+            for j in anchorNeighbours(of: slot) {
                 let d = separation(slot, j)
                 if found < 0 || isBetter(d, j, than: foundSeparation, found) {
                     found = j
@@ -250,12 +257,7 @@ struct Correlator: Sendable {
                 insert(slot, into: target)
             }
         }
-        if anchor {
-            anchorCells.insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
-        } else {
-            looseCells[Self.looseClass(link)].insert(
-                slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
-        }
+        cellIndexes[index].insert(slot, at: cell, uncertainty: link.spatialUncertainty, time: link.timeUncertainty)
         oldest.push(Entry(time: report.time, index: slot, generation: slotGeneration[Int(slot)]))
         if report.time > watermark { watermark = report.time }
         return slot
@@ -268,29 +270,25 @@ struct Correlator: Sendable {
         return reports[Int(a)].isEarlier(than: reports[Int(b)])
     }
 
-    /// Open observations in `index` that observation `i` is linked to (its kind group, close in distance and time).
-    private func neighbours(of i: Int32, in index: CellIndex) -> [Int32] {
+    /// Appends the open observations in `cellIndexes[k]` that observation `i` is linked to (its kind group, close in
+    /// distance and time).
+    private func neighbours(of i: Int32, in k: Int, into found: inout [Int32]) {
         let s = Int(i)
         let group = kindGroup[s]
         let window = windows[Int(group)]
         let link = links[s]
         let u = link.spatialUncertainty, t = link.timeUncertainty
         // The farthest any member of the index can be and still link, in space and in time.
-        let meters = min(
-            window.meters + 2 * (u * u + index.largestUncertainty * index.largestUncertainty).squareRoot(),
-            VerificationPolicy.maximumLinkMeters)
-        let slack = min(
-            2 * (t * t + index.largestTimeUncertainty * index.largestTimeUncertainty).squareRoot(),
-            VerificationPolicy.maximumTimeSlackSeconds)
+        let (cu, ct) = (cellIndexes[k].largestUncertainty, cellIndexes[k].largestTimeUncertainty)
+        let meters = min(window.meters + 2 * (u * u + cu * cu).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        let slack = min(2 * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         let reach = Self.nanos(window.seconds + slack)
-        var found: [Int32] = []
-        index.forEachCandidate(
+        cellIndexes[k].forEachCandidate(
             group, around: reports[s].observation.location.point, meters: meters,
             from: link.time - reach, to: link.time + reach
         ) { j in
             if j != i && linked(s, Int(j), window) { found.append(j) }
         }
-        return found
     }
 
     @inline(__always) private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
@@ -472,11 +470,7 @@ struct Correlator: Sendable {
         let group = groups[Int(g)]
         for slot in group.members {
             let s = Int(slot)
-            if isAnchor[s] {
-                anchorCells.remove(slot, at: cellOf[s])
-            } else {
-                looseCells[Self.looseClass(links[s])].remove(slot, at: cellOf[s])
-            }
+            cellIndexes[Self.cellIndex(anchor: isAnchor[s], links[s])].remove(slot, at: cellOf[s])
             if hasKey[s] { slotOfKey[keys[s]] = nil }
             slotGeneration[s] &+= 1
             reports[s] = Self.vacant
@@ -510,12 +504,9 @@ struct Correlator: Sendable {
     }
 
     /// Sets the watermark (restoring a snapshot, after its open observations were added again).
-    mutating func restore(watermark: Int64, largestTimeUncertainty: Double) {
+    mutating func restore(watermark: Int64) {
         self.watermark = watermark
-        self.largestTimeUncertainty = max(self.largestTimeUncertainty, largestTimeUncertainty)
     }
-
-    var largestTimeUncertaintySeen: Double { largestTimeUncertainty }
 
     // MARK: Keys and names
 
@@ -568,14 +559,15 @@ struct Correlator: Sendable {
         }
 
         func key(_ group: UInt8, _ p: GeoPoint, _ time: Int64) -> Int64 {
-            Self.key(group, Int((p.lon / degrees).rounded(.down)), Int((p.lat / degrees).rounded(.down)), hour(time))
+            Self.key(group, Int((p.lon / degrees).rounded(.down)), Int((p.lat / degrees).rounded(.down)), spanOf(time))
         }
 
-        private static func key(_ group: UInt8, _ x: Int, _ y: Int, _ hour: Int64) -> Int64 {
-            Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (hour & 0xFFFFFFF)
+        private static func key(_ group: UInt8, _ x: Int, _ y: Int, _ span: Int64) -> Int64 {
+            Int64(group) << 60 | Int64(x & 0xFFFF) << 44 | Int64(y & 0xFFFF) << 28 | (span & 0xFFFFFFF)
         }
 
-        private func hour(_ t: Int64) -> Int64 { t >= 0 ? t / span : (t - span + 1) / span }
+        /// The number of the span of time that holds `t` (rounded down, also before 1970).
+        private func spanOf(_ t: Int64) -> Int64 { t >= 0 ? t / span : (t - span + 1) / span }
 
         mutating func insert(_ slot: Int32, at key: Int64, uncertainty: Double, time: Double) {
             cells.append(slot, to: key)
@@ -585,7 +577,7 @@ struct Correlator: Sendable {
 
         mutating func remove(_ slot: Int32, at key: Int64) { cells.remove(slot, from: key) }
 
-        /// Every observation of `group` in the cells within `meters` of `p` and the hours from `from` to `to`
+        /// Every observation of `group` in the cells within `meters` of `p` and the spans from `from` to `to`
         /// (a superset of those that close; the caller tests each).
         func forEachCandidate(
             _ group: UInt8, around p: GeoPoint, meters: Double, from: Int64, to: Int64, _ body: (Int32) -> Void
@@ -598,10 +590,10 @@ struct Correlator: Sendable {
             let dLon = meters / (111_000 * cosine)
             let x0 = Int(((p.lon - dLon) / degrees).rounded(.down)), x1 = Int(((p.lon + dLon) / degrees).rounded(.down))
             let y0 = Int(((p.lat - dLat) / degrees).rounded(.down)), y1 = Int(((p.lat + dLat) / degrees).rounded(.down))
-            for hour in hour(from)...hour(to) {
+            for n in spanOf(from)...spanOf(to) {
                 for y in y0...y1 {
                     for x in x0...x1 {
-                        guard let members = cells.slots(Self.key(group, x, y, hour)) else { continue }
+                        guard let members = cells.slots(Self.key(group, x, y, n)) else { continue }
                         for j in members { body(j) }
                     }
                 }

@@ -17,7 +17,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 /// again, exactly as before. What the open and held incidents contributed is left out (the refresh adds it again).
 /// The bytes are canonical JSON: the same state gives the same bytes, which `guarantor verify` compares.
 extension MissionEngine {
-    static let snapshotVersion = 1
+    static let snapshotVersion = 2
 
     /// The engine's state as canonical JSON. Results are drawn first (``refresh()``), so that nothing published is
     /// left to take back: take the changes after the snapshot, and keep them with it.
@@ -28,7 +28,6 @@ extension MissionEngine {
         w.key("version"); w.int(Self.snapshotVersion)
         w.key("mission"); w.string(mission.agreement.id)
         w.key("watermark"); w.integer(correlator.watermark)
-        w.key("largestTimeUncertainty"); w.number(correlator.largestTimeUncertaintySeen)
         w.key("latestTime"); w.integer(latestTime)
         w.key("observations"); w.int(observationCount)
         w.key("late"); w.int(lateCount)
@@ -128,9 +127,7 @@ extension MissionEngine {
                     classification: mission.classify(point))
                 _ = correlator.add(report, anchor: isAnchor(o))
             }
-            correlator.restore(
-                watermark: try f.int64("watermark"),
-                largestTimeUncertainty: try f.number("largestTimeUncertainty"))
+            correlator.restore(watermark: try f.int64("watermark"))
             for held in try f.array("held") {
                 let h = try JSONFields(held)
                 let late = try h.optionalBool("late") ?? false

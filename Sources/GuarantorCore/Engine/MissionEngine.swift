@@ -264,14 +264,12 @@ public struct MissionEngine: Sendable {
         let (members, group) = correlator.take(g)
         // (Not `named || …`: the autoclosure would copy the whole engine.)
         let kept = named ? true : isNamedOrPinned(members)
-        if !kept && unchanged && group.published.count == 1, let t = tracked[group.published[0]], t.owner == group.owner
-        {
-            // Built from these members at the last refresh: published again as final, not built again.
-            guaranteeChanged = true
-            publish(owner: group.owner, old: group.published, new: [t.record], state: .sealed)
-            return
+        // Nothing joined since the last refresh built it: the record published then is final as it is.
+        var built: IncidentRecord?
+        if unchanged && group.published.count == 1, let t = tracked[group.published[0]], t.owner == group.owner {
+            built = t.record
         }
-        seal(members: members, owner: group.owner, published: group.published, namedOrPinned: kept)
+        seal(members: members, owner: group.owner, published: group.published, namedOrPinned: kept, built: built)
     }
 
     private mutating func isNamedOrPinned(_ members: [Report]) -> Bool {
@@ -286,11 +284,14 @@ public struct MissionEngine: Sendable {
         }
     }
 
-    /// A group no observation can join any more: final, or kept for the actions that name it.
-    mutating func seal(members: [Report], owner: UInt64, published: [String], namedOrPinned: Bool) {
+    /// A group no observation can join any more: final, or kept for the actions that name it. `built` is its record
+    /// if it is already built from exactly these members.
+    mutating func seal(
+        members: [Report], owner: UInt64, published: [String], namedOrPinned: Bool, built: IncidentRecord? = nil
+    ) {
         guaranteeChanged = true
         guard namedOrPinned else {
-            publish(owner: owner, old: published, new: [builder.record(members)], state: .sealed)
+            publish(owner: owner, old: published, new: [built ?? builder.record(members)], state: .sealed)
             return
         }
         let index = retain(members, owner: owner, published: published)
