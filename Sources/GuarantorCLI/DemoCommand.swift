@@ -34,7 +34,9 @@ public struct DemoCommand: ParsableCommand {
         let storePath = root.appendingPathComponent("events.sqlite").path
         let result: EventStore.IngestResult
         do {
-            result = try EventStore(path: storePath, missionId: "demo").ingest(batch.observations)
+            // A simulated mission's receipts are simulated too: each report reaches the store when it is filed.
+            result = try EventStore(path: storePath, missionId: "demo").ingest(
+                batch.observations.map { $0.received(at: $0.reportedAt ?? $0.observedAt) })
         } catch let error as StoreError {
             throw CLIError("\(error)")
         }

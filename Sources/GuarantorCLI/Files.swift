@@ -78,11 +78,21 @@ enum Files {
         }
     }
 
-    /// The members every action has; `at` defaults to now (an action is an input: its time is recorded with it).
-    static func actionFields(action: String, member: String, user: String, at: String?) -> [String: JSONValue] {
-        let time = at ?? WallClock.now().rfc3339
+    /// The members every action has. Without `--at` the action is dated at the store's latest receipt time — never
+    /// the wall clock, which would move the mission's event time to today — and the command says so.
+    static func actionFields(
+        action: String, member: String, user: String, at: String?, mission: Mission, store path: String
+    ) throws -> [String: JSONValue] {
+        var time = at
+        if time == nil {
+            guard let latest = try openStore(path, mission: mission).latestReceipt() else {
+                throw CLIError("give --at: the store holds no record with a receipt time to date the action by")
+            }
+            time = latest.rfc3339
+            print("at \(latest.rfc3339): the store's latest receipt time (give --at to date it otherwise)")
+        }
         return [
-            "action": .string(action), "member": .string(member), "user": .string(user), "at": .string(time),
+            "action": .string(action), "member": .string(member), "user": .string(user), "at": .string(time ?? ""),
         ]
     }
 
@@ -122,6 +132,7 @@ enum Files {
     static func record(_ action: MissionAction, missionDirectory: String, mission: Mission, store path: String)
         throws -> (engine: StoredEngine, changes: EngineChanges, stored: EventStore.IngestResult)
     {
+        let action = action.received(at: WallClock.now())
         var engine = try openEngine(missionDirectory: missionDirectory, mission: mission, store: path)
         var trial = engine.engine
         trial.add(action)

@@ -30,7 +30,7 @@ public struct GuaranteeActCommand: ParsableCommand {
     @Option(help: "deliver: how much, in the pledge's unit.") var quantity: Double?
     @Option(help: "The member state acting.") var member: String
     @Option(help: "The user acting.") var user: String
-    @Option(help: "Event time (RFC 3339); defaults to now.") var at: String?
+    @Option(help: "Event time (RFC 3339); defaults to the store's latest receipt time.") var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
 
     public init() {}
@@ -40,7 +40,7 @@ public struct GuaranteeActCommand: ParsableCommand {
         guard mission.coalition != nil else {
             throw CLIError("mission \(self.mission) has no coalition.json and triggers.json: there is no guarantee")
         }
-        var fields = Files.actionFields(action: action, member: member, user: user, at: at)
+        var fields = try Files.actionFields(action: action, member: member, user: user, at: at, mission: mission, store: store)
         if let obligation { fields["obligation"] = .string(obligation) }
         if let reference { fields["reference"] = .string(reference) }
         if let reason { fields["reason"] = .string(reason) }

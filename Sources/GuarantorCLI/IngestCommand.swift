@@ -18,11 +18,20 @@ public struct IngestCommand: ParsableCommand {
     @Argument(help: "An NDJSON file of observations.")
     var file: String
 
+    @Option(help: "Refuse observations dated more than this many seconds after their receipt (now).")
+    var maximumSkew = Observation.defaultMaximumSkewSeconds
+
     public init() {}
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let batch = try Files.parseObservations(file, mission: mission)
+        var batch = try Files.parseObservations(file, mission: mission)
+        do {
+            try batch.receive(at: WallClock.now(), maximumSkewSeconds: maximumSkew)
+        } catch {
+            let count = error.totalErrors == 1 ? "1 error" : "\(error.totalErrors) errors"
+            throw CLIError("\(file) rejected, \(count), nothing was stored:\n\(error)")
+        }
         let result: EventStore.IngestResult
         do {
             let store = try EventStore(path: self.store, missionId: mission.agreement.id)

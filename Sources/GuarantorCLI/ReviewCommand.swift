@@ -30,14 +30,14 @@ public struct ReviewActCommand: ParsableCommand {
     @Option(help: "The actor's member state (or mission).") var member: String
     @Option(help: "The actor's user id.") var user: String
     @Option(help: "Why; required.") var reason: String
-    @Option(help: "Event time of the decision (RFC 3339); defaults to now.") var at: String?
+    @Option(help: "Event time of the decision (RFC 3339); defaults to the store's latest receipt time.") var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
 
     public init() {}
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let action = try makeAction()
+        let action = try makeAction(mission)
         let (_, changes, result) = try Files.record(
             .review(action), missionDirectory: self.mission, mission: mission, store: store)
         print("\(action.kind.rawValue) \(action.target): applied as action \(action.id)")
@@ -58,8 +58,8 @@ public struct ReviewActCommand: ParsableCommand {
     }
 
     /// The action as a record, validated as an actions file line would be.
-    func makeAction() throws -> ReviewAction {
-        var members = Files.actionFields(action: action, member: member, user: user, at: at)
+    func makeAction(_ mission: Mission) throws -> ReviewAction {
+        var members = try Files.actionFields(action: action, member: member, user: user, at: at, mission: mission, store: store)
         members["reason"] = .string(reason)
         if let incident { members["incident"] = .string(incident) }
         if let violation { members["violation"] = .string(violation) }

@@ -9,9 +9,10 @@ extension GuarantorAPI {
     func act(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         try Self.noParameters(request)
         let bytes = try await body(request)
+        let receivedAt = WallClock.now()
         let action: MissionAction
         do {
-            action = try MissionAction(json: JSONValue.parse(bytes))
+            action = try receive(JSONValue.parse(bytes), at: receivedAt)
         } catch let error as FieldError {
             throw APIError(.badRequest, "\(error.path.isEmpty ? "" : error.path + ": ")\(error.reason)")
         } catch {
@@ -40,6 +41,38 @@ extension GuarantorAPI {
         w.key("outcome"); w.string(outcome)
         w.endObject()
         return Self.json(w.bytes, status: .created)
+    }
+
+    /// An action received at `receivedAt`: its time is the receipt's unless the sender dates it earlier, within
+    /// ``APILimits/maximumBackdatingSeconds``; a time after the receipt is refused (a client's clock never moves the
+    /// mission's). A retry of a stored action that gave no time is the stored action.
+    private func receive(_ json: JSONValue, at receivedAt: Timestamp) throws -> MissionAction {
+        guard case .object(var members) = json else { return try MissionAction(json: json) }
+        members["receivedAt"] = nil
+        if let at = members["at"] {
+            guard case .string(let text) = at, let time = Timestamp(rfc3339: text) else {
+                return try MissionAction(json: json)
+            }
+            if time > receivedAt {
+                throw FieldError(
+                    path: "at", reason: "\(time) is after the action's receipt \(receivedAt): the sender's clock is ahead")
+            }
+            if limits.maximumBackdatingSeconds.isFinite,
+                time < receivedAt.adding(-Timestamp.seconds(limits.maximumBackdatingSeconds))
+            {
+                throw FieldError(
+                    path: "at",
+                    reason: "\(time) is more than \(Int(limits.maximumBackdatingSeconds / 3600)) h before the action's "
+                        + "receipt \(receivedAt)")
+            }
+        } else {
+            if case .string(let id) = members["id"], let stored = try state.store.action(id: id) {
+                members["at"] = .string(stored.at.rfc3339)
+            } else {
+                members["at"] = .string(receivedAt.rfc3339)
+            }
+        }
+        return try MissionAction(json: .object(members)).received(at: receivedAt)
     }
 
 }

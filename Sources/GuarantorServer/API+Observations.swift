@@ -26,10 +26,15 @@ extension GuarantorAPI {
         case .failure(let rejection):
             throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: rejection)
         case .success(var batch):
-            // Who filed it comes from the key, never from the body.
+            // Who filed it comes from the key, never from the body; when, from the server's clock.
             for i in batch.observations.indices {
                 batch.observations[i].submittedBy = caller.user
                 batch.observations[i].originator = caller.member
+            }
+            do {
+                try batch.receive(at: WallClock.now(), maximumSkewSeconds: limits.maximumSkewSeconds)
+            } catch {
+                throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
             }
             let outcome = try await state.ingest(batch.observations)
             metrics.observations.increment(by: Int64(outcome.appended))

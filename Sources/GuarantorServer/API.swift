@@ -33,6 +33,11 @@ public struct APILimits: Sendable {
     /// Requests per second per key, and the burst allowed (429 beyond, with Retry-After).
     public var requestsPerSecond = 200.0
     public var burst = 400.0
+    /// How far after its receipt an observation may be dated (a sender's clock error), seconds.
+    public var maximumSkewSeconds = Observation.defaultMaximumSkewSeconds
+    /// How far before its receipt an action may be dated (late paperwork: a decision taken in the field and filed on
+    /// return), seconds; an action is never dated after its receipt.
+    public var maximumBackdatingSeconds = 72 * 3600.0
 
     public init() {}
 }

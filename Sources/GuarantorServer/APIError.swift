@@ -54,6 +54,7 @@ struct APIError: Error, HTTPResponseError {
         case let error as StoreError:
             switch error.code {
             case .conflictingObservation, .wrongMission: return APIError(.conflict, error.message)
+            case .aheadOfReceipt: return APIError(.badRequest, error.message)
             case .cannotOpen, .writeFailed, .corrupt:
                 return APIError(.serviceUnavailable, "the store could not be used; try again later")
             }

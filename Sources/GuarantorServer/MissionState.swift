@@ -103,7 +103,10 @@ public actor MissionState {
 
     /// Stores a batch (all or nothing) and has it fed to the engine.
     /// - Throws: ``StoreError`` when the batch conflicts with stored records; nothing is stored then.
+    /// Observations that carry no receipt time are received now.
     public func ingest(_ observations: [Observation]) throws -> IngestOutcome {
+        let now = WallClock.now()
+        let observations = observations.map { $0.receivedAt == nil ? $0.received(at: now) : $0 }
         let result = try store.ingest(observations)
         if result.appended > 0 {
             for i in result.appendedIndices { pending.append(.observation(observations[i])) }
@@ -116,7 +119,9 @@ public actor MissionState {
 
     /// Tries an action on a copy of the engine and stores it only if it applies.
     /// - Returns: `applied`, or `refused: why` (nothing stored then).
+    /// An action without a receipt time is received now.
     public func act(_ action: MissionAction) async throws -> String {
+        let action = action.receivedAt == nil ? action.received(at: WallClock.now()) : action
         // Re-checked after each wake: another action may have started a drawing in between.
         while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }

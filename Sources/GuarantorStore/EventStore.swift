@@ -150,9 +150,27 @@ public final class EventStore: Sendable {
 
     /// Appends the observations not yet stored, in order, in one transaction.
     ///
-    /// An id already stored with the same canonical content is skipped; with different content the whole batch is
-    /// refused (``StoreError/Code/conflictingObservation``) and nothing is written.
-    public func ingest(_ observations: [Observation]) throws -> IngestResult {
+    /// Each stored observation carries its receipt time (`receivedAt`, in the hashed payload): the one it brings (the
+    /// server stamps what it receives; a simulated mission its simulated receipts), or now by the store's clock. An
+    /// observation dated more than `maximumSkewSeconds` after its receipt refuses the whole batch
+    /// (``StoreError/Code/aheadOfReceipt``). An id already stored with the same content (whatever its receipt time)
+    /// is skipped; with different content the whole batch is refused (``StoreError/Code/conflictingObservation``).
+    /// Nothing is written when the batch is refused.
+    public func ingest(
+        _ observations: [Observation], maximumSkewSeconds: Double = Observation.defaultMaximumSkewSeconds
+    ) throws -> IngestResult {
+        var received = ObservationBatch(observations: observations, lineNumbers: Array(1...max(observations.count, 1)))
+        let now = WallClock.now()
+        for i in received.observations.indices where received.observations[i].receivedAt == nil {
+            received.observations[i].receivedAt = now
+        }
+        do {
+            try received.checkReceipt(maximumSkewSeconds: maximumSkewSeconds)
+        } catch {
+            throw StoreError(
+                code: .aheadOfReceipt, message: "\(error)".replacingOccurrences(of: "line ", with: "observation "))
+        }
+        let observations = received.observations
         do {
             return try pool.write { db in
                 var (sequence, head) = try Self.head(db)
@@ -177,7 +195,7 @@ public final class EventStore: Sendable {
                     ])
                     if db.changesCount == 0 {
                         guard let stored = try Data.fetchOne(find, arguments: [observation.id]),
-                            Array(stored) == payload
+                            Self.sameObservation(Array(stored), observation)
                         else {
                             throw StoreError(
                                 code: .conflictingObservation,
@@ -202,21 +220,37 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Appends a person's action unless the same action (id and content) is already stored.
-    /// - Throws: ``StoreError/Code/conflictingObservation`` when the id is stored with different content.
+    /// Whether a stored observation's payload is the same record as `observation`, receipt times aside (a sender's
+    /// retry is received again later).
+    private static func sameObservation(_ stored: [UInt8], _ observation: Observation) -> Bool {
+        let decoded = stored.withUnsafeBufferPointer { try? ObservationBatch.decode($0, isKnownSource: { _ in true }) }
+        guard var decoded else { return false }
+        var observation = observation
+        decoded.receivedAt = nil
+        observation.receivedAt = nil
+        return decoded.canonicalJSON == observation.canonicalJSON
+    }
+
+    /// Appends a person's action unless the same action (id and content, receipt times aside) is already stored.
+    ///
+    /// The action carries its receipt time (`receivedAt`): the one it brings, or now by the store's clock.
+    /// - Throws: ``StoreError/Code/aheadOfReceipt`` when it is dated after its receipt;
+    ///   ``StoreError/Code/conflictingObservation`` when the id is stored with different content.
     public func record(_ action: MissionAction) throws -> IngestResult {
-        let payload: [UInt8]
-        switch action {
-        case .review(let a): payload = a.canonicalJSON
-        case .guarantee(let a): payload = a.canonicalJSON
+        let action = action.receivedAt == nil ? action.received(at: WallClock.now()) : action
+        if let receivedAt = action.receivedAt, action.at > receivedAt {
+            throw StoreError(
+                code: .aheadOfReceipt,
+                message: "at: \(action.at) is after the action's receipt \(receivedAt): the sender's clock is ahead")
         }
+        let payload = action.canonicalJSON
         do {
             return try pool.write { db in
                 var (sequence, head) = try Self.head(db)
                 if let stored = try Data.fetchOne(
                     db, sql: "SELECT payload FROM event WHERE action_id = ?", arguments: [action.id])
                 {
-                    guard Array(stored) == payload else {
+                    guard Self.sameAction(Array(stored), action) else {
                         throw StoreError(
                             code: .conflictingObservation,
                             message: "action \"\(action.id)\" is already stored with different content")
@@ -239,6 +273,40 @@ public final class EventStore: Sendable {
         } catch {
             throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
         }
+    }
+
+    /// Whether a stored action's payload is `action`, receipt times aside.
+    private static func sameAction(_ stored: [UInt8], _ action: MissionAction) -> Bool {
+        guard let decoded = try? MissionAction(json: JSONValue.parse(stored)), let receivedAt = decoded.receivedAt
+        else { return false }
+        return decoded.canonicalJSON == action.received(at: receivedAt).canonicalJSON
+    }
+
+    /// The stored action with this id, if any.
+    public func action(id: String) throws -> MissionAction? {
+        let payload = try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT payload FROM event WHERE action_id = ?", arguments: [id])
+        }
+        guard let payload else { return nil }
+        do {
+            return try MissionAction(json: JSONValue.parse(Array(payload)))
+        } catch {
+            throw StoreError(code: .corrupt, message: "action \(id) cannot be read: \(error)")
+        }
+    }
+
+    /// The receipt time of the latest observation or action in the log, if any carries one: what the commands that
+    /// act use as "now" when not told (never the wall clock).
+    public func latestReceipt() throws -> Timestamp? {
+        let payload = try pool.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT payload FROM event WHERE kind IN (?, ?) ORDER BY sequence DESC LIMIT 1",
+                arguments: [EventKind.observation.rawValue, EventKind.action.rawValue])
+        }
+        guard let payload, case .object(let members) = try? JSONValue.parse(Array(payload)),
+            case .string(let text) = members["receivedAt"]
+        else { return nil }
+        return Timestamp(rfc3339: text)
     }
 
     /// What the log holds, decoded, in log order: the engine's inputs.
@@ -575,7 +643,9 @@ public final class EventStore: Sendable {
 
 /// A store operation that failed: an opaque code and a message safe to show.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case cannotOpen, wrongMission, conflictingObservation, writeFailed, corrupt }
+    public enum Code: String, Sendable {
+        case cannotOpen, wrongMission, conflictingObservation, aheadOfReceipt, writeFailed, corrupt
+    }
     public var code: Code
     public var message: String
     public var description: String { message }

@@ -107,7 +107,18 @@ public struct LogVerifier {
             }
         }
 
-        // 3. The results: a fresh replay of the log up to the latest checkpoint, file by file.
+        // 3 and 4. A log with an event that cannot be read cannot be replayed: that is a failure too, named.
+        do {
+            try checkResults(against: stored, into: &report)
+            try checkSnapshots(into: &report)
+        } catch let error as StoreError where error.code == .corrupt {
+            report.failures.append("results and snapshots: the log cannot be replayed: \(error)")
+        }
+        return report
+    }
+
+    /// 3. The results: a fresh replay of the log up to the latest checkpoint, file by file.
+    private func checkResults(against stored: [EventStore.StoredCheckpoint], into report: inout Report) throws {
         if let latest = stored.last {
             let size = latest.signed.checkpoint.size
             let (batch, actions) = try store.replayInputs(upTo: Int64(size))
@@ -129,7 +140,10 @@ public struct LogVerifier {
                         + (differing.isEmpty ? "the signed digest" : differing.joined(separator: ", ")))
             }
         }
-        // 4. Snapshots of the engine: each is what a replay from the first event gives at its position.
+    }
+
+    /// 4. Snapshots of the engine: each is what a replay from the first event gives at its position.
+    private func checkSnapshots(into report: inout Report) throws {
         let snapshots = try store.snapshots().sorted { $0.position < $1.position }
         if let first = snapshots.first {
             var replayed = try StoredEngine(
@@ -160,7 +174,6 @@ public struct LogVerifier {
                     "snapshots: \(good), each equal to a replay from the first event to its position")
             }
         }
-        return report
     }
 
     /// Problems with one checkpoint: signatures, and its root against the log.

@@ -52,7 +52,7 @@ import Testing
         func serve(until: Int, _ f: Feed) async throws {
             let state = try MissionState(mission: mission, store: store, fingerprint: fingerprint)
             await state.setSnapshotEvery(events: 400)
-            let api = GuarantorAPI(state: state)
+            let api = GuarantorAPI(state: state, limits: .replayingHistory)
             let app = GuarantorServerRunner.application(api: api, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in
                 while f.sent < until {

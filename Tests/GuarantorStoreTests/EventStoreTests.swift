@@ -124,7 +124,8 @@ extension EventStoreTests {
             Issue.record("wrong order or kinds: \(records)")
             return
         }
-        #expect(o.id == "o1" && a == .review(action))
+        #expect(o.id == "o1" && o.receivedAt != nil && a.receivedAt != nil)
+        #expect(a == MissionAction.review(action).received(at: a.receivedAt!))
         #expect(try store.firstBrokenLink() == nil)
     }
 }

@@ -19,6 +19,8 @@ public struct GuaranteeAction: Sendable, Equatable {
     public var id: String
     public var kind: Kind
     public var at: Timestamp
+    /// When the store received it (set by the store; never before `at`).
+    public var receivedAt: Timestamp?
     public var actor: Actor
     /// acknowledge, fulfil, decline: the obligation answered.
     public var obligation: String?
@@ -39,7 +41,7 @@ public struct GuaranteeAction: Sendable, Equatable {
     }
 
     static let fields = [
-        "id", "at", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity", "outcome",
+        "id", "at", "receivedAt", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity", "outcome",
     ]
 
     /// Reads one action; `action` must be one of ``Kind``.
@@ -47,7 +49,7 @@ public struct GuaranteeAction: Sendable, Equatable {
         let f = try JSONFields(value)
         try f.rejectUnknown(Self.fields)
         let kind: Kind
-        (id, at, kind, actor) = try ActionHeader.read(f, as: Kind.self)
+        (id, at, receivedAt, kind, actor) = try ActionHeader.read(f, as: Kind.self)
         self.kind = kind
         func text(_ key: String, required: Bool) throws -> String? {
             let value = try f.optionalString(key)
@@ -86,7 +88,7 @@ public struct GuaranteeAction: Sendable, Equatable {
 
     /// Writes the action as a JSON object, with its outcome when given.
     public func write(into w: inout JSONWriter, outcome: String? = nil) {
-        ActionHeader.write(id: id, at: at, action: kind.rawValue, actor: actor, into: &w)
+        ActionHeader.write(id: id, at: at, receivedAt: receivedAt, action: kind.rawValue, actor: actor, into: &w)
         if let obligation { w.key("obligation"); w.string(obligation) }
         if let reference { w.key("reference"); w.string(reference) }
         if let reason { w.key("reason"); w.string(reason) }
@@ -113,6 +115,42 @@ public enum MissionAction: Sendable, Equatable {
         switch self {
         case .review(let a): a.at
         case .guarantee(let a): a.at
+        }
+    }
+
+    /// When the store received it.
+    public var receivedAt: Timestamp? {
+        switch self {
+        case .review(let a): a.receivedAt
+        case .guarantee(let a): a.receivedAt
+        }
+    }
+
+    /// The same action, received at `time`.
+    public func received(at time: Timestamp) -> MissionAction {
+        switch self {
+        case .review(var a):
+            a.receivedAt = time
+            return .review(a)
+        case .guarantee(var a):
+            a.receivedAt = time
+            return .guarantee(a)
+        }
+    }
+
+    /// The actor.
+    public var actor: Actor {
+        switch self {
+        case .review(let a): a.actor
+        case .guarantee(let a): a.actor
+        }
+    }
+
+    /// The action in canonical JSON: what the event log stores and hashes.
+    public var canonicalJSON: [UInt8] {
+        switch self {
+        case .review(let a): a.canonicalJSON
+        case .guarantee(let a): a.canonicalJSON
         }
     }
 

@@ -3,6 +3,7 @@ extension Observation {
         "id", "source", "observedAt", "kind", "location", "reportedAt", "timeUncertaintySeconds", "origin",
         "bearingDegrees", "weaponClass",
         "count", "credibility", "tlp", "text", "evidence", "submittedBy", "originator", "recipients",
+        "receivedAt",
     ]
     /// Longest accepted id and text, in characters.
     public static let maximumIdLength = 200
@@ -74,6 +75,7 @@ extension Observation {
                 return member
             }
         }
+        receivedAt = try f.optionalTimestamp("receivedAt")
         evidence = []
         if f.members["evidence"] != nil && f.members["evidence"] != .null {
             for (i, item) in try f.array("evidence").enumerated() {
@@ -145,6 +147,7 @@ extension Observation {
             for r in recipients { w.string(r) }
             w.endArray()
         }
+        if let receivedAt { w.key("receivedAt"); w.timestamp(receivedAt) }
         w.endObject()
         return w.bytes
     }

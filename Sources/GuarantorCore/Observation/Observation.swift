@@ -47,6 +47,9 @@ public struct Observation: Sendable, Equatable {
     public var originator: String?
     /// Members named as recipients beyond what the TLP marking allows (TLP 2.0 "explicit list").
     public var recipients: [String] = []
+    /// When the store received it: set by the store on receipt (never by the sender), part of the stored and hashed
+    /// record, so a replay sees the same. Absent in files that were never stored.
+    public var receivedAt: Timestamp?
 
     public init(
         id: String, source: String, observedAt: Timestamp, kind: ObservationKind, location: Location,
@@ -71,5 +74,25 @@ public struct Observation: Sendable, Equatable {
         self.tlp = tlp
         self.text = text
         self.evidence = evidence
+    }
+}
+
+extension Observation {
+    /// How far after its receipt an observation may be dated by default: five minutes of clock error.
+    public static let defaultMaximumSkewSeconds = 300.0
+
+    /// The same observation, received at `time`.
+    public func received(at time: Timestamp) -> Observation {
+        var o = self
+        o.receivedAt = time
+        return o
+    }
+
+    /// Why a store must refuse this observation: dated more than `maximumSkewSeconds` after its receipt (a sender's
+    /// clock ahead of the mission's), or `nil`.
+    public func receiptProblem(maximumSkewSeconds: Double) -> String? {
+        guard let receivedAt, observedAt > receivedAt.adding(Timestamp.seconds(maximumSkewSeconds)) else { return nil }
+        return "observedAt \(observedAt) is more than \(JSONFields.format(maximumSkewSeconds)) s after its receipt "
+            + "\(receivedAt): the sender's clock is ahead"
     }
 }

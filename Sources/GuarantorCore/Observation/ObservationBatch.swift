@@ -33,6 +33,27 @@ public struct ObservationBatch: Sendable {
             .map { ObservationBatch(observations: $0.records, lineNumbers: $0.lineNumbers) }
     }
 
+    /// Stamps every observation as received at `time` (replacing any `receivedAt` the sender wrote) and refuses the
+    /// batch if any is dated more than `maximumSkewSeconds` after it, naming each such line.
+    public mutating func receive(at time: Timestamp, maximumSkewSeconds: Double) throws(NDJSON.Rejection) {
+        for i in observations.indices { observations[i].receivedAt = time }
+        try checkReceipt(maximumSkewSeconds: maximumSkewSeconds)
+    }
+
+    /// Refuses the batch if any observation is dated more than `maximumSkewSeconds` after its `receivedAt`.
+    public func checkReceipt(maximumSkewSeconds: Double) throws(NDJSON.Rejection) {
+        var errors: [LineError] = []
+        var total = 0
+        for (i, o) in observations.enumerated() {
+            guard let problem = o.receiptProblem(maximumSkewSeconds: maximumSkewSeconds) else { continue }
+            total += 1
+            if errors.count < NDJSON.maximumErrors {
+                errors.append(LineError(line: lineNumbers[i], field: "observedAt", reason: problem))
+            }
+        }
+        if total > 0 { throw NDJSON.Rejection(errors: errors, totalErrors: total) }
+    }
+
     /// One line of an observations file: read straight from its bytes when it is plain (``ObservationDecoder``),
     /// by the general reader otherwise, which names what is wrong.
     /// - Throws: ``JSONParseError`` or ``FieldError``.

@@ -19,7 +19,7 @@ struct ObservationDecoder: ~Copyable {
 
     private enum Member: CaseIterable {
         case id, source, observedAt, kind, location, reportedAt, timeUncertaintySeconds, origin, bearingDegrees,
-            weaponClass, count, credibility, tlp, text, submittedBy, originator
+            weaponClass, count, credibility, tlp, text, submittedBy, originator, receivedAt
     }
 
     private static let names: [(Member, [UInt8])] = Member.allCases.map { ($0, Array("\($0)".utf8)) }
@@ -28,7 +28,7 @@ struct ObservationDecoder: ~Copyable {
         var id: String?, source: String?, observedAt: Timestamp?, kind: ObservationKind?, location: Location?
         var reportedAt: Timestamp?, timeUncertainty: Double?, origin: Location?, bearing: Double?
         var weapon: WeaponClass?, count: Double?, credibility: Double?, tlp: TLP?, text: String?
-        var submittedBy: String?, originator: String?
+        var submittedBy: String?, originator: String?, receivedAt: Timestamp?
         var seen: UInt32 = 0
         skipSpace()
         guard take(UInt8(ascii: "{")) else { return nil }
@@ -94,6 +94,10 @@ struct ObservationDecoder: ~Copyable {
                     if isNull { break }
                     guard let s = string() else { return nil }
                     originator = s
+                case .receivedAt:
+                    if isNull { break }
+                    guard let t = timestamp() else { return nil }
+                    receivedAt = t
                 }
                 skipSpace()
                 if take(UInt8(ascii: ",")) { continue }
@@ -130,6 +134,7 @@ struct ObservationDecoder: ~Copyable {
             timeUncertaintySeconds: tu, origin: origin, bearingDegrees: bearing, weaponClass: weapon,
             count: countValue, credibility: credibilityValue, tlp: tlp, text: text, submittedBy: submittedBy)
         o.originator = originator
+        o.receivedAt = receivedAt
         return o
     }
 

@@ -15,25 +15,32 @@ public struct Actor: Sendable, Hashable {
 enum ActionHeader {
     /// Reads and checks the common members of an action object.
     static func read<Kind: RawRepresentable & CaseIterable>(_ f: JSONFields, as: Kind.Type) throws -> (
-        id: String, at: Timestamp, kind: Kind, actor: Actor
+        id: String, at: Timestamp, receivedAt: Timestamp?, kind: Kind, actor: Actor
     ) where Kind.RawValue == String {
         let id = try f.string("id")
         if id.isEmpty || id.count > Observation.maximumIdLength {
             throw FieldError(path: "id", reason: "must be 1…\(Observation.maximumIdLength) characters")
         }
         let at = try f.timestamp("at")
+        let receivedAt = try f.optionalTimestamp("receivedAt")
+        if let receivedAt, at > receivedAt {
+            throw FieldError(path: "at", reason: "\(at) is after the action's receipt \(receivedAt)")
+        }
         let kind = try f.enumeration("action", as: Kind.self)
         let actor = Actor(member: try f.string("member"), user: try f.string("user"))
         guard !actor.member.isEmpty else { throw FieldError(path: "member", reason: "must not be empty") }
         guard !actor.user.isEmpty else { throw FieldError(path: "user", reason: "must not be empty") }
-        return (id, at, kind, actor)
+        return (id, at, receivedAt, kind, actor)
     }
 
     /// Opens an action object and writes its common members.
-    static func write(id: String, at: Timestamp, action: String, actor: Actor, into w: inout JSONWriter) {
+    static func write(
+        id: String, at: Timestamp, receivedAt: Timestamp?, action: String, actor: Actor, into w: inout JSONWriter
+    ) {
         w.beginObject()
         w.key("id"); w.string(id)
         w.key("at"); w.timestamp(at)
+        if let receivedAt { w.key("receivedAt"); w.timestamp(receivedAt) }
         w.key("action"); w.string(action)
         w.key("member"); w.string(actor.member)
         w.key("user"); w.string(actor.user)
@@ -74,6 +81,8 @@ public struct ReviewAction: Sendable, Equatable {
     public var reason: String
     /// Event time of the decision; actions apply in (at, id) order.
     public var at: Timestamp
+    /// When the store received it (set by the store; never before `at`).
+    public var receivedAt: Timestamp?
     /// The incident (every action but endorse and contest) or the violation (endorse, contest) acted on.
     public var target: String
     /// merge: the incidents joined into `target`.
@@ -96,7 +105,7 @@ public struct ReviewAction: Sendable, Equatable {
     }
 
     static let fields = [
-        "id", "at", "action", "member", "user", "reason", "incident", "violation", "mergeIncidents",
+        "id", "at", "receivedAt", "action", "member", "user", "reason", "incident", "violation", "mergeIncidents",
         "splitObservations",
         // Written by replay beside each action; read and ignored, so that a replay's actions.ndjson can be fed back.
         "outcome",
@@ -107,7 +116,7 @@ public struct ReviewAction: Sendable, Equatable {
         let f = try JSONFields(value)
         try f.rejectUnknown(Self.fields)
         let kind: Kind
-        (id, at, kind, actor) = try ActionHeader.read(f, as: Kind.self)
+        (id, at, receivedAt, kind, actor) = try ActionHeader.read(f, as: Kind.self)
         self.kind = kind
         reason = try f.string("reason")
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -155,7 +164,7 @@ public struct ReviewAction: Sendable, Equatable {
 
     /// Writes the action as a JSON object.
     public func write(into w: inout JSONWriter, outcome: String? = nil) {
-        ActionHeader.write(id: id, at: at, action: kind.rawValue, actor: actor, into: &w)
+        ActionHeader.write(id: id, at: at, receivedAt: receivedAt, action: kind.rawValue, actor: actor, into: &w)
         w.key(kind.concernsViolation ? "violation" : "incident"); w.string(target)
         func list(_ key: StaticString, _ values: [String]) {
             guard !values.isEmpty else { return }
