@@ -60,14 +60,16 @@ public struct DemoCommand: ParsableCommand {
 
     /// Writes the demo mission (the hand-traced line, default zones, sources, coalition and triggers) into
     /// `root/mission` and returns its directory.
-    static func createMission(in root: URL) throws -> URL {
+    static func createMission(
+        in root: URL, effectiveAt: Timestamp = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
+    ) throws -> URL {
         let missionDirectory = root.appendingPathComponent("mission", isDirectory: true)
         guard let line = Bundle.module.url(forResource: "Demo/demo-line", withExtension: "geojson") else {
             throw CLIError("the demo line is missing from the tool's resources")
         }
         try MissionInitCommand.create(
             at: missionDirectory, missionId: "demo", title: "Demo ceasefire (hand-traced line)",
-            effectiveAt: Timestamp(rfc3339: "2026-01-01T00:00:00Z")!,
+            effectiveAt: effectiveAt,
             // Reference points: Dnipro for Ukraine, Luhansk for Russia.
             parties: [
                 Party(id: "UA", name: "Ukraine", referencePoint: GeoPoint(lon: 35.0462, lat: 48.4647)),

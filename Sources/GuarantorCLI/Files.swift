@@ -1,5 +1,6 @@
 import Foundation
 import GuarantorCore
+import GuarantorServer
 import GuarantorStore
 
 /// File helpers shared by the commands.
@@ -78,11 +79,47 @@ enum Files {
         }
     }
 
+    /// Who acts on a store from the command line: with `--key`, that API key's holder, whose role must carry the right
+    /// the action needs, as over HTTP; without, the mission's own staff (MISSION) operating the store. The actor is
+    /// recorded in the event.
+    static func actor(key: String?, member: String?, user: String?, mission: Mission, store path: String) throws
+        -> (member: String, user: String, role: Role?)
+    {
+        guard let key else {
+            guard member == nil || member == Releasability.mission else {
+                throw CLIError(
+                    "acting as \(member!) needs that member's API key (--key); without one you act as the mission's "
+                        + "staff (--member \(Releasability.mission))")
+            }
+            guard let user else { throw CLIError("give --user (who of the mission's staff acts), or --key") }
+            return (Releasability.mission, user, nil)
+        }
+        guard let holder = try APIKeys.holder(of: key, in: openStore(path, mission: mission)) else {
+            throw CLIError("--key: no such API key in \(path)")
+        }
+        if let member, member != holder.member {
+            throw CLIError("--member \(member) is not the key's (\(holder.member))")
+        }
+        if let user, user != holder.user { throw CLIError("--user \(user) is not the key's (\(holder.user))") }
+        return (holder.member, holder.user, Role(rawValue: holder.role))
+    }
+
+    /// Refuses an action the acting key's role may not take (mission staff without a key may take any).
+    static func checkRight(_ action: MissionAction, role: Role?) throws {
+        guard let role else { return }
+        let right = Right.needed(for: action)
+        guard role.rights.contains(right) else {
+            throw CLIError("the role \(role.rawValue) cannot \(right.rawValue); nothing was stored")
+        }
+    }
+
     /// The members every action has. Without `--at` the action is dated at the store's latest receipt time — never
     /// the wall clock, which would move the mission's event time to today — and the command says so.
     static func actionFields(
-        action: String, member: String, user: String, at: String?, mission: Mission, store path: String
-    ) throws -> [String: JSONValue] {
+        action: String, key: String?, member: String?, user: String?, at: String?, mission: Mission,
+        store path: String
+    ) throws -> (fields: [String: JSONValue], role: Role?) {
+        let actor = try Self.actor(key: key, member: member, user: user, mission: mission, store: path)
         var time = at
         if time == nil {
             guard let latest = try openStore(path, mission: mission).latestReceipt() else {
@@ -91,9 +128,11 @@ enum Files {
             time = latest.rfc3339
             print("at \(latest.rfc3339): the store's latest receipt time (give --at to date it otherwise)")
         }
-        return [
-            "action": .string(action), "member": .string(member), "user": .string(user), "at": .string(time ?? ""),
+        let fields: [String: JSONValue] = [
+            "action": .string(action), "member": .string(actor.member), "user": .string(actor.user),
+            "at": .string(time ?? ""),
         ]
+        return (fields, actor.role)
     }
 
     /// Decodes an action built from options, its id given or derived from its content.

@@ -28,8 +28,10 @@ public struct GuaranteeActCommand: ParsableCommand {
     @Option(help: "decline: why.") var reason: String?
     @Option(help: "deliver: the logistics pledge.") var pledge: String?
     @Option(help: "deliver: how much, in the pledge's unit.") var quantity: Double?
-    @Option(help: "The member state acting.") var member: String
-    @Option(help: "The user acting.") var user: String
+    @Option(help: "Act as this API key's holder (its role must allow the action).") var key: String?
+    @Option(help: "Without --key: MISSION (the mission's staff). With --key: the key's member, if given.")
+    var member: String?
+    @Option(help: "The user acting (the key's, with --key).") var user: String?
     @Option(help: "Event time (RFC 3339); defaults to the store's latest receipt time.") var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
 
@@ -40,13 +42,15 @@ public struct GuaranteeActCommand: ParsableCommand {
         guard mission.coalition != nil else {
             throw CLIError("mission \(self.mission) has no coalition.json and triggers.json: there is no guarantee")
         }
-        var fields = try Files.actionFields(action: action, member: member, user: user, at: at, mission: mission, store: store)
+        var (fields, role) = try Files.actionFields(
+            action: action, key: key, member: member, user: user, at: at, mission: mission, store: store)
         if let obligation { fields["obligation"] = .string(obligation) }
         if let reference { fields["reference"] = .string(reference) }
         if let reason { fields["reason"] = .string(reason) }
         if let pledge { fields["pledge"] = .string(pledge) }
         if let quantity { fields["quantity"] = .number(quantity) }
         let decoded = try Files.decodeAction(fields, id: id) { try GuaranteeAction(json: $0) }
+        try Files.checkRight(.guarantee(decoded), role: role)
         let (_, changes, result) = try Files.record(
             .guarantee(decoded), missionDirectory: self.mission, mission: mission, store: store)
         print("\(decoded.kind.rawValue): applied as action \(decoded.id)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GuarantorCore
+import GuarantorServer
 import GuarantorStore
 
 /// `guarantor review …`: analysts act on incidents, the board endorses findings, parties contest them.
@@ -27,8 +28,10 @@ public struct ReviewActCommand: ParsableCommand {
     @Option(help: "The violation endorsed or contested.") var violation: String?
     @Option(help: "merge: an incident to join into --incident (repeat).") var merge: [String] = []
     @Option(help: "split: an observation to take out of --incident (repeat).") var split: [String] = []
-    @Option(help: "The actor's member state (or mission).") var member: String
-    @Option(help: "The actor's user id.") var user: String
+    @Option(help: "Act as this API key's holder (its role must allow the action).") var key: String?
+    @Option(help: "Without --key: MISSION (the mission's staff). With --key: the key's member, if given.")
+    var member: String?
+    @Option(help: "The user acting (the key's, with --key).") var user: String?
     @Option(help: "Why; required.") var reason: String
     @Option(help: "Event time of the decision (RFC 3339); defaults to the store's latest receipt time.") var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
@@ -37,7 +40,8 @@ public struct ReviewActCommand: ParsableCommand {
 
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
-        let action = try makeAction(mission)
+        let (action, role) = try makeAction(mission)
+        try Files.checkRight(.review(action), role: role)
         let (_, changes, result) = try Files.record(
             .review(action), missionDirectory: self.mission, mission: mission, store: store)
         print("\(action.kind.rawValue) \(action.target): applied as action \(action.id)")
@@ -58,14 +62,15 @@ public struct ReviewActCommand: ParsableCommand {
     }
 
     /// The action as a record, validated as an actions file line would be.
-    func makeAction(_ mission: Mission) throws -> ReviewAction {
-        var members = try Files.actionFields(action: action, member: member, user: user, at: at, mission: mission, store: store)
+    func makeAction(_ mission: Mission) throws -> (ReviewAction, Role?) {
+        var (members, role) = try Files.actionFields(
+            action: action, key: key, member: member, user: user, at: at, mission: mission, store: store)
         members["reason"] = .string(reason)
         if let incident { members["incident"] = .string(incident) }
         if let violation { members["violation"] = .string(violation) }
         if !merge.isEmpty { members["mergeIncidents"] = .array(merge.map { .string($0) }) }
         if !split.isEmpty { members["splitObservations"] = .array(split.map { .string($0) }) }
-        return try Files.decodeAction(members, id: id) { try ReviewAction(json: $0) }
+        return (try Files.decodeAction(members, id: id) { try ReviewAction(json: $0) }, role)
     }
 }
 

@@ -23,6 +23,11 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: "Save a snapshot of the engine every this many events (and at least every 5 minutes, and at shutdown).")
     var snapshotEvery = 100_000
+    @Option(
+        help:
+            "The mission's clock: when nothing arrived for this many seconds, a clock event at the server's time (0: never)."
+    )
+    var clockEvery = 60
 
     public init() {}
 
@@ -36,7 +41,10 @@ public struct ServeCommand: AsyncParsableCommand {
         var feed: [Observation] = []
         if demo {
             let root = URL(fileURLWithPath: demoDirectory, isDirectory: true)
-            missionPath = try DemoCommand.createMission(in: root).path
+            // The demo's simulated two days (from a day after the agreement) end now: the mission's clock runs on.
+            let now = WallClock.now().nanoseconds / 1_000_000_000
+            let start = Timestamp(seconds: (now / 3600 - 72) * 3600)
+            missionPath = try DemoCommand.createMission(in: root, effectiveAt: start).path
             storePath = root.appendingPathComponent("serve.sqlite").path
             for path in [storePath, EventStore.resultsPath(of: storePath)] {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -83,6 +91,10 @@ public struct ServeCommand: AsyncParsableCommand {
             let rate = feedRate
             let observations = feed
             Task { await DemoFeed.run(state: state, observations: observations, perSecond: rate) }
+        }
+        if clockEvery > 0 {
+            let every = clockEvery
+            Task { await ClockSchedule.run(state: state, everySeconds: every) }
         }
         if let key, integrity.checkpointEverySeconds > 0 {
             let every = integrity.checkpointEverySeconds

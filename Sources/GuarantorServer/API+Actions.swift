@@ -55,7 +55,8 @@ extension GuarantorAPI {
             }
             if time > receivedAt {
                 throw FieldError(
-                    path: "at", reason: "\(time) is after the action's receipt \(receivedAt): the sender's clock is ahead")
+                    path: "at",
+                    reason: "\(time) is after the action's receipt \(receivedAt): the sender's clock is ahead")
             }
             if limits.maximumBackdatingSeconds.isFinite,
                 time < receivedAt.adding(-Timestamp.seconds(limits.maximumBackdatingSeconds))

@@ -68,6 +68,11 @@ public enum APIKeys {
         return (key, holder)
     }
 
+    /// The holder of `key`, if the store knows it.
+    public static func holder(of key: String, in store: EventStore) throws -> EventStore.KeyHolder? {
+        try store.keyHolder(hash: hash(key))
+    }
+
     static func hash(_ key: String) -> [UInt8] {
         let hex = EventChain.digestPrefix(Array(key.utf8), bytes: 32)
         return Array(hex.utf8)

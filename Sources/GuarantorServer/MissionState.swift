@@ -69,6 +69,11 @@ public actor MissionState {
     }
 
     private let writer: SealedWriter
+    /// When the last record was stored (the mission's clock ticks only when nothing else arrives).
+    private var lastWrite = ContinuousClock.now
+
+    /// How long nothing has been stored.
+    public var quietFor: Duration { .now - lastWrite }
     /// A snapshot is being saved in the background.
     private var snapshotting = false
 
@@ -146,6 +151,7 @@ public actor MissionState {
         }
         guard outcome == "applied" else { return outcome }
         let stored = try store.record(action)
+        lastWrite = .now
         let applied = box.stored.adopt(trial, changes: changes, through: stored.eventCount)
         written += 1
         publish(applied)
@@ -156,6 +162,7 @@ public actor MissionState {
 
     /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).
     private func wrote() {
+        lastWrite = .now
         written += 1
         drawIfBehind()
     }

@@ -38,6 +38,27 @@ public enum DemoFeed {
     }
 }
 
+/// The mission's own clock: when nothing has been stored for `everySeconds`, a `clock` event of the mission at the
+/// server's time, so that deadlines, quiet periods and logistics gaps pass on time in a quiet live mission — and,
+/// being in the log, identically on replay.
+public enum ClockSchedule {
+    /// The mission staff member that the clock's events are recorded as.
+    public static let actor = Actor(member: Releasability.mission, user: "mission-clock")
+
+    public static func run(state: MissionState, everySeconds: Int, now: @Sendable () -> Timestamp = WallClock.now)
+        async
+    {
+        guard state.mission.coalition != nil, everySeconds > 0 else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(everySeconds))
+            guard await state.quietFor >= .seconds(everySeconds) else { continue }
+            let time = now()
+            let tick = GuaranteeAction(clock: time, id: "clock/\(time.rfc3339)", by: actor)
+            _ = try? await state.act(.guarantee(tick.received(at: time)))
+        }
+    }
+}
+
 /// Checkpoints on a cadence: whenever the log has grown since the last one.
 public enum CheckpointSchedule {
     public static func run(

@@ -274,25 +274,62 @@ extension CommandLineTests {
         func act(_ arguments: [String]) throws -> Run {
             try Self.guarantor(["review", "act", "--mission", mission, "--store", store] + arguments)
         }
-        let verify = try act([
+        func key(_ member: String, _ user: String, _ role: String) throws -> String {
+            let run = try Self.guarantor([
+                "keys", "create", "--mission", mission, "--store", store, "--member", member, "--user", user,
+                "--role", role,
+            ])
+            return String(run.stdout.split(separator: "\n").last ?? "")
+        }
+        let us = try key("US", "us-analyst-2", "analyst"), uk = try key("UK", "uk-analyst-1", "analyst")
+        let ru = try key("RU", "ru-analyst", "analyst"), liaison = try key("UK", "uk-liaison", "liaison")
+        // A member acts only through its key; a party never decides on an incident; a role acts within its rights.
+        let noKey = try act([
             "--action", "verify", "--incident", "I65d187b436520109", "--member", "US", "--user", "us-analyst-2",
             "--reason", "crater analysis", "--at", "2026-03-01T06:00:00Z",
+        ])
+        #expect(noKey.status != 0 && noKey.stderr.contains("needs that member's API key"), "\(noKey.stderr)")
+        let party = try act([
+            "--action", "verify", "--incident", "I65d187b436520109", "--key", ru, "--reason", "ours",
+            "--at", "2026-03-01T06:00:00Z",
+        ])
+        #expect(
+            party.status != 0 && party.stderr.contains("RU is a party to the ceasefire")
+                && party.stderr.contains("nothing was stored"), "\(party.stderr)")
+        let wrongRole = try act([
+            "--action", "verify", "--incident", "I65d187b436520109", "--key", liaison, "--reason", "r",
+            "--at", "2026-03-01T06:00:00Z",
+        ])
+        #expect(wrongRole.status != 0 && wrongRole.stderr.contains("the role liaison cannot review"))
+        let ahead = try act([
+            "--action", "dispute", "--incident", "I65d187b436520109", "--key", uk, "--reason", "r",
+            "--at", "2031-01-01T00:00:00Z",
+        ])
+        #expect(
+            ahead.status != 0 && ahead.stderr.contains("is after the action's receipt")
+                && ahead.stderr.contains("2031-01-01T00:00:00Z"), "\(ahead.stderr)")
+        let verify = try act([
+            "--action", "verify", "--incident", "I65d187b436520109", "--key", us, "--reason", "crater analysis",
+            "--at", "2026-03-01T06:00:00Z",
         ])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("incident I65d187b436520109 is verified"))
         #expect(verify.stdout.contains("event log: 10 events"))
         let again = try act([
-            "--action", "verify", "--incident", "I65d187b436520109", "--member", "UK", "--user", "uk-analyst-1",
-            "--reason", "second look", "--at", "2026-03-01T07:00:00Z",
+            "--action", "verify", "--incident", "I65d187b436520109", "--key", uk, "--reason", "second look",
+            "--at", "2026-03-01T07:00:00Z",
         ])
         #expect(again.status != 0 && again.stderr.contains("cannot verify an incident that is verified"))
         #expect(again.stderr.contains("nothing was stored"))
         let noReason = try act([
-            "--action", "reject", "--incident", "I65d187b436520109", "--member", "UK", "--user", "u", "--reason", " ",
+            "--action", "reject", "--incident", "I65d187b436520109", "--member", "MISSION", "--user", "u",
+            "--reason", " ",
         ])
         #expect(noReason.status != 0 && noReason.stderr.contains("reason: every action needs a reason"))
+        // Without --at, the action is dated by the store's latest receipt, never by the wall clock, and says so.
+        #expect(noReason.stdout.contains("the store's latest receipt time"))
         let unknown = try act([
-            "--action", "dispute", "--incident", "Inothere", "--member", "UK", "--user", "u", "--reason", "r",
+            "--action", "dispute", "--incident", "Inothere", "--key", uk, "--reason", "r",
         ])
         #expect(unknown.status != 0 && unknown.stderr.contains("no incident Inothere"))
         let queue = try Self.guarantor(["review", "queue", "--mission", mission, "--store", store])
@@ -334,22 +371,30 @@ extension CommandLineTests {
         func act(_ arguments: [String]) throws -> Run {
             try Self.guarantor(["guarantee", "act", "--mission", mission, "--store", store] + arguments)
         }
+        func key(_ member: String, _ user: String) throws -> String {
+            let run = try Self.guarantor([
+                "keys", "create", "--mission", mission, "--store", store, "--member", member, "--user", user,
+                "--role", "liaison",
+            ])
+            return String(run.stdout.split(separator: "\n").last ?? "")
+        }
+        let fr = try key("FR", "fr-1"), uk = try key("UK", "uk-1")
         let obligation = "A45aeee055cbfd767/consultations/UK"
         let wrong = try act([
-            "--action", "fulfil", "--obligation", obligation, "--member", "FR", "--user", "fr-1", "--reference", "x",
+            "--action", "fulfil", "--obligation", obligation, "--key", fr, "--reference", "x",
             "--at", "2026-03-02T09:00:00Z",
         ])
         #expect(
             wrong.status != 0 && wrong.stderr.contains("obliges UK, not FR")
                 && wrong.stderr.contains("nothing was stored"))
         let right = try act([
-            "--action", "fulfil", "--obligation", obligation, "--member", "UK", "--user", "uk-1", "--reference",
-            "record 2026-03-02/1", "--at", "2026-03-02T09:00:00Z",
+            "--action", "fulfil", "--obligation", obligation, "--key", uk, "--reference", "record 2026-03-02/1",
+            "--at", "2026-03-02T09:00:00Z",
         ])
         #expect(right.status == 0, "\(right.stderr)")
         #expect(right.stdout.contains("obligation \(obligation) is fulfilled"))
         let past = try act([
-            "--action", "decline", "--obligation", obligation, "--member", "UK", "--user", "uk-1", "--reason", "r",
+            "--action", "decline", "--obligation", obligation, "--key", uk, "--reason", "r",
             "--at", "2026-03-02T10:00:00Z",
         ])
         #expect(past.status != 0 && past.stderr.contains("is already fulfilled"))

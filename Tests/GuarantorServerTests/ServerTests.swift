@@ -41,7 +41,6 @@ import Testing
 
         static let missionURL = ServerTests.examples.appendingPathComponent("mission")
 
-
         func key(_ member: String, _ user: String, _ role: Role) throws -> String {
             try APIKeys.create(member: member, user: user, role: role, in: store).key
         }

@@ -32,8 +32,10 @@ enum ReviewCluster {
             }
             return groups.groupOf[i]
         }
+        let parties = builder.mission.agreement.parties.map(\.id)
         for action in actions where !action.kind.concernsViolation {
             do {
+                if let refusal = DecisionRights.refusal(action, parties: parties) { throw refusal }
                 let key = try group(action.target)
                 switch action.kind {
                 case .merge:
@@ -103,8 +105,11 @@ enum ReviewCluster {
         // Endorsements and contests. A violation id is "V" + its incident's digits + "-" + rule; the incident may
         // have been renamed since (merged, or an earlier report joined).
         let board = builder.mission.agreement.board
-        let parties = builder.mission.agreement.parties.map(\.id)
         for action in actions where action.kind.concernsViolation {
+            if let refusal = DecisionRights.refusal(action, parties: parties) {
+                outcomes[action.id] = "refused: \(refusal)"
+                continue
+            }
             let rule = action.target.drop { $0 != "-" }
             guard let key = IncidentKey.parse(action.target), action.target.hasPrefix("V"), let i = indexOfKey[key],
                 let r = recordOfGroup[groups.groupOf[i]],
@@ -133,13 +138,8 @@ enum ReviewCluster {
                     outcomes[action.id] = "applied"
                 }
             default:
-                if !parties.contains(member) {
-                    outcomes[action.id] =
-                        "refused: only a party (\(parties.joined(separator: ", "))) contests a finding"
-                } else {
-                    records[r].findings[f].contests.append(action)
-                    outcomes[action.id] = "applied"
-                }
+                records[r].findings[f].contests.append(action)
+                outcomes[action.id] = "applied"
             }
         }
         for action in actions where outcomes[action.id] == nil { outcomes[action.id] = "refused: not applied" }

@@ -40,8 +40,24 @@ public struct GuaranteeAction: Sendable, Equatable {
         self.quantity = quantity
     }
 
+    /// A clock event: event time advances to `at`.
+    public init(clock at: Timestamp, id: String, by actor: Actor) {
+        self.id = id
+        kind = .clock
+        self.at = at
+        self.actor = actor
+    }
+
+    /// The same action, received at `time`.
+    public func received(at time: Timestamp) -> GuaranteeAction {
+        var a = self
+        a.receivedAt = time
+        return a
+    }
+
     static let fields = [
-        "id", "at", "receivedAt", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity", "outcome",
+        "id", "at", "receivedAt", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity",
+        "outcome",
     ]
 
     /// Reads one action; `action` must be one of ``Kind``.

@@ -201,6 +201,28 @@ public struct ReviewError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Who may take which decision, checked by the engine itself, so that the API, the command line and a replay of an
+/// edited actions file refuse the same things: a party to the ceasefire only contests findings (it never verifies,
+/// rejects, disputes, reopens, merges, splits or endorses — it would decide on its own violations), and only a party
+/// contests. That a submitter never verifies its own report's incident is checked with the incident
+/// (``IncidentReview/apply(_:to:submitters:)``); that a member answers only its own obligations, by the guarantee.
+public enum DecisionRights {
+    /// Why `action` may not be taken by its actor, or `nil`.
+    public static func refusal(_ action: ReviewAction, parties: [String]) -> ReviewError? {
+        let member = action.actor.member
+        let isParty = parties.contains(member)
+        if action.kind == .contest {
+            return isParty
+                ? nil
+                : ReviewError(.notPermitted, "only a party (\(parties.joined(separator: ", "))) contests a finding")
+        }
+        guard isParty else { return nil }
+        return ReviewError(
+            .notPermitted,
+            "\(member) is a party to the ceasefire: it may contest findings, never \(action.kind.rawValue)")
+    }
+}
+
 /// The explicit state machine of an incident's status under analysts' actions.
 public enum IncidentReview {
     /// The status after `action` from `status`, or `nil` when the state machine does not allow it.

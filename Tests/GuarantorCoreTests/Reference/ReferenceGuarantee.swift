@@ -356,7 +356,13 @@ struct ReferenceGuarantee: Sendable {
                 switch action.kind {
                 case .acknowledge, .fulfil, .decline: try answer(action)
                 case .deliver: try deliver(action)
-                case .clock: break
+                case .clock:
+                    guard action.actor.member == Releasability.mission else {
+                        throw ReviewError(
+                            .notPermitted,
+                            "the mission's clock is the mission's (\(Releasability.mission)), not \(action.actor.member)'s"
+                        )
+                    }
                 }
                 outcomes[action.id] = "applied"
             } catch {

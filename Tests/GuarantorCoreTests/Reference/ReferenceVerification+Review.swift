@@ -55,8 +55,10 @@ extension ReferenceVerification {
         let times = self.times, observations = self.observations
         let earlier = { (a: Int, b: Int) in Self.isEarlier(a, b, times, observations) }
         var outcomes: [String: String] = [:]
+        let partyIds = mission.agreement.parties.map(\.id)
         for action in incidentActions {
             do {
+                if let refusal = DecisionRights.refusal(action, parties: partyIds) { throw refusal }
                 let key = try group(action.target)
                 switch action.kind {
                 case .merge:
@@ -143,6 +145,10 @@ extension ReferenceVerification {
                 continue
             }
             let member = action.actor.member
+            if let refusal = DecisionRights.refusal(action, parties: parties) {
+                outcomes[action.id] = "refused: \(refusal)"
+                continue
+            }
             switch action.kind {
             case .endorse:
                 if !board.members.contains(member) {

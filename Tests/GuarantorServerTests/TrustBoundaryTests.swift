@@ -1,0 +1,131 @@
+import Foundation
+import GuarantorCore
+import GuarantorServer
+import GuarantorStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Whose clock counts and who may decide (issue 12), through a real server on 127.0.0.1.
+@Suite struct TrustBoundaryTests {
+    typealias Fixture = ServerTests.Fixture
+
+    static func post(
+        _ client: any TestClientProtocol, _ uri: String, _ key: String, _ body: String,
+        _ type: String = "application/json"
+    ) async throws -> TestResponse {
+        try await client.execute(
+            uri: uri, method: .post, headers: ServerTests.headers(key, type), body: ByteBuffer(string: body))
+    }
+
+    /// An observation dated ahead of its receipt, an action dated after it, or one back-dated beyond the bound is
+    /// refused naming both times, and nothing is stored; an action without a time is dated at its receipt.
+    @Test func aClientsClockNeverMovesTheMissions() async throws {
+        let f = try Fixture(limits: APILimits())
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let liaison = try f.key("UK", "uk-liaison", .liaison)
+        let admin = try f.key("MISSION", "admin", .admin)
+        let tomorrow = WallClock.now().adding(86_400 * 1_000_000_000).rfc3339
+        try await f.run { client in
+            let early =
+                #"{"id":"ok-1","source":"uk-acoustic-02","observedAt":"2026-03-01T01:00:00Z","kind":"explosion","location":{"lon":37.9,"lat":48.5,"uncertaintyMeters":100}}"#
+            let ahead = early.replacingOccurrences(of: "ok-1", with: "ahead-1")
+                .replacingOccurrences(of: "2026-03-01T01:00:00Z", with: tomorrow)
+            let refused = try await Self.post(
+                client, "/observations", sensor, early + "\n" + ahead, "application/x-ndjson")
+            #expect(refused.status == .badRequest)
+            let body = try ServerTests.object(refused)
+            guard case .array(let errors) = body["errors"], let error = errors.first?.object else {
+                Issue.record("no line errors: \(body)")
+                return
+            }
+            #expect(error["line"] == .number(2) && error["field"] == .string("observedAt"))
+            let reason = error["reason"]?.string ?? ""
+            #expect(reason.contains(tomorrow) && reason.contains("after its receipt"), "\(reason)")
+            #expect(try f.store.head().count == 0, "a refused batch stores nothing")
+
+            let yearAhead = WallClock.now().adding(365 * 86_400 * 1_000_000_000).rfc3339
+            let fulfil =
+                #"{"id":"f1","at":"\#(yearAhead)","action":"fulfil","member":"UK","user":"uk-liaison","obligation":"x","reference":"r"}"#
+            let future = try await Self.post(client, "/actions", liaison, fulfil)
+            #expect(future.status == .badRequest)
+            #expect(ServerTests.text(future).contains("is after the action's receipt"))
+            let backdated = WallClock.now().adding(-10 * 86_400 * 1_000_000_000).rfc3339
+            let old = try await Self.post(
+                client, "/actions", admin,
+                #"{"id":"c0","at":"\#(backdated)","action":"clock","member":"MISSION","user":"admin"}"#)
+            #expect(old.status == .badRequest && ServerTests.text(old).contains("more than 72 h before"))
+            #expect(try f.store.head().count == 0)
+
+            let before = WallClock.now()
+            let clock = try await Self.post(
+                client, "/actions", admin, #"{"id":"c1","action":"clock","member":"MISSION","user":"admin"}"#)
+            #expect(clock.status == .created, "\(ServerTests.text(clock))")
+            let stored = try #require(try f.store.action(id: "c1"))
+            #expect(stored.at == stored.receivedAt && stored.at >= before)
+            // The same request again is the same action (a retry), not a conflict.
+            let retry = try await Self.post(
+                client, "/actions", admin, #"{"id":"c1","action":"clock","member":"MISSION","user":"admin"}"#)
+            #expect(retry.status != .conflict, "\(ServerTests.text(retry))")
+        }
+    }
+
+    /// A party's analyst never verifies (nor merges, nor endorses); only the mission's staff advance its clock.
+    @Test func aPartyNeverDecides() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let russian = try f.key("RU", "ru-analyst", .analyst)
+        let ukAdmin = try f.key("UK", "uk-admin", .admin)
+        try await f.run { client in
+            let posted = try await Self.post(
+                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
+                "application/x-ndjson")
+            #expect(posted.status == .created)
+            for (kind, extra) in [("verify", ""), ("reject", ""), ("merge", #","mergeIncidents":["Ix"]"#)] {
+                let action =
+                    #"{"id":"ru-\#(kind)","at":"2026-03-01T06:00:00Z","action":"\#(kind)","member":"RU","user":"ru-analyst","incident":"I65d187b436520109","reason":"ours"\#(extra)}"#
+                let response = try await Self.post(client, "/actions", russian, action)
+                #expect(response.status == .unprocessableContent)
+                #expect(ServerTests.text(response).contains("RU is a party to the ceasefire"), "\(kind)")
+            }
+            let clock = try await Self.post(
+                client, "/actions", ukAdmin,
+                #"{"id":"uk-clock","at":"2026-03-05T00:00:00Z","action":"clock","member":"UK","user":"uk-admin"}"#)
+            #expect(clock.status == .unprocessableContent && ServerTests.text(clock).contains("the mission's clock"))
+            #expect(try f.store.action(id: "ru-verify") == nil && f.store.action(id: "uk-clock") == nil)
+        }
+    }
+
+    /// A quiet server still lets deadlines pass: the mission's clock appends `clock` events when nothing arrives,
+    /// and a replay of the log reaches the same obligations.
+    @Test func aQuietServerLetsObligationsFallOverdue() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let admin = try f.key("MISSION", "admin", .admin)
+        let later = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
+        try await f.run { client in
+            let posted = try await Self.post(
+                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
+                "application/x-ndjson")
+            #expect(posted.status == .created)
+            let before = ServerTests.text(
+                try await client.execute(uri: "/obligations", method: .get, headers: ServerTests.headers(admin)))
+            #expect(before.contains("\"open\"") && !before.contains("\"overdue\""))
+            let ticking = Task { await ClockSchedule.run(state: f.state, everySeconds: 1, now: { later }) }
+            defer { ticking.cancel() }
+            var ticked = false
+            for _ in 0..<50 where !ticked {
+                try await Task.sleep(for: .milliseconds(100))
+                ticked = try f.store.action(id: "clock/\(later.rfc3339)") != nil
+            }
+            #expect(ticked, "a clock event was appended")
+            let after = ServerTests.text(
+                try await client.execute(uri: "/obligations", method: .get, headers: ServerTests.headers(admin)))
+            #expect(after.contains("\"overdue\""), "\(after)")
+            let (batch, actions) = try f.store.replayInputs()
+            #expect(actions.contains { $0.id == "clock/\(later.rfc3339)" })
+            try await ServerTests.expectExports(
+                client, admin, equal: Replay.run(mission: f.mission, batch: batch, actions: actions))
+        }
+    }
+}
