@@ -97,6 +97,28 @@ import Testing
         #expect(Self.triggered(Self.run(sectors)).isEmpty)
     }
 
+    /// One happening counts once: the findings of one incident (a tank in the buffer zone is both a heavy weapon in a
+    /// withdrawal zone and military presence in the buffer) count once per trigger, the gravest known listed.
+    @Test func theFindingsOfOneIncidentCountOnce() throws {
+        func sibling(_ n: Int, hour: Double) -> Violation {
+            var v = Self.violation(n, hour: hour)
+            v.id = "V\(n)-mlrsFire"
+            v.rule = "mlrsFire"
+            v.severity = .grave
+            return v
+        }
+        let three = (1...3).flatMap { [Self.violation($0, hour: Double($0)), sibling($0, hour: Double($0))] }
+        #expect(Self.triggered(Self.run(three)).isEmpty, "six findings of three incidents are three, not six")
+        let five = (1...5).flatMap { [Self.violation($0, hour: Double($0)), sibling($0, hour: Double($0))] }
+        let alerts = Self.triggered(Self.run(five))
+        let alert = try #require(alerts.first)
+        #expect(alerts.count == 1)
+        // One finding per incident: the gravest known when the alert fired (the fifth incident's grave sibling came
+        // after the alert was raised, and alerts already out are never rewritten).
+        #expect(alert.violationIds == (1...4).map { "V\($0)-mlrsFire" } + ["V5-artilleryFire"])
+        #expect(alert.detail.hasPrefix("5 incidents"))
+    }
+
     @Test func theTripwireFiresProvisionallyOnACredibleReportAndIsConfirmedOnVerification() throws {
         var incident = try #require(
             VerificationTests.run([

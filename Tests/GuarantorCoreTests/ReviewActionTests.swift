@@ -106,7 +106,7 @@ import Testing
         #expect(v.contests.map(\.actor.member) == ["RU"])
         let outcomes = Dictionary(uniqueKeysWithValues: r.actions.map { ($0.action.id, $0.outcome) })
         #expect(outcomes["e2"] == "refused: FR has already endorsed \(violation)")
-        #expect(outcomes["e3"]!.hasPrefix("refused: UA is not on the board"))
+        #expect(outcomes["e3"]!.hasPrefix("refused: UA is a party to the ceasefire"))
         #expect(outcomes["c2"]!.hasPrefix("refused: only a party"))
         // Two endorsements do not reach the quorum of three; an unverified finding cannot be endorsed.
         let short = V.run(

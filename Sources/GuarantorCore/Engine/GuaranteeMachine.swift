@@ -86,6 +86,9 @@ struct GuaranteeMachine: Sendable {
     private var lastAlertAt: [String: Timestamp] = [:]
     /// trigger × scope × party → findings known and not yet counted: (at, id).
     private var pending: [String: [(at: Int64, id: String)]] = [:]
+    /// Per trigger key, the incidents already counted (pending or fired) and the finding that counted each, so that
+    /// one happening counts once: its other findings are not counted again.
+    private var counted: [String: [(at: Int64, incident: Substring, id: String, severity: Severity)]] = [:]
     private var activePackages: Set<String> = []
     private var obligationIndex: [String: Int] = [:]
     private var statementOfAlert: [String: Int] = [:]
@@ -182,6 +185,25 @@ struct GuaranteeMachine: Sendable {
             var stale = 0
             while stale < list.count && at - list[stale].at > 2 * window { stale += 1 }
             if stale > 0 { list.removeFirst(stale) }
+            // One incident, one count: a second finding of a counted incident is not counted again; if it is graver
+            // and its sibling still waits in the window, it takes the sibling's place (the gravest applies).
+            let incident = v.id.prefix { $0 != "-" }
+            var seen = counted.removeValue(forKey: key) ?? []
+            seen.removeAll { at - $0.at > 2 * window }
+            if let c = seen.firstIndex(where: { $0.incident == incident }) {
+                if v.severity > seen[c].severity, let q = list.firstIndex(where: { $0.id == seen[c].id }),
+                    list[q].at == at
+                {
+                    list[q].id = v.id
+                    seen[c].id = v.id
+                    seen[c].severity = v.severity
+                }
+                counted[key] = seen
+                pending[key] = list
+                continue
+            }
+            seen.append((at, incident, v.id, v.severity))
+            counted[key] = seen
             let p = Self.position(of: (at, v.id), in: list)
             list.insert((at, v.id), at: p)
             // The largest set of pending findings within one window that includes this one (the first such).
@@ -206,7 +228,8 @@ struct GuaranteeMachine: Sendable {
                 scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: ids,
                 provisional: false, party: trigger.perParty ? v.attributedTo : nil, site: nil,
                 detail:
-                    "\(count) violations matching \(trigger.id) within \(JSONFields.format(trigger.windowHours)) h"
+                    "\(count) incidents with violations matching \(trigger.id) within "
+                    + "\(JSONFields.format(trigger.windowHours)) h"
                     + (trigger.perParty ? " attributed to \(v.attributedTo)" : ""))
         }
     }

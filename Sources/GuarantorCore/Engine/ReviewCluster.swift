@@ -106,10 +106,6 @@ enum ReviewCluster {
         // have been renamed since (merged, or an earlier report joined).
         let board = builder.mission.agreement.board
         for action in actions where action.kind.concernsViolation {
-            if let refusal = DecisionRights.refusal(action, parties: parties) {
-                outcomes[action.id] = "refused: \(refusal)"
-                continue
-            }
             let rule = action.target.drop { $0 != "-" }
             guard let key = IncidentKey.parse(action.target), action.target.hasPrefix("V"), let i = indexOfKey[key],
                 let r = recordOfGroup[groups.groupOf[i]],
@@ -118,6 +114,10 @@ enum ReviewCluster {
                 })
             else {
                 outcomes[action.id] = "refused: no violation \(action.target) stands"
+                continue
+            }
+            if let refusal = DecisionRights.refusal(action, parties: parties) {
+                outcomes[action.id] = "refused: \(refusal)"
                 continue
             }
             let member = action.actor.member

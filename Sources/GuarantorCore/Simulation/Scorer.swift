@@ -117,6 +117,7 @@ public struct Score: Sendable {
                         }
                         if let event = votes.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key {
                             firing.events.insert(event)
+                            firing.countedViolations += 1
                         }
                     }
                     return firing
@@ -149,8 +150,9 @@ public struct TriggerScore: Sendable {
     public struct Firing: Sendable {
         var key: String
         var at: Timestamp
-        /// The ground-truth events whose violations it counted.
+        /// The ground-truth events whose violations it counted, and how many of its violations came from one.
         var events: Set<String> = []
+        var countedViolations = 0
 
         init(_ f: JSONFields, time: String) throws {
             let parts = try [f.string("triggerId"), f.optionalString("sector") ?? "", f.optionalString("party") ?? ""]
@@ -176,6 +178,9 @@ public struct TriggerScore: Sendable {
     public var tripwireDelays: [Double]
     /// Per trigger id: [true firings, on time, early, late, missed, spurious].
     public var byTrigger: [String: [Int]] = [:]
+    /// Violations counted by trigger alerts beyond one per real event: a happening counted twice (0 when every
+    /// happening counts once).
+    public var countedTwice: Int
 
     init(truth: [Firing], fired: [Firing]) {
         // Tripwire: the provisional alert and its confirmation are one firing; keep the first per key and day.
@@ -192,6 +197,9 @@ public struct TriggerScore: Sendable {
         }
         truthFirings = truth.count
         alerts = firings.count
+        countedTwice = firings.filter { !$0.key.hasPrefix("tripwire|") }.reduce(0) {
+            $0 + $1.countedViolations - $1.events.count
+        }
         var used = Set<Int>()
         var onTime = 0, early = 0, late = 0, missed = 0
         var delays: [Double] = []
@@ -240,6 +248,7 @@ public struct TriggerScore: Sendable {
     public var text: String {
         var s =
             "triggers:                \(truthFirings) true firings, \(alerts) alerts: \(onTime) on time (±1 h), \(early) early, \(late) late, \(missed) missed, \(spurious) spurious"
+        s += "\ncounted twice:           \(countedTwice) violations of a real event another of the same alert counted"
         for (trigger, n) in byTrigger.sorted(by: { $0.key < $1.key }) {
             s +=
                 "\n  \(trigger): \(n[0]) true, \(n[1]) on time, \(n[2]) early, \(n[3]) late, \(n[4]) missed, \(n[5]) spurious"

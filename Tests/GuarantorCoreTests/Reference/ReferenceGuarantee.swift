@@ -88,6 +88,7 @@ struct ReferenceGuarantee: Sendable {
         var levels: [String: Int] = [:]
         var lastAlertAt: [String: Timestamp] = [:]
         var pending: [String: [Int]] = [:]  // trigger × scope × party → known, uncounted violation indices
+        var counted: [String: [Int]] = [:]  // trigger × scope × party → the violation that counted each incident
         var activePackages: Set<String> = []
         var obligationIndex: [String: Int] = [:]
         var deliveries: [Int: [(Timestamp, Double)]] = [:]
@@ -207,6 +208,20 @@ struct ReferenceGuarantee: Sendable {
                 // Violations that can no longer share a window with new ones are dropped (two windows of slack, as
                 // violations become known a little out of order).
                 pending[key, default: []].removeAll { v.at.nanoseconds - violations[$0].at.nanoseconds > 2 * window }
+                // One incident, one count; a graver sibling still waiting takes the counted one's place.
+                let incident = v.id.prefix { $0 != "-" }
+                counted[key, default: []].removeAll { v.at.nanoseconds - violations[$0].at.nanoseconds > 2 * window }
+                if let c = counted[key]!.firstIndex(where: { violations[$0].id.prefix { $0 != "-" } == incident }) {
+                    let sibling = counted[key]![c]
+                    if v.severity > violations[sibling].severity, violations[sibling].at == v.at,
+                        let q = pending[key]!.firstIndex(of: sibling)
+                    {
+                        pending[key]![q] = i
+                        counted[key]![c] = i
+                    }
+                    continue
+                }
+                counted[key]!.append(i)
                 pending[key]!.append(i)
                 // The largest set of pending violations within one window that includes this one.
                 let candidates = pending[key]!.filter {
@@ -231,7 +246,8 @@ struct ReferenceGuarantee: Sendable {
                     scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: ids,
                     provisional: false, party: trigger.perParty ? v.attributedTo : nil, site: nil,
                     detail:
-                        "\(best.count) violations matching \(trigger.id) within \(JSONFields.format(trigger.windowHours)) h"
+                        "\(best.count) incidents with violations matching \(trigger.id) within "
+                        + "\(JSONFields.format(trigger.windowHours)) h"
                         + (trigger.perParty ? " attributed to \(v.attributedTo)" : ""))
             }
         }
