@@ -30,9 +30,62 @@ extension GuarantorAPI {
         }
     }
 
+    /// A query parameter that must be one of an enumeration's values.
+    static func enumeration<E: RawRepresentable & CaseIterable>(_ request: Request, _ name: String, _: E.Type) throws
+        -> E? where E.RawValue == String
+    {
+        try request.uri.queryParameters.get(name).map { text in
+            guard let value = E(rawValue: text) else {
+                throw APIError(
+                    .badRequest,
+                    "\(name): \"\(text)\" is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+    }
+
+    /// What an incident's filters on content ask for: its kind and weapon class, and a finding of a severity and
+    /// attributed to a party (both on the same finding when both are given).
+    struct ContentFilter: Sendable {
+        var kind: ObservationKind?
+        var weaponClass: WeaponClass?
+        var severity: Severity?
+        var party: String?
+
+        var isEmpty: Bool { kind == nil && weaponClass == nil && severity == nil && party == nil }
+
+        /// Whether the incident as shown passes (read from its lines: these filters are not indexed).
+        func passes(_ i: ResultView.Shown) -> Bool {
+            if isEmpty { return true }
+            guard case .object(let m) = try? JSONValue.parse(i.line) else { return false }
+            if let kind, m["kind"] != .string(kind.rawValue) { return false }
+            if let weaponClass, m["weaponClass"] != .string(weaponClass.rawValue) { return false }
+            guard severity != nil || party != nil else { return true }
+            return i.findings.split(separator: 0x0A).contains { line in
+                guard case .object(let f) = try? JSONValue.parse(Array(line)) else { return false }
+                return (severity == nil || f["severity"] == .string(severity!.rawValue))
+                    && (party == nil || f["attributedTo"] == .string(party!))
+            }
+        }
+    }
+
     func incidents(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
-        try Self.allowParameters(request, ["status", "from", "to", "bbox", "sector", "limit", "after"])
+        try Self.allowParameters(
+            request,
+            ["status", "from", "to", "bbox", "sector", "kind", "weaponClass", "severity", "party", "limit", "after"])
         let q = request.uri.queryParameters
+        let parties = state.mission.agreement.parties.map(\.id) + ["unattributed"]
+        var filterOnContent = ContentFilter()
+        filterOnContent.kind = try Self.enumeration(request, "kind", ObservationKind.self)
+        filterOnContent.weaponClass = try Self.enumeration(request, "weaponClass", WeaponClass.self)
+        filterOnContent.severity = try Self.enumeration(request, "severity", Severity.self)
+        filterOnContent.party = try q.get("party").map { p in
+            guard parties.contains(p) else {
+                throw APIError(.badRequest, "party: \"\(p)\" is not one of \(parties.joined(separator: ", "))")
+            }
+            return p
+        }
+        let content = filterOnContent
         let status = try Self.status(request)
         let from = try q.get("from").map { try Self.time($0, "from") }
         let to = try q.get("to").map { try Self.time($0, "to") }
@@ -51,6 +104,7 @@ extension GuarantorAPI {
         ) { i in
             (from == nil || i.end >= from!.nanoseconds) && (to == nil || i.start <= to!.nanoseconds)
                 && (sector == nil || i.sector == sector) && (bbox == nil || bbox!.contains(i.point))
+                && content.passes(i)
         }
         let page = shown.prefix(limit)
         let restricted = page.filter(\.restricted).count
@@ -63,6 +117,46 @@ extension GuarantorAPI {
         w.endArray()
         w.key("next")
         if shown.count > limit, let last = page.last { w.string(Self.cursorText(last)) } else { w.null() }
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    /// The observations behind an incident, those the reader may read (the incident itself must be one it may see).
+    func incidentObservations(_ request: Request, _ caller: EventStore.KeyHolder, id: String) async throws
+        -> Response
+    {
+        try Self.noParameters(request)
+        guard let shown = try await state.incident(id, for: caller.member),
+            case .object(let m) = try JSONValue.parse(shown.line), case .array(let ids) = m["observationIds"]
+        else {
+            throw APIError(.notFound, "no incident \(id) that you may read")
+        }
+        let observationIds = ids.compactMap { id -> String? in if case .string(let s) = id { s } else { nil } }
+        let observations = try state.store.observations(ids: observationIds).filter {
+            Releasability.canRead(member: caller.member, $0)
+        }
+        let restricted = observations.filter { ($0.tlp ?? TLP.clear) >= TLP.amber }.count
+        if restricted > 0 { try audit(caller, "/incidents/\(id)/observations", records: restricted) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("incident"); w.string(id)
+        w.key("observations")
+        w.beginArray()
+        for o in observations { w.raw(o.canonicalJSON) }
+        w.endArray()
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
+    func sanctions(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.noParameters(request)
+        let lines = await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? []
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("sanctions")
+        w.beginArray()
+        for line in lines.split(separator: 0x0A) { w.raw(Array(line)) }
+        w.endArray()
         w.endObject()
         return Self.json(w.bytes)
     }

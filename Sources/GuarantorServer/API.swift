@@ -135,6 +135,9 @@ public struct GuarantorAPI: Sendable {
             method: .get, path: "/incidents", right: .readRecords,
             summary: "Incidents, filtered for the reader, oldest first; page on with `after`"),
         APIRoute(method: .get, path: "/incidents/queue", right: .readRecords, summary: "Review queues per status"),
+        APIRoute(
+            method: .get, path: "/incidents/{id}/observations", right: .readRecords,
+            summary: "The observations behind an incident that the reader may read"),
         APIRoute(method: .get, path: "/violations", right: .readRecords, summary: "Findings, filtered for the reader"),
         APIRoute(
             method: .post, path: "/actions", right: nil,
@@ -142,6 +145,9 @@ public struct GuarantorAPI: Sendable {
         APIRoute(method: .get, path: "/alerts", right: .readRecords, summary: "Alerts of the guarantee"),
         APIRoute(method: .get, path: "/obligations", right: .readRecords, summary: "Members' obligations"),
         APIRoute(method: .get, path: "/statements", right: .readRecords, summary: "Drafted joint statements"),
+        APIRoute(
+            method: .get, path: "/sanctions", right: .readRecords,
+            summary: "Sanctions packages activated and lifted, with the alert behind each"),
         APIRoute(method: .get, path: "/coalition", right: .readRecords, summary: "Members, pledges, the force"),
         APIRoute(
             method: .get, path: "/agreement", right: .readRecords, summary: "The agreement: parties, zones, rules"),
@@ -185,11 +191,16 @@ public struct GuarantorAPI: Sendable {
         on(router, .post, "/observations") { request, caller in try await ingest(request, caller!) }
         on(router, .get, "/incidents") { request, caller in try await incidents(request, caller!) }
         on(router, .get, "/incidents/queue") { request, caller in try await queue(request, caller!) }
+        on(router, .get, "/incidents/{id}/observations") { request, caller in
+            let parts = request.uri.path.split(separator: "/")
+            return try await incidentObservations(request, caller!, id: parts.count >= 2 ? String(parts[1]) : "")
+        }
         on(router, .get, "/violations") { request, caller in try await violations(request, caller!) }
         on(router, .post, "/actions") { request, caller in try await act(request, caller!) }
         on(router, .get, "/alerts") { request, caller in try await alerts(request, caller!) }
         on(router, .get, "/obligations") { request, caller in try await obligations(request, caller!) }
         on(router, .get, "/statements") { request, caller in try await statements(request, caller!) }
+        on(router, .get, "/sanctions") { request, caller in try await sanctions(request, caller!) }
         on(router, .get, "/coalition") { request, _ in
             try Self.noParameters(request); return Self.json(Array(coalitionJSON().utf8))
         }

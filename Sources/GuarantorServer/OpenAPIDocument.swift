@@ -170,12 +170,31 @@ enum OpenAPIDocument {
                 query("sector", type("string"), "Only this sector"),
                 query("from", time, "Ending at or after"), query("to", time, "Starting at or before"),
                 query("bbox", type("string"), "minLon,minLat,maxLon,maxLat"),
+                query("kind", enumeration(ObservationKind.allCases.map(\.rawValue)), "Only this kind"),
+                query("weaponClass", enumeration(WeaponClass.allCases.map(\.rawValue)), "Only this weapon class"),
+                query("severity", enumeration(Severity.allCases.map(\.rawValue)), "Only with a finding this grave"),
+                query("party", type("string"), "Only with a finding attributed to this party (or unattributed)"),
                 limitParameter, afterParameter,
             ]
             responses["200"] = response(
                 "Incidents the reader may see, oldest first (1,000 unless `limit` says otherwise)",
                 object(["incidents": array(ref("Incident")), "next": nullableString], required: ["incidents", "next"]))
             responses["400"] = errorResponse
+        case (.get, "/incidents/{id}/observations"):
+            parameters = [
+                .object([
+                    "name": .string("id"), "in": .string("path"), "required": .bool(true), "schema": type("string"),
+                ])
+            ]
+            responses["200"] = response(
+                "The incident's observations the reader may read",
+                object(
+                    ["incident": type("string"), "observations": array(ref("Observation"))],
+                    required: ["incident", "observations"]))
+            responses["404"] = errorResponse
+        case (.get, "/sanctions"):
+            responses["200"] = response(
+                "Sanctions events", object(["sanctions": array(type("object"))], required: ["sanctions"]))
         case (.get, "/incidents/queue"):
             parameters = [limitParameter]
             responses["200"] = response("Incident ids per status, oldest first (at most `limit` each)", type("object"))

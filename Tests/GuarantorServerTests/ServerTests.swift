@@ -78,6 +78,9 @@ import Testing
         switch route.path {
         case "/export/{file}": ["incidents.ndjson", "violations.ndjson", "alerts.ndjson"].map { "/export/\($0)" }
         case "/log/{sequence}": (1...max(events, 1)).map { "/log/\($0)" }
+        // The role table's observations (rt-ROLE, one place and time) form one incident, named after rt-monitor.
+        case "/incidents/{id}/observations":
+            ["/incidents/\(IncidentKey.incidentId(IncidentKey.of(observationId: "rt-monitor")))/observations"]
         case "/proofs/inclusion": ["/proofs/inclusion?sequence=1&size=\(max(events, 1))"]
         case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
         default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]

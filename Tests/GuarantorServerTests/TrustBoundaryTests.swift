@@ -129,3 +129,51 @@ import Testing
         }
     }
 }
+
+extension TrustBoundaryTests {
+    /// Filters do what they say or are refused; an analyst reads the observations behind an incident it may see.
+    @Test func queriesFilterWhatTheySayAndNothingElse() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let analyst = try f.key("MISSION", "analyst", .analyst)
+        @Sendable func get(_ client: any TestClientProtocol, _ uri: String) async throws -> (
+            HTTPResponse.Status, String
+        ) {
+            let r = try await client.execute(uri: uri, method: .get, headers: ServerTests.headers(analyst))
+            return (r.status, ServerTests.text(r))
+        }
+        try await f.run { client in
+            let posted = try await Self.post(
+                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
+                "application/x-ndjson")
+            #expect(posted.status == .created)
+            let (_, all) = try await get(client, "/incidents")
+            let (status, heavy) = try await get(client, "/incidents?kind=heavyWeaponSighting")
+            #expect(status == .ok)
+            let kinds = try JSONValue.parse(heavy).object?["incidents"].flatMap { v -> [JSONValue]? in
+                if case .array(let a) = v { a } else { nil }
+            }
+            #expect(kinds?.count == 2, "\(heavy)")
+            #expect(kinds?.allSatisfy { $0.object?["kind"] == .string("heavyWeaponSighting") } == true)
+            #expect(all.count > heavy.count)
+            let (tankStatus, tanks) = try await get(client, "/incidents?weaponClass=tank&kind=heavyWeaponSighting")
+            #expect(tankStatus == .ok && tanks.contains("\"tank\"") && !tanks.contains("artilleryFire"))
+            let (badKind, badText) = try await get(client, "/incidents?kind=mlrsFireX")
+            #expect(badKind == .badRequest && badText.contains("kind"))
+            let (badParty, _) = try await get(client, "/incidents?party=XX")
+            #expect(badParty == .badRequest)
+            let (unknown, unknownText) = try await get(client, "/incidents?colour=red")
+            #expect(unknown == .badRequest && unknownText.contains("colour"))
+            let (attributedStatus, attributed) = try await get(client, "/incidents?severity=grave&party=UA")
+            #expect(attributedStatus == .ok && !attributed.contains("heavyWeaponSighting"), "\(attributed)")
+
+            let (obsStatus, obs) = try await get(client, "/incidents/Ia251392f89d90230/observations")
+            #expect(obsStatus == .ok, "\(obs)")
+            #expect(obs.contains("uk-acoustic-02/2026-03-02/0007") && obs.contains("de-camera-11/2026-03-02/clip-88"))
+            let (missing, _) = try await get(client, "/incidents/Inothere/observations")
+            #expect(missing == .notFound)
+            let (sanctionsStatus, sanctions) = try await get(client, "/sanctions")
+            #expect(sanctionsStatus == .ok && sanctions.hasPrefix("{\"sanctions\":["))
+        }
+    }
+}
