@@ -115,7 +115,7 @@ public struct ServeCommand: AsyncParsableCommand {
 public struct KeysCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "API keys: random, shown once, stored only as hashes.",
-        subcommands: [KeysCreateCommand.self, KeysSigningCommand.self])
+        subcommands: [KeysCreateCommand.self, KeysListCommand.self, KeysRevokeCommand.self, KeysSigningCommand.self])
 
     public init() {}
 }
@@ -140,6 +140,53 @@ public struct KeysCreateCommand: ParsableCommand {
             member: member, user: user, role: role, in: try Files.openStore(store, mission: mission))
         say("API key \(holder.id) for \(holder.user) (\(holder.member), \(holder.role)) — shown once, keep it safe:")
         say(key)
+    }
+}
+
+/// `guarantor keys list --mission DIR --store FILE`
+public struct KeysListCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the API keys: id, holder, role, when made and revoked (never the keys).")
+
+    @Option(help: "The mission directory.") var mission: String
+    @Option(help: "The store.") var store: String
+
+    public init() {}
+
+    public func run() throws {
+        let mission = try Files.loadMission(self.mission)
+        let keys = try Files.openStore(store, mission: mission).keys()
+        say("\(keys.count) keys, \(keys.filter { $0.revokedAt == nil }.count) standing")
+        for k in keys {
+            say(
+                "\(k.holder.id)  \(k.holder.member)  \(k.holder.user)  \(k.holder.role)  created \(k.createdAt)"
+                    + (k.revokedAt.map { "  revoked \($0)" } ?? ""))
+        }
+    }
+}
+
+/// `guarantor keys revoke --mission DIR --store FILE --id ID --reason WHY`
+public struct KeysRevokeCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke an API key at once; the revocation is an event in the log.")
+
+    @Option(help: "The mission directory.") var mission: String
+    @Option(help: "The store.") var store: String
+    @Option(help: "The key's id (as `keys list` shows it).") var id: String
+    @Option(help: "Why; recorded in the log.") var reason: String
+
+    public init() {}
+
+    public func run() throws {
+        let mission = try Files.loadMission(self.mission)
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw CLIError("give a --reason") }
+        do {
+            try Files.openStore(store, mission: mission).revokeKey(
+                id: id, at: WallClock.now().rfc3339, reason: reason)
+        } catch let error as StoreError {
+            throw CLIError("\(error)")
+        }
+        say("key \(id) revoked: requests with it are refused from now on")
     }
 }
 

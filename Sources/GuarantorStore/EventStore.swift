@@ -145,6 +145,9 @@ public final class EventStore: Sendable {
                     CREATE TRIGGER cosignature_no_delete BEFORE DELETE ON cosignature BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
                     """)
         }
+        migrator.registerMigration("v5 revocable keys") { db in
+            try db.execute(sql: "ALTER TABLE api_key ADD COLUMN revoked_at TEXT")
+        }
         return migrator
     }
 
@@ -330,7 +333,7 @@ public final class EventStore: Sendable {
                 switch EventKind(rawValue: event.kind) {
                 case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
                 case .action: return .action(try MissionAction(json: json))
-                case .audit, .redaction: return nil
+                case .audit, .redaction, .key: return nil
                 case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
                 }
             } catch {
@@ -429,18 +432,19 @@ public final class EventStore: Sendable {
 
     private func append(_ kind: EventKind, _ payload: [UInt8]) throws -> Int64 {
         do {
-            return try pool.write { db in
-                let (sequence, head) = try Self.head(db)
-                let hash = EventChain.hash(
-                    previous: head, sequence: sequence + 1, kind: kind.rawValue, payload: payload)
-                try db.execute(
-                    sql: "INSERT INTO event (sequence, kind, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [sequence + 1, kind.rawValue, Data(payload), Data(head), Data(hash)])
-                return sequence + 1
-            }
+            return try pool.write { db in try Self.append(kind, payload, in: db) }
         } catch {
             throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
         }
+    }
+
+    private static func append(_ kind: EventKind, _ payload: [UInt8], in db: Database) throws -> Int64 {
+        let (sequence, head) = try Self.head(db)
+        let hash = EventChain.hash(previous: head, sequence: sequence + 1, kind: kind.rawValue, payload: payload)
+        try db.execute(
+            sql: "INSERT INTO event (sequence, kind, payload, previous_hash, hash) VALUES (?, ?, ?, ?, ?)",
+            arguments: [sequence + 1, kind.rawValue, Data(payload), Data(head), Data(hash)])
+        return sequence + 1
     }
 
     /// One event by its sequence number.
@@ -570,24 +574,84 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Stores a new API key's hash (never the key) for a holder.
+    /// Stores a new API key's hash (never the key) for a holder, and records its creation in the log (id, holder,
+    /// role, time), in one transaction.
     public func addKey(hash: [UInt8], holder: KeyHolder, createdAt: String) throws {
         do {
             try pool.write { db in
                 try db.execute(
                     sql: "INSERT INTO api_key (hash, id, member, role, user, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [Data(hash), holder.id, holder.member, holder.role, holder.user, createdAt])
+                _ = try Self.append(.key, Self.keyEvent("created", holder, at: createdAt, reason: nil), in: db)
             }
         } catch {
             throw StoreError(code: .writeFailed, message: "could not store the key: \(Self.describe(error))")
         }
     }
 
-    /// The holder of the key whose hash this is, if any.
+    /// Revokes a key at once (the next request with it is refused) and records the revocation in the log.
+    /// - Throws: ``StoreError/Code/conflictingObservation`` when no such key stands (unknown, or revoked already).
+    public func revokeKey(id: String, at time: String, reason: String) throws {
+        do {
+            try pool.write { db in
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT id, member, role, user FROM api_key WHERE id = ? AND revoked_at IS NULL",
+                        arguments: [id])
+                else {
+                    throw StoreError(code: .conflictingObservation, message: "no key \(id) stands (unknown or revoked)")
+                }
+                try db.execute(sql: "UPDATE api_key SET revoked_at = ? WHERE id = ?", arguments: [time, id])
+                let holder = KeyHolder(id: row["id"], member: row["member"], role: row["role"], user: row["user"])
+                _ = try Self.append(.key, Self.keyEvent("revoked", holder, at: time, reason: reason), in: db)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not revoke the key: \(Self.describe(error))")
+        }
+    }
+
+    private static func keyEvent(_ event: String, _ holder: KeyHolder, at time: String, reason: String?) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("event"); w.string(event)
+        w.key("id"); w.string(holder.id)
+        w.key("member"); w.string(holder.member)
+        w.key("user"); w.string(holder.user)
+        w.key("role"); w.string(holder.role)
+        w.key("at"); w.string(time)
+        if let reason { w.key("reason"); w.string(reason) }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// A stored key: its holder, when it was made and, if so, revoked.
+    public struct StoredKey: Sendable, Equatable {
+        public var holder: KeyHolder
+        public var createdAt: String
+        public var revokedAt: String?
+    }
+
+    /// Every key, oldest first.
+    public func keys() throws -> [StoredKey] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, member, role, user, created_at, revoked_at FROM api_key ORDER BY created_at, id"
+            ).map {
+                StoredKey(
+                    holder: KeyHolder(id: $0["id"], member: $0["member"], role: $0["role"], user: $0["user"]),
+                    createdAt: $0["created_at"], revokedAt: $0["revoked_at"])
+            }
+        }
+    }
+
+    /// The holder of the key whose hash this is, if it stands (not revoked).
     public func keyHolder(hash: [UInt8]) throws -> KeyHolder? {
         try pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT id, member, role, user FROM api_key WHERE hash = ?", arguments: [Data(hash)]
+                db, sql: "SELECT id, member, role, user FROM api_key WHERE hash = ? AND revoked_at IS NULL",
+                arguments: [Data(hash)]
             )
             .map { KeyHolder(id: $0["id"], member: $0["member"], role: $0["role"], user: $0["user"]) }
         }

@@ -282,6 +282,8 @@ extension CommandLineTests {
             return String(run.stdout.split(separator: "\n").last ?? "")
         }
         let us = try key("US", "us-analyst-2", "analyst"), uk = try key("UK", "uk-analyst-1", "analyst")
+        let list = try Self.guarantor(["keys", "list", "--mission", mission, "--store", store])
+        #expect(list.stdout.hasPrefix("2 keys, 2 standing") && list.stdout.contains("US  us-analyst-2  analyst"))
         let ru = try key("RU", "ru-analyst", "analyst"), liaison = try key("UK", "uk-liaison", "liaison")
         // A member acts only through its key; a party never decides on an incident; a role acts within its rights.
         let noKey = try act([
@@ -314,7 +316,7 @@ extension CommandLineTests {
         ])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("incident I65d187b436520109 is verified"))
-        #expect(verify.stdout.contains("event log: 10 events"))
+        #expect(verify.stdout.contains("event log: 14 events"), "9 observations, 4 keys made, 1 action")
         let again = try act([
             "--action", "verify", "--incident", "I65d187b436520109", "--key", uk, "--reason", "second look",
             "--at", "2026-03-01T07:00:00Z",

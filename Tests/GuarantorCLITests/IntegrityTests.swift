@@ -288,16 +288,17 @@ import Testing
 
         var server = try Server(mission: mission, store: store, signingKey: path("mission.key"))
         defer { server.stop() }
-        #expect(try server.curl("POST", "/checkpoints", key: admin).contains(#""size": 9"#))
-        for member in ["FR", "UK"] { #expect(try cosign(member, server).stdout.contains("cosigned checkpoint 9")) }
-        #expect(try server.curl("GET", "/checkpoints/9", key: admin).contains(#""published": true"#))
+        // 9 observations and the creation of 4 keys.
+        #expect(try server.curl("POST", "/checkpoints", key: admin).contains(#""size": 13"#))
+        for member in ["FR", "UK"] { #expect(try cosign(member, server).stdout.contains("cosigned checkpoint 13")) }
+        #expect(try server.curl("GET", "/checkpoints/13", key: admin).contains(#""published": true"#))
 
-        // More records, a new checkpoint: FR checks it extends 9 and cosigns.
+        // More records, a new checkpoint: FR checks it extends 13 and cosigns.
         let more = try String(contentsOfFile: observations, encoding: .utf8)
             .replacingOccurrences(of: #""id":""#, with: #""id":"more-"#)
         #expect(try server.curl("POST", "/observations", key: sensor, body: more).contains(#""appended":9"#))
-        #expect(try server.curl("POST", "/checkpoints", key: admin).contains(#""size": 18"#))
-        #expect(try cosign("FR", server).stdout.contains("cosigned checkpoint 18 (root"))
+        #expect(try server.curl("POST", "/checkpoints", key: admin).contains(#""size": 22"#))
+        #expect(try cosign("FR", server).stdout.contains("cosigned checkpoint 22 (root"))
 
         // A redaction hides the text of event 3 from the log endpoint; the checkpoints still verify.
         _ = try run([

@@ -42,7 +42,7 @@ import Testing
             #expect(error["line"] == .number(2) && error["field"] == .string("observedAt"))
             let reason = error["reason"]?.string ?? ""
             #expect(reason.contains(tomorrow) && reason.contains("after its receipt"), "\(reason)")
-            #expect(try f.store.head().count == 0, "a refused batch stores nothing")
+            #expect(try f.store.records().isEmpty, "a refused batch stores nothing")
 
             let yearAhead = WallClock.now().adding(365 * 86_400 * 1_000_000_000).rfc3339
             let fulfil =
@@ -55,7 +55,7 @@ import Testing
                 client, "/actions", admin,
                 #"{"id":"c0","at":"\#(backdated)","action":"clock","member":"MISSION","user":"admin"}"#)
             #expect(old.status == .badRequest && ServerTests.text(old).contains("more than 72 h before"))
-            #expect(try f.store.head().count == 0)
+            #expect(try f.store.records().isEmpty)
 
             let before = WallClock.now()
             let clock = try await Self.post(
@@ -174,6 +174,31 @@ extension TrustBoundaryTests {
             #expect(missing == .notFound)
             let (sanctionsStatus, sanctions) = try await get(client, "/sanctions")
             #expect(sanctionsStatus == .ok && sanctions.hasPrefix("{\"sanctions\":["))
+        }
+    }
+}
+
+extension TrustBoundaryTests {
+    /// Creating and revoking a key are events in the log; a revoked key is refused at once.
+    @Test func keysAreRecordsAndARevokedKeyIsRefusedAtOnce() async throws {
+        let f = try Fixture()
+        let (key, holder) = try APIKeys.create(member: "UK", user: "uk-analyst", role: .analyst, in: f.store)
+        try await f.run { client in
+            let before = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers(key))
+            #expect(before.status == .ok)
+            try f.store.revokeKey(id: holder.id, at: WallClock.now().rfc3339, reason: "laptop lost")
+            let after = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers(key))
+            #expect(after.status == .unauthorized)
+        }
+        let events = try f.store.events().filter { $0.kind == EventKind.key.rawValue }
+        #expect(events.count == 2)
+        let texts = events.map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(texts[0].contains(#""event":"created""#) && texts[0].contains(holder.id))
+        #expect(texts[1].contains(#""event":"revoked""#) && texts[1].contains("laptop lost"))
+        #expect(!texts.joined().contains(key), "the key itself is never in the log")
+        #expect(try f.store.keys().first?.revokedAt != nil)
+        #expect(throws: StoreError.self) {
+            try f.store.revokeKey(id: holder.id, at: WallClock.now().rfc3339, reason: "again")
         }
     }
 }

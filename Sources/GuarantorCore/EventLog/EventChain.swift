@@ -59,4 +59,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case audit
     /// Fields of an earlier observation hidden from every output (``Redaction``); that event keeps its leaf.
     case redaction
+    /// An API key was created or revoked: its id, holder, role and time (never the key or its hash). Not an input
+    /// of the engines.
+    case key
 }
