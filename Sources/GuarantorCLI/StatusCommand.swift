@@ -101,6 +101,16 @@ public struct StatusCommand: ParsableCommand {
         }
         if rows.count > 1 { table(rows) }
         lines.append("")
+        lines.append("Military support pledges")
+        rows = [["pledge", "member", "kind", "quantity", "from level"]]
+        for p in coalition.pledges where p.pillar == .militarySupport {
+            rows.append([
+                p.id, p.member, p.supportKind?.rawValue ?? "unstated", p.quantity.map(JSONFields.format) ?? "-",
+                p.fromLevel.map(String.init) ?? "any",
+            ])
+        }
+        if rows.count > 1 { table(rows) } else { lines.append("  none") }
+        lines.append("")
         lines.append("Logistics continuity")
         rows = [["pledge", "member", "item", "per period", "delivered", "alerts"]]
         for p in coalition.pledges where p.pillar == .logistics {

@@ -12,8 +12,14 @@ extension GuarantorAPI {
             "members": .array(
                 c.members.map { .object(["id": .string($0.id), "name": .string($0.name), "role": .string($0.role)]) }),
             "pledges": .array(
-                c.pledges.map {
-                    .object(["id": .string($0.id), "member": .string($0.member), "pillar": .string($0.pillar.rawValue)])
+                c.pledges.map { p in
+                    var o: [String: JSONValue] = [
+                        "id": .string(p.id), "member": .string(p.member), "pillar": .string(p.pillar.rawValue),
+                    ]
+                    if let kind = p.supportKind { o["kind"] = .string(kind.rawValue) }
+                    if let quantity = p.quantity { o["quantity"] = .number(quantity) }
+                    if let level = p.fromLevel { o["fromLevel"] = .number(Double(level)) }
+                    return .object(o)
                 }),
             "deterrenceForce": .object([
                 "ceiling": .number(Double(c.ceiling)),

@@ -119,6 +119,45 @@ import Testing
         #expect(alert.detail.hasPrefix("5 incidents"))
     }
 
+    /// A response obliges the members whose pledges can deliver it: a reinforcement, those contributing troops, not
+    /// one pledging air defence; a response no member pledged is an alert to the board.
+    @Test func obligationsFollowPledges() throws {
+        let coalition = try Coalition(
+            json: JSONValue.parse(
+                """
+                {"members": [{"id": "US", "name": "United States", "role": "lead"},
+                             {"id": "UK", "name": "United Kingdom", "role": "guarantor"},
+                             {"id": "PL", "name": "Poland", "role": "guarantor"}],
+                 "pledges": [{"id": "us-air", "member": "US", "pillar": "militarySupport", "kind": "operationalAssistance"},
+                             {"id": "pl-troops", "member": "PL", "pillar": "militarySupport", "kind": "troops", "quantity": 2000}],
+                 "deterrenceForce": {"contributions": [{"member": "UK", "personnel": 5000}]}}
+                """))
+        let reinforcement = Response(
+            id: "r", kind: .reinforcement, pillar: .militarySupport, members: [], deadlineHours: 24)
+        #expect(coalition.obliged(by: reinforcement, atLevel: 4) == ["PL", "UK"])
+        let support = Response(
+            id: "m", kind: .militarySupport, pillar: .militarySupport, members: [], deadlineHours: 24)
+        #expect(coalition.obliged(by: support, atLevel: 4) == ["US", "PL"])
+        let sanctions = Response(id: "s", kind: .sanctionsPackage, pillar: .sanctions, members: [], deadlineHours: 72)
+        #expect(coalition.obliged(by: sanctions, atLevel: 3).isEmpty)
+        // Through the engine: the level that calls for sanctions nobody pledged raises an `unpledged` alert.
+        let engine = GuaranteeEngine(
+            coalition: coalition, book: try Self.book(), effectiveAt: Timestamp(rfc3339: "2026-02-01T00:00:00Z")!,
+            sectorNames: Self.sectors)
+        let ten = (1...10).map { Self.violation($0, hour: Double($0)) }
+        let r = engine.run(incidents: [], violations: ten, actions: [], clock: Self.hours(24))
+        let unpledged = r.alerts.filter { $0.kind == .unpledged }
+        #expect(
+            unpledged.contains { $0.detail.hasPrefix("no member pledged sanctionsPackage (sanctions) for level 3") })
+        #expect(!r.obligations.contains { $0.kind == .sanctionsPackage })
+        #expect(throws: FieldError.self) {
+            try Coalition(
+                json: JSONValue.parse(
+                    #"{"members": [{"id": "US", "name": "U", "role": "lead"}], "pledges": [{"id": "p", "member": "US", "pillar": "sanctions", "kind": "troops"}]}"#
+                ))
+        }
+    }
+
     @Test func theTripwireFiresProvisionallyOnACredibleReportAndIsConfirmedOnVerification() throws {
         var incident = try #require(
             VerificationTests.run([

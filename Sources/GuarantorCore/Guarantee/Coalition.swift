@@ -12,6 +12,16 @@ public struct Member: Sendable, Equatable {
     public var role: String
 }
 
+/// What a military-support pledge offers.
+public enum MilitarySupportKind: String, CaseIterable, Sendable {
+    /// Personnel who can reinforce the deterrence force.
+    case troops
+    /// Weapons and materiel.
+    case equipment
+    /// Air defence, training, planning and other assistance without troops on the ground.
+    case operationalAssistance
+}
+
 /// What a member has bound itself to deliver under one pillar.
 public struct Pledge: Sendable, Equatable {
     public var id: String
@@ -25,6 +35,8 @@ public struct Pledge: Sendable, Equatable {
     public var quantity: Double?
     public var unit: String?
     public var periodDays: Double?
+    /// Military support: what is offered, and how much (personnel for troops) if stated.
+    public var supportKind: MilitarySupportKind?
 
     /// Whether the pledge applies at an escalation level.
     public func applies(atLevel level: Int) -> Bool { fromLevel.map { level >= $0 } ?? true }
@@ -62,6 +74,8 @@ public struct SanctionsPackage: Sendable, Equatable {
     public var sectors: [String]
     public var entities: [String]
     public var individuals: [String]
+    /// The members bound to impose it (empty: every member with a sanctions pledge).
+    public var signatories: [String] = []
 }
 
 /// coalition.json (DESIGN §3.1): members, pledges, the deterrence force and the sites it protects, sanctions.
@@ -83,6 +97,31 @@ public struct Coalition: Sendable, Equatable {
     /// Personnel deployed at a time, per member.
     public func deployed(at t: Timestamp) -> [String: Int] {
         deployments.filter { $0.isActive(at: t) }.reduce(into: [:]) { $0[$1.member, default: 0] += $1.personnel }
+    }
+
+    /// The members a response obliges at a level: the ones it names, or those whose pledges can deliver it — a
+    /// reinforcement, the members contributing personnel to the deterrence force or pledging troops; a sanctions
+    /// package, the signatories of the packages of that level (or, if none names any, the sanctions pledgers); any
+    /// other response, the members with a pledge under its pillar. A pledge must apply at the level. In order, once
+    /// each; empty when no member pledged it.
+    public func obliged(by response: Response, atLevel level: Int) -> [String] {
+        if !response.members.isEmpty { return response.members }
+        let applying = pledges.filter { $0.pillar == response.pillar && $0.applies(atLevel: level) }
+        var obliged: [String]
+        switch response.kind {
+        case .reinforcement:
+            obliged = pledges.filter {
+                $0.pillar == .militarySupport && $0.supportKind == .troops && $0.applies(atLevel: level)
+            }.map(\.member)
+            obliged += members.map(\.id).filter { (contributions[$0] ?? 0) > 0 }
+        case .sanctionsPackage:
+            let signatories = sanctionsPackages.filter { $0.level == level }.flatMap(\.signatories)
+            obliged = signatories.isEmpty ? applying.map(\.member) : signatories
+        default:
+            obliged = applying.map(\.member)
+        }
+        var seen: Set<String> = []
+        return obliged.filter { seen.insert($0).inserted }
     }
 
     /// The protected site that holds a point, if any.
@@ -116,7 +155,7 @@ public struct Coalition: Sendable, Equatable {
         pledges = try f.array("pledges").enumerated().map { i, value in
             let p = try JSONFields(value, path: "pledges[\(i)]")
             try p.rejectUnknown([
-                "id", "member", "pillar", "description", "fromLevel", "item", "quantity", "unit", "periodDays",
+                "id", "member", "pillar", "description", "fromLevel", "item", "quantity", "unit", "periodDays", "kind",
             ])
             let id = try p.uniqueId(in: &pledgeIds, of: "pledge")
             let pillar = try p.enumeration("pillar", as: Pillar.self)
@@ -141,9 +180,19 @@ public struct Coalition: Sendable, Equatable {
                 guard (1...366).contains(pledge.periodDays!) else {
                     throw FieldError(path: p.path("periodDays"), reason: "must be in 1…366")
                 }
-            } else {
-                for key in ["item", "quantity", "unit", "periodDays"] where p.members[key] != nil {
+            } else if pillar == .militarySupport {
+                pledge.supportKind = try p.optionalEnumeration("kind", as: MilitarySupportKind.self)
+                pledge.quantity = try p.optionalNumber("quantity")
+                if let q = pledge.quantity, q <= 0 {
+                    throw FieldError(path: p.path("quantity"), reason: "must be positive")
+                }
+                for key in ["item", "unit", "periodDays"] where p.members[key] != nil {
                     throw FieldError(path: p.path(key), reason: "only logistics pledges have \(key)")
+                }
+            } else {
+                for key in ["item", "quantity", "unit", "periodDays", "kind"] where p.members[key] != nil {
+                    throw FieldError(
+                        path: p.path(key), reason: "only logistics and military-support pledges have \(key)")
                 }
             }
             return pledge
@@ -234,7 +283,7 @@ public struct Coalition: Sendable, Equatable {
         sanctionsPackages = try (f.members["sanctionsPackages"] == nil ? [] : f.array("sanctionsPackages"))
             .enumerated().map { i, value in
                 let s = try JSONFields(value, path: "sanctionsPackages[\(i)]")
-                try s.rejectUnknown(["id", "level", "sectors", "entities", "individuals"])
+                try s.rejectUnknown(["id", "level", "sectors", "entities", "individuals", "signatories"])
                 let id = try s.uniqueId(in: &packageIds, of: "package")
                 func names(_ key: String) throws -> [String] {
                     guard s.members[key] != nil else { return [] }
@@ -245,9 +294,18 @@ public struct Coalition: Sendable, Equatable {
                         return name
                     }
                 }
-                return SanctionsPackage(
+                var package = SanctionsPackage(
                     id: id, level: try s.integer("level", in: 1...highestLevel), sectors: try names("sectors"),
                     entities: try names("entities"), individuals: try names("individuals"))
+                if s.members["signatories"] != nil {
+                    package.signatories = try s.array("signatories").indices.map { j in
+                        guard case .string(let m) = try s.array("signatories")[j], memberIds.contains(m) else {
+                            throw FieldError(path: s.path("signatories[\(j)]"), reason: "expected a member id")
+                        }
+                        return m
+                    }
+                }
+                return package
             }
     }
 }

@@ -1,10 +1,10 @@
 /// Something the guarantee engine raises: a trigger or the tripwire firing, a level lowered after a quiet period, an
 /// obligation past its deadline, or a break in a logistics flow.
 public struct Alert: Sendable, Equatable {
-    public enum Kind: String, Sendable { case trigger, tripwire, deescalation, overdue, continuity }
+    public enum Kind: String, Sendable { case trigger, tripwire, deescalation, overdue, continuity, unpledged }
     public var id: String
     public var kind: Kind
-    /// The trigger's id, or `tripwire`, `quietPeriod`, `overdue`, `continuity`.
+    /// The trigger's id, or `tripwire`, `quietPeriod`, `overdue`, `continuity`, `unpledged`.
     public var triggerId: String
     /// The scope's level after the alert.
     public var level: Int
@@ -24,6 +24,18 @@ public struct Alert: Sendable, Equatable {
     /// tripwire: the protected site.
     public var site: String? = nil
     public var detail: String
+
+    /// The board's alert that a level calls for a response no member pledged to deliver (raised with the alert that
+    /// reached the level).
+    public static func unpledged(_ response: Response, level: Level, cause alert: Alert) -> Alert {
+        Alert(
+            id: "A" + EventChain.digestPrefix(Array("unpledged|\(alert.id)|\(response.id)".utf8)), kind: .unpledged,
+            triggerId: "unpledged", level: level.level, firedAt: alert.firedAt, sector: alert.sector,
+            violationIds: [], provisional: false,
+            detail:
+                "no member pledged \(response.kind.rawValue) (\(response.pillar.rawValue)) for level \(level.level) "
+                + "(\(level.name)), called for by alert \(alert.id)")
+    }
 }
 
 /// What one alert obliges one member to do, by when, and what became of it.

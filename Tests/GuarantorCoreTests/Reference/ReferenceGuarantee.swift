@@ -302,11 +302,8 @@ struct ReferenceGuarantee: Sendable {
 
         mutating func oblige(_ level: Level, alert: Alert) {
             for response in level.responses {
-                let obliged =
-                    response.members.isEmpty
-                    ? coalition.pledges.filter { $0.pillar == response.pillar && $0.applies(atLevel: level.level) }
-                        .map(\.member)
-                    : response.members
+                let obliged = coalition.obliged(by: response, atLevel: level.level)
+                if obliged.isEmpty { alerts.append(Alert.unpledged(response, level: level, cause: alert)) }
                 var seen: Set<String> = []
                 for member in obliged where seen.insert(member).inserted {
                     let deadline = alert.firedAt.adding(Timestamp.seconds(response.deadlineHours * 3_600))
