@@ -234,7 +234,7 @@ struct ResultView: Sendable {
                 .contest, by: Actor(member: try c.string("party"), user: try c.string("user")),
                 reason: try c.string("reason"), at: try c.timestamp("at"))
         }
-        return Violation(
+        var v = Violation(
             id: try f.string("id"), incidentId: try f.optionalString("incidentId") ?? "", rule: try f.string("rule"),
             severity: try f.enumeration("severity", as: Severity.self), attributedTo: try f.string("attributedTo"),
             attributionBasis: try f.string("attributionBasis"), zone: try f.optionalString("zone"),
@@ -245,5 +245,7 @@ struct ResultView: Sendable {
             endorsedBy: try f.array("endorsedBy").compactMap { if case .string(let s) = $0 { s } else { nil } },
             endorsed: try f.optionalBool("endorsed") ?? false, contests: contests,
             detail: try f.optionalString("detail"))
+        v.receivedLateAt = try f.optionalTimestamp("receivedAt")
+        return v
     }
 }

@@ -119,6 +119,17 @@ import Testing
         #expect(alert.detail.hasPrefix("5 incidents"))
     }
 
+    /// A late report's finding counts from when it was received: the alert it completes fires then, not back in time.
+    @Test func aLateFindingCountsFromItsReceipt() throws {
+        var late = Self.violation(9, hour: 0.5)
+        late.receivedLateAt = Self.hours(10)
+        let r = Self.run((1...4).map { Self.violation($0, hour: Double($0)) } + [late])
+        let alert = try #require(Self.triggered(r).first)
+        #expect(alert.firedAt == Self.hours(10) && alert.violationIds.contains("V9-artilleryFire"))
+        #expect(
+            Self.triggered(Self.run((1...4).map { Self.violation($0, hour: Double($0)) } + [late], clock: 9)).isEmpty)
+    }
+
     /// A response obliges the members whose pledges can deliver it: a reinforcement, those contributing troops, not
     /// one pledging air defence; a response no member pledged is an alert to the board.
     @Test func obligationsFollowPledges() throws {

@@ -124,15 +124,22 @@ import Testing
         }
     }
 
-    @Test func lateObservationsAreKeptAndMarkedNotDropped() {
-        let r = Self.run([
-            Self.observation("now", "us-acoustic", minute: 600, at: Self.uaSide),
-            Self.observation("old", "us-radar", minute: 0, at: Self.uaSide),
-        ])
+    /// A report filed 7 hours after what it saw (a patrol back from the field) is kept, marked late, and still
+    /// adjudicated: its finding says it is late and by how much, and counts from when it was filed.
+    @Test func lateObservationsAreKeptMarkedAndAdjudicated() {
+        var old = Self.observation("old", "us-radar", minute: 0, at: Self.uaSide)
+        old.reportedAt = old.observedAt.adding(7 * 3_600 * 1_000_000_000)
+        let r = Self.run([Self.observation("now", "us-acoustic", minute: 600, at: Self.uaSide), old])
         #expect(r.incidents.count == 2)
-        let old = r.incidents.first { $0.observationIds == ["old"] }
-        #expect(old?.late == true)
-        #expect(!r.violations.contains { $0.incidentId == old?.id })
+        let incident = r.incidents.first { $0.observationIds == ["old"] }
+        #expect(incident?.late == true)
+        let finding = r.violations.first { $0.incidentId == incident?.id }
+        #expect(finding != nil, "a late report is adjudicated")
+        #expect(finding?.receivedLateAt == old.reportedAt)
+        var w = JSONWriter()
+        if let finding { Replay.violationLine(finding, into: &w) }
+        let line = String(decoding: w.bytes, as: UTF8.self)
+        #expect(line.contains(#""late":true"#) && line.contains(#""delaySeconds":25200"#), "\(line)")
     }
 
     @Test func adjudicationUsesTheZoneOfTheWeaponClassWithItsProbability() {

@@ -196,6 +196,11 @@ public enum Replay {
         if let sector = v.sector { w.string(sector) } else { w.null() }
         w.key("incidentStatus"); w.string(v.incidentStatus.rawValue)
         if let t = v.verifiedAt { w.key("verifiedAt"); w.timestamp(t) }
+        if let t = v.receivedLateAt {
+            w.key("late"); w.bool(true)
+            w.key("receivedAt"); w.timestamp(t)
+            w.key("delaySeconds"); w.number(Double(t.nanoseconds - v.at.nanoseconds) / 1e9, decimals: 3)
+        }
         w.key("endorsedBy")
         w.beginArray()
         for member in v.endorsedBy { w.string(member) }

@@ -110,7 +110,9 @@ struct GuaranteeMachine: Sendable {
     var gap: Int64 { Timestamp.seconds(book.maximumGapDays * 86_400) }
 
     /// When a finding counts: when its incident was verified (or happened, if not verified).
-    static func knownAt(_ v: Violation) -> Timestamp { max(v.at, v.verifiedAt ?? v.at) }
+    static func knownAt(_ v: Violation) -> Timestamp {
+        max(v.at, v.verifiedAt ?? v.at, v.receivedLateAt ?? v.at)
+    }
 
     /// Whether an input can change anything: a finding that matches no trigger cannot.
     func matters(_ input: GuaranteeInput) -> Bool {

@@ -225,7 +225,9 @@ public struct IncidentBuilder: Sendable {
     /// The violations an incident makes under the agreement's rules, with their attribution.
     func adjudicate(_ incident: Incident, _ members: [Report]) -> [Violation] {
         let agreement = mission.agreement
-        guard incident.status != .rejected, !incident.late, incident.start >= agreement.effectiveAt else { return [] }
+        guard incident.status != .rejected, incident.start >= agreement.effectiveAt else { return [] }
+        // A late report is adjudicated too; its findings say so, and count from when it was received.
+        let receivedLateAt = incident.late ? Violation.receivedLate(members.map(\.observation)) : nil
         var found: [Violation] = []
         var attribution: (party: String, basis: String)?
         for rule in agreement.rules where rule.kinds.contains(incident.kind) {
@@ -263,6 +265,7 @@ public struct IncidentBuilder: Sendable {
                     sector: sectorName(incident), verifiedAt: incident.verifiedAt))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
+        if let receivedLateAt { for i in found.indices { found[i].receivedLateAt = max(receivedLateAt, found[i].at) } }
         return found
     }
 

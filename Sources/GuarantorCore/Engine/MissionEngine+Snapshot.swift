@@ -254,6 +254,7 @@ extension MissionEngine {
         w.key("endorsed"); w.bool(v.endorsed)
         w.key("contests"); w.beginArray(); for c in v.contests { w.raw(c.canonicalJSON) }; w.endArray()
         if let detail = v.detail { w.key("detail"); w.string(detail) }
+        if let t = v.receivedLateAt { w.key("receivedLateAt"); w.timestamp(t) }
         w.endObject()
     }
 
@@ -265,7 +266,7 @@ extension MissionEngine {
                 return s
             }
         }
-        return Violation(
+        var v = Violation(
             id: try f.string("id"), incidentId: try f.string("incidentId"), rule: try f.string("rule"),
             severity: try f.enumeration("severity", as: Severity.self), attributedTo: try f.string("attributedTo"),
             attributionBasis: try f.string("attributionBasis"), zone: try f.optionalString("zone"),
@@ -276,6 +277,8 @@ extension MissionEngine {
             endorsedBy: try strings("endorsedBy"), endorsed: try f.optionalBool("endorsed") ?? false,
             contests: try f.array("contests").map { try ReviewAction(json: $0) }, detail: try f.optionalString("detail")
         )
+        v.receivedLateAt = try f.optionalTimestamp("receivedLateAt")
+        return v
     }
 }
 

@@ -93,6 +93,14 @@ public struct Violation: Sendable, Equatable {
     public var contests: [ReviewAction] = []
     /// What was found, in words, when the rule alone does not say it (e.g. "declared 40, counted 31").
     public var detail: String? = nil
+    /// A finding of a report that came later than the allowed lateness: when it was received (its `receivedAt`, or
+    /// when it was filed, or observed). Triggers count it from then on, never before; `nil` for timely findings.
+    public var receivedLateAt: Timestamp? = nil
+
+    /// When a late report was received, for a finding of one (the latest of its observations' receipts).
+    public static func receivedLate(_ observations: [Observation]) -> Timestamp? {
+        observations.map { $0.receivedAt ?? $0.reportedAt ?? $0.observedAt }.max()
+    }
 
     public init(
         id: String, incidentId: String, rule: String, severity: Severity, attributedTo: String,

@@ -179,7 +179,9 @@ struct ReferenceGuarantee: Sendable {
         var gap: Int64 { Timestamp.seconds(book.maximumGapDays * 86_400) }
 
         /// When a violation counts: when its incident was verified (or happened, if not verified).
-        static func knownAt(_ v: Violation) -> Timestamp { max(v.at, v.verifiedAt ?? v.at) }
+        static func knownAt(_ v: Violation) -> Timestamp {
+            max(v.at, v.verifiedAt ?? v.at, v.receivedLateAt ?? v.at)
+        }
 
         mutating func process() {
             while let next = next() {

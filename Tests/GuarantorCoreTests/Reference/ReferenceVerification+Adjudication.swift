@@ -8,7 +8,8 @@ extension ReferenceVerification {
     /// The violations an incident makes under the agreement's rules, with their attribution.
     func adjudicate(_ incident: Incident, members: [Int]) -> [Violation] {
         let agreement = mission.agreement
-        guard incident.status != .rejected, !incident.late, incident.start >= agreement.effectiveAt else { return [] }
+        guard incident.status != .rejected, incident.start >= agreement.effectiveAt else { return [] }
+        let receivedLateAt = incident.late ? Violation.receivedLate(members.map { observations[$0] }) : nil
         var found: [Violation] = []
         var attribution: (party: String, basis: String)?
         for rule in agreement.rules where rule.kinds.contains(incident.kind) {
@@ -46,6 +47,7 @@ extension ReferenceVerification {
                     sector: sectorName(incident), verifiedAt: incident.verifiedAt))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
+        if let receivedLateAt { for i in found.indices { found[i].receivedLateAt = max(receivedLateAt, found[i].at) } }
         return found
     }
 
