@@ -90,13 +90,14 @@ enum OpenAPIDocument {
             required: ["id", "alertId", "member", "deadline", "status"]),
         "Action": object(
             [
+                // `at`: the receipt time when left out; at most 72 h earlier, never later.
                 "id": type("string"), "at": time, "action": type("string"), "member": type("string"),
                 "user": type("string"),
                 "reason": type("string"), "incident": type("string"), "violation": type("string"),
                 "obligation": type("string"), "reference": type("string"), "pledge": type("string"),
                 "quantity": type("number"),
             ],
-            required: ["id", "at", "action", "member", "user"]),
+            required: ["id", "action", "member", "user"]),
         "ActionResult": object(["id": type("string"), "outcome": type("string")], required: ["id", "outcome"]),
         "Checkpoint": object(
             [
