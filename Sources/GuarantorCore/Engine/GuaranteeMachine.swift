@@ -230,7 +230,7 @@ struct GuaranteeMachine: Sendable {
                 scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: ids,
                 provisional: false, party: trigger.perParty ? v.attributedTo : nil, site: nil,
                 detail:
-                    "\(count) incidents with violations matching \(trigger.id) within "
+                    "\(count) incident\(count == 1 ? "" : "s") with violations matching \(trigger.id) within "
                     + "\(JSONFields.format(trigger.windowHours)) h"
                     + (trigger.perParty ? " attributed to \(v.attributedTo)" : ""))
         }

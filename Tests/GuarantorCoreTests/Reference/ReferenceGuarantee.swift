@@ -248,7 +248,7 @@ struct ReferenceGuarantee: Sendable {
                     scope, to: trigger.raisesTo, at: t, kind: .trigger, triggerId: trigger.id, violationIds: ids,
                     provisional: false, party: trigger.perParty ? v.attributedTo : nil, site: nil,
                     detail:
-                        "\(best.count) incidents with violations matching \(trigger.id) within "
+                        "\(best.count) incident\(best.count == 1 ? "" : "s") with violations matching \(trigger.id) within "
                         + "\(JSONFields.format(trigger.windowHours)) h"
                         + (trigger.perParty ? " attributed to \(v.attributedTo)" : ""))
             }
