@@ -148,6 +148,55 @@ extension GuarantorAPI {
         return Self.json(w.bytes)
     }
 
+    /// Access denials, restrictions of movement and sensor gaps per kind, party and sector, counted from the
+    /// impediment incidents the reader may see, each from the reports it may read (so a restricted report is
+    /// counted only for whom it is released to). Not indexed: a walk of the record.
+    func impediments(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
+        try Self.noParameters(request)
+        let shown = try await state.incidents(for: caller.member, after: nil, filter: .init(), limit: .max) { i in
+            guard case .object(let m) = try? JSONValue.parse(i.line), case .string(let kind) = m["kind"] else {
+                return false
+            }
+            return ObservationKind(rawValue: kind)?.group == .impediment
+        }
+        let builder = IncidentBuilder(mission: state.mission)
+        var tally: [String: ImpedimentCount] = [:]
+        var restricted = 0
+        for i in shown {
+            guard case .object(let m) = try JSONValue.parse(i.line), case .array(let ids) = m["observationIds"],
+                case .string(let statusText) = m["status"],
+                let status = IncidentStatus(rawValue: statusText)
+            else { continue }
+            let observationIds = ids.compactMap { id -> String? in if case .string(let s) = id { s } else { nil } }
+            let visible = try state.store.observations(ids: observationIds).filter {
+                Releasability.canRead(member: caller.member, $0)
+            }
+            guard
+                let count = builder.impediment(
+                    ofVisible: visible, status: status, late: m["late"] == JSONValue.bool(true))
+            else { continue }
+            if i.restricted { restricted += 1 }
+            let key = MissionEngine.tallyKey(count)
+            if var t = tally[key] {
+                t.incidents += count.incidents
+                t.observations += count.observations
+                tally[key] = t
+            } else {
+                tally[key] = count
+            }
+        }
+        if restricted > 0 { try audit(caller, "/impediments", records: restricted) }
+        let lines = Replay.impedimentFile(tally.sorted { $0.key < $1.key }.map(\.value))
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("impediments")
+        w.beginArray()
+        for line in lines.split(separator: 0x0A) { w.raw(Array(line)) }
+        w.endArray()
+        w.endObject()
+        return Self.json(w.bytes)
+    }
+
     func sanctions(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         try Self.noParameters(request)
         let lines = await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? []

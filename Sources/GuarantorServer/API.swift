@@ -146,6 +146,11 @@ public struct GuarantorAPI: Sendable {
         APIRoute(method: .get, path: "/obligations", right: .readRecords, summary: "Members' obligations"),
         APIRoute(method: .get, path: "/statements", right: .readRecords, summary: "Drafted joint statements"),
         APIRoute(
+            method: .get, path: "/impediments", right: .readRecords,
+            summary:
+                "Access denials, restrictions of movement and sensor gaps per kind, party and sector, as the reader may see them"
+        ),
+        APIRoute(
             method: .get, path: "/sanctions", right: .readRecords,
             summary: "Sanctions packages activated and lifted, with the alert behind each"),
         APIRoute(method: .get, path: "/coalition", right: .readRecords, summary: "Members, pledges, the force"),
@@ -201,6 +206,7 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/obligations") { request, caller in try await obligations(request, caller!) }
         on(router, .get, "/statements") { request, caller in try await statements(request, caller!) }
         on(router, .get, "/sanctions") { request, caller in try await sanctions(request, caller!) }
+        on(router, .get, "/impediments") { request, caller in try await impediments(request, caller!) }
         on(router, .get, "/coalition") { request, _ in
             try Self.noParameters(request); return Self.json(Array(coalitionJSON().utf8))
         }

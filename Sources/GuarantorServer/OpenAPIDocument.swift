@@ -193,6 +193,10 @@ enum OpenAPIDocument {
                     ["incident": type("string"), "observations": array(ref("Observation"))],
                     required: ["incident", "observations"]))
             responses["404"] = errorResponse
+        case (.get, "/impediments"):
+            responses["200"] = response(
+                "Impediments per kind, party and sector",
+                object(["impediments": array(type("object"))], required: ["impediments"]))
         case (.get, "/sanctions"):
             responses["200"] = response(
                 "Sanctions events", object(["sanctions": array(type("object"))], required: ["sanctions"]))

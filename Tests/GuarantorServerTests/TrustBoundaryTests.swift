@@ -136,6 +136,7 @@ extension TrustBoundaryTests {
         let f = try Fixture()
         let sensor = try f.key("MISSION", "feed", .sensor)
         let analyst = try f.key("MISSION", "analyst", .analyst)
+        let polishSensor = try f.key("PL", "pl-feed", .sensor)
         @Sendable func get(_ client: any TestClientProtocol, _ uri: String) async throws -> (
             HTTPResponse.Status, String
         ) {
@@ -172,6 +173,18 @@ extension TrustBoundaryTests {
             #expect(obs.contains("uk-acoustic-02/2026-03-02/0007") && obs.contains("de-camera-11/2026-03-02/clip-88"))
             let (missing, _) = try await get(client, "/incidents/Inothere/observations")
             #expect(missing == .notFound)
+            // Impediments as the reader may see them; the whole record's equal the replay's file.
+            let (impedimentsStatus, impediments) = try await get(client, "/impediments")
+            #expect(impedimentsStatus == .ok)
+            #expect(
+                impediments
+                    == #"{"impediments":[{"kind":"accessDenial","party":"RU","sector":"km 150-200","incidents":1,"observations":1}]}"#,
+                "\(impediments)")
+            let red =
+                #"{"id":"red-1","source":"pl-patrol-04","observedAt":"2026-03-02T12:30:00Z","kind":"restrictionOfMovement","location":{"lon":38.0102,"lat":48.3011,"uncertaintyMeters":50},"tlp":"RED"}"#
+            #expect(try await Self.post(client, "/observations", polishSensor, red).status == .created)
+            let (_, afterRed) = try await get(client, "/impediments")
+            #expect(!afterRed.contains("restrictionOfMovement"), "a RED report the analyst may not read is not counted")
             let (sanctionsStatus, sanctions) = try await get(client, "/sanctions")
             #expect(sanctionsStatus == .ok && sanctions.hasPrefix("{\"sanctions\":["))
         }

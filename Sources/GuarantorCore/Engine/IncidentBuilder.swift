@@ -67,14 +67,7 @@ public struct IncidentBuilder: Sendable {
         }
         var findings = adjudicate(incident, members)
         if findings.count > 1 { findings.sort { $0.id < $1.id } }
-        var impediment: ImpedimentCount?
-        if incident.kind.group == .impediment && incident.status != .rejected {
-            let party = attribute(incident, members).party
-            let sector = incident.classification.sector
-            impediment = ImpedimentCount(
-                kind: incident.kind, party: party, sector: sector >= 0 ? mission.sectors.names[Int(sector)] : nil,
-                incidents: 1, observations: members.count)
-        }
+        let impediment = impedimentCount(incident, members)
         var markings: [Marking] = []
         for m in members {
             let o = m.observation
@@ -201,6 +194,30 @@ public struct IncidentBuilder: Sendable {
     /// What a reader may see of an incident: the incident itself when every member is readable; when only some are,
     /// an incident of the same id, kind and status rebuilt from those alone (location, time span, count, sources);
     /// `nil` when none is. Nothing derived from an unreadable observation is shown.
+    /// An impediment incident's count (kind, the party it is attributed to, sector), `nil` for any other incident
+    /// or a rejected one.
+    func impedimentCount(_ incident: Incident, _ members: [Report]) -> ImpedimentCount? {
+        guard incident.kind.group == .impediment && incident.status != .rejected else { return nil }
+        let sector = incident.classification.sector
+        return ImpedimentCount(
+            kind: incident.kind, party: attribute(incident, members).party,
+            sector: sector >= 0 ? mission.sectors.names[Int(sector)] : nil, incidents: 1, observations: members.count)
+    }
+
+    /// The impediment count a reader's part of an incident makes: the incident built from the observations it may
+    /// read (`visible`), with the incident's `status` (`nil` when nothing is visible or it is no impediment).
+    public func impediment(ofVisible visible: [Observation], status: IncidentStatus, late: Bool) -> ImpedimentCount? {
+        guard !visible.isEmpty else { return nil }
+        let reports = visible.map { o in
+            Report(
+                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds, late: late,
+                classification: mission.classify(o.location.point))
+        }.sorted { $0.isEarlier(than: $1) }
+        var part = incident(reports)
+        part.status = status
+        return impedimentCount(part, reports)
+    }
+
     public func visiblePart(of incident: Incident, members: [Observation], readable: (Observation) -> Bool)
         -> Incident?
     {

@@ -520,7 +520,8 @@ public struct MissionEngine: Sendable {
         guaranteeChanged = true
     }
 
-    static func tallyKey(_ count: ImpedimentCount) -> String {
+    /// The order of impediments.ndjson: by kind, party, sector.
+    public static func tallyKey(_ count: ImpedimentCount) -> String {
         [count.kind.rawValue, count.party, count.sector ?? ""].joined(separator: "\u{1F}")
     }
 }
