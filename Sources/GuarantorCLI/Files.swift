@@ -122,11 +122,11 @@ enum Files {
         let actor = try Self.actor(key: key, member: member, user: user, mission: mission, store: path)
         var time = at
         if time == nil {
-            guard let latest = try openStore(path, mission: mission).latestReceipt() else {
-                throw CLIError("give --at: the store holds no record with a receipt time to date the action by")
+            guard let latest = try openStore(path, mission: mission).latestRecordTime() else {
+                throw CLIError("give --at: the store holds no record to date the action by")
             }
             time = latest.rfc3339
-            print("at \(latest.rfc3339): the store's latest receipt time (give --at to date it otherwise)")
+            print("at \(latest.rfc3339): the event time of the log's latest record (give --at to date it otherwise)")
         }
         let fields: [String: JSONValue] = [
             "action": .string(action), "member": .string(actor.member), "user": .string(actor.user),
@@ -173,6 +173,15 @@ enum Files {
     {
         let action = action.received(at: WallClock.now())
         var engine = try openEngine(missionDirectory: missionDirectory, mission: mission, store: path)
+        // A retry of a stored action (only applied actions are stored) is that action: nothing to do again.
+        if try engine.store.action(id: action.id) != nil {
+            do {
+                let stored = try engine.store.record(action)
+                return (engine, EngineChanges(), stored)
+            } catch let error as StoreError {
+                throw CLIError("\(error); nothing was stored")
+            }
+        }
         var trial = engine.engine
         trial.add(action)
         trial.refresh()

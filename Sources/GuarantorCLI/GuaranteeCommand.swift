@@ -32,7 +32,7 @@ public struct GuaranteeActCommand: ParsableCommand {
     @Option(help: "Without --key: MISSION (the mission's staff). With --key: the key's member, if given.")
     var member: String?
     @Option(help: "The user acting (the key's, with --key).") var user: String?
-    @Option(help: "Event time (RFC 3339); defaults to the store's latest receipt time.") var at: String?
+    @Option(help: "Event time (RFC 3339); defaults to the event time of the log's latest record.") var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
 
     public init() {}

@@ -23,6 +23,12 @@ public struct IngestCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        guard (0...Observation.maximumSkewSeconds).contains(maximumSkew) else {
+            throw ValidationError("--maximum-skew must be 0…\(Int(Observation.maximumSkewSeconds)) seconds")
+        }
+    }
+
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
         var batch = try Files.parseObservations(file, mission: mission)
@@ -35,7 +41,7 @@ public struct IngestCommand: ParsableCommand {
         let result: EventStore.IngestResult
         do {
             let store = try EventStore(path: self.store, missionId: mission.agreement.id)
-            result = try store.ingest(batch.observations)
+            result = try store.ingest(batch.observations, maximumSkewSeconds: maximumSkew)
         } catch let error as StoreError {
             throw CLIError("\(error) — nothing was stored")
         }

@@ -33,7 +33,8 @@ public struct ReviewActCommand: ParsableCommand {
     var member: String?
     @Option(help: "The user acting (the key's, with --key).") var user: String?
     @Option(help: "Why; required.") var reason: String
-    @Option(help: "Event time of the decision (RFC 3339); defaults to the store's latest receipt time.") var at: String?
+    @Option(help: "Event time of the decision (RFC 3339); defaults to the event time of the log's latest record.")
+    var at: String?
     @Option(help: "The action's id (idempotency key); defaults to one derived from its content.") var id: String?
 
     public init() {}

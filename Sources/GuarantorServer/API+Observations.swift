@@ -36,7 +36,7 @@ extension GuarantorAPI {
             } catch {
                 throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
             }
-            let outcome = try await state.ingest(batch.observations)
+            let outcome = try await state.ingest(batch.observations, maximumSkewSeconds: limits.maximumSkewSeconds)
             metrics.observations.increment(by: Int64(outcome.appended))
             metrics.ingestSeconds.record(ContinuousClock.now - started)
             var w = JSONWriter()

@@ -27,8 +27,14 @@ extension GuarantorAPI {
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: ": connected\n\n"))
-                // Ends when the client goes (a write fails) or the server shuts down gracefully.
+                // Ends when the client goes (a write fails), the server shuts down gracefully, or the key is
+                // revoked (checked at most once a second).
+                var checked = ContinuousClock.now
                 receiving: for await (id, event) in events {
+                    if ContinuousClock.now - checked >= .seconds(1) {
+                        guard try state.store.keyStands(id: caller.id) else { break receiving }
+                        checked = .now
+                    }
                     var data: [UInt8]
                     switch event {
                     case .heartbeat:

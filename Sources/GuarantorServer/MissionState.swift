@@ -109,10 +109,12 @@ public actor MissionState {
     /// Stores a batch (all or nothing) and has it fed to the engine.
     /// - Throws: ``StoreError`` when the batch conflicts with stored records; nothing is stored then.
     /// Observations that carry no receipt time are received now.
-    public func ingest(_ observations: [Observation]) throws -> IngestOutcome {
+    public func ingest(
+        _ observations: [Observation], maximumSkewSeconds: Double = Observation.defaultMaximumSkewSeconds
+    ) throws -> IngestOutcome {
         let now = WallClock.now()
         let observations = observations.map { $0.receivedAt == nil ? $0.received(at: now) : $0 }
-        let result = try store.ingest(observations)
+        let result = try store.ingest(observations, maximumSkewSeconds: maximumSkewSeconds)
         if result.appended > 0 {
             for i in result.appendedIndices { pending.append(.observation(observations[i])) }
             pendingThrough = result.eventCount
@@ -127,6 +129,11 @@ public actor MissionState {
     /// An action without a receipt time is received now.
     public func act(_ action: MissionAction) async throws -> String {
         let action = action.receivedAt == nil ? action.received(at: WallClock.now()) : action
+        // A retry of a stored action (only applied actions are stored) is that action: nothing to do again.
+        if try store.action(id: action.id) != nil {
+            _ = try store.record(action)  // refuses the same id with other content
+            return "applied"
+        }
         // Re-checked after each wake: another action may have started a drawing in between.
         while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }

@@ -163,6 +163,7 @@ public final class EventStore: Sendable {
         _ observations: [Observation], maximumSkewSeconds: Double = Observation.defaultMaximumSkewSeconds
     ) throws -> IngestResult {
         var received = ObservationBatch(observations: observations, lineNumbers: Array(1...max(observations.count, 1)))
+        let maximumSkewSeconds = min(maximumSkewSeconds, Observation.maximumSkewSeconds)
         let now = WallClock.now()
         for i in received.observations.indices where received.observations[i].receivedAt == nil {
             received.observations[i].receivedAt = now
@@ -280,8 +281,16 @@ public final class EventStore: Sendable {
 
     /// Whether a stored action's payload is `action`, receipt times aside.
     private static func sameAction(_ stored: [UInt8], _ action: MissionAction) -> Bool {
-        guard let decoded = try? MissionAction(json: JSONValue.parse(stored)), let receivedAt = decoded.receivedAt
-        else { return false }
+        guard let decoded = try? MissionAction(json: JSONValue.parse(stored)) else { return false }
+        guard let receivedAt = decoded.receivedAt else {
+            // Stored before receipt times were recorded.
+            var bare = action
+            switch bare {
+            case .review(var a): a.receivedAt = nil; bare = .review(a)
+            case .guarantee(var a): a.receivedAt = nil; bare = .guarantee(a)
+            }
+            return decoded.canonicalJSON == bare.canonicalJSON
+        }
         return decoded.canonicalJSON == action.received(at: receivedAt).canonicalJSON
     }
 
@@ -298,8 +307,22 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// The receipt time of the latest observation or action in the log, if any carries one: what the commands that
-    /// act use as "now" when not told (never the wall clock).
+    /// The event time of the latest observation or action in the log (its `observedAt` or `at`): what the commands
+    /// that act use as "now" when not told — never the wall clock, nor a receipt time, which for a record imported
+    /// today would move the mission's event time to today.
+    public func latestRecordTime() throws -> Timestamp? {
+        let payload = try pool.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT payload FROM event WHERE kind IN (?, ?) ORDER BY sequence DESC LIMIT 1",
+                arguments: [EventKind.observation.rawValue, EventKind.action.rawValue])
+        }
+        guard let payload, case .object(let members) = try? JSONValue.parse(Array(payload)),
+            case .string(let text) = members["observedAt"] ?? members["at"]
+        else { return nil }
+        return Timestamp(rfc3339: text)
+    }
+
+    /// The receipt time of the latest observation or action in the log, if any carries one.
     public func latestReceipt() throws -> Timestamp? {
         let payload = try pool.read { db in
             try Data.fetchOne(
@@ -643,6 +666,14 @@ public final class EventStore: Sendable {
                     holder: KeyHolder(id: $0["id"], member: $0["member"], role: $0["role"], user: $0["user"]),
                     createdAt: $0["created_at"], revokedAt: $0["revoked_at"])
             }
+        }
+    }
+
+    /// Whether the key with this id stands (exists and is not revoked).
+    public func keyStands(id: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM api_key WHERE id = ? AND revoked_at IS NULL", arguments: [id]) ?? false
         }
     }
 

@@ -328,8 +328,8 @@ extension CommandLineTests {
             "--reason", " ",
         ])
         #expect(noReason.status != 0 && noReason.stderr.contains("reason: every action needs a reason"))
-        // Without --at, the action is dated by the store's latest receipt, never by the wall clock, and says so.
-        #expect(noReason.stdout.contains("the store's latest receipt time"))
+        // Without --at, the action is dated by the log's latest record, never by the wall clock, and says so.
+        #expect(noReason.stdout.contains("at 2026-03-0") && noReason.stdout.contains("the log's latest record"))
         let unknown = try act([
             "--action", "dispute", "--incident", "Inothere", "--key", uk, "--reason", "r",
         ])

@@ -215,3 +215,29 @@ extension TrustBoundaryTests {
         }
     }
 }
+
+extension TrustBoundaryTests {
+    /// A retried action (a client that timed out) is the stored one: acknowledged again, applied once.
+    @Test func aRetriedActionIsAppliedOnce() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let analyst = try f.key("UK", "uk-analyst", .analyst)
+        let admin = try f.key("MISSION", "admin", .admin)
+        try await f.run { client in
+            let posted = try await Self.post(
+                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
+                "application/x-ndjson")
+            #expect(posted.status == .created)
+            let verify =
+                #"{"id":"v1","at":"2026-03-01T06:00:00Z","action":"verify","member":"UK","user":"uk-analyst","incident":"I65d187b436520109","reason":"crater analysis"}"#
+            for _ in 0..<2 {
+                let response = try await Self.post(client, "/actions", analyst, verify)
+                #expect(response.status == .created, "\(ServerTests.text(response))")
+            }
+            let (batch, actions) = try f.store.replayInputs()
+            #expect(actions.count == 1)
+            try await ServerTests.expectExports(
+                client, admin, equal: Replay.run(mission: f.mission, batch: batch, actions: actions))
+        }
+    }
+}

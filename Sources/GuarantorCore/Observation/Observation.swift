@@ -80,6 +80,8 @@ public struct Observation: Sendable, Equatable {
 extension Observation {
     /// How far after its receipt an observation may be dated by default: five minutes of clock error.
     public static let defaultMaximumSkewSeconds = 300.0
+    /// The largest skew that may be configured: a day.
+    public static let maximumSkewSeconds = 86_400.0
 
     /// The same observation, received at `time`.
     public func received(at time: Timestamp) -> Observation {
@@ -91,7 +93,8 @@ extension Observation {
     /// Why a store must refuse this observation: dated more than `maximumSkewSeconds` after its receipt (a sender's
     /// clock ahead of the mission's), or `nil`.
     public func receiptProblem(maximumSkewSeconds: Double) -> String? {
-        guard let receivedAt, observedAt > receivedAt.adding(Timestamp.seconds(maximumSkewSeconds)) else { return nil }
+        let skew = maximumSkewSeconds.isNaN ? 0 : min(max(maximumSkewSeconds, 0), Self.maximumSkewSeconds)
+        guard let receivedAt, observedAt > receivedAt.adding(Timestamp.seconds(skew)) else { return nil }
         return "observedAt \(observedAt) is more than \(JSONFields.format(maximumSkewSeconds)) s after its receipt "
             + "\(receivedAt): the sender's clock is ahead"
     }
