@@ -176,20 +176,17 @@ extension GuarantorAPI {
                     ofVisible: visible, status: status, late: m["late"] == JSONValue.bool(true))
             else { continue }
             if i.restricted { restricted += 1 }
-            let key = MissionEngine.tallyKey(count)
-            if var t = tally[key] {
-                t.incidents += count.incidents
-                t.observations += count.observations
-                tally[key] = t
-            } else {
-                tally[key] = count
-            }
+            MissionEngine.tally(count, into: &tally)
         }
         if restricted > 0 { try audit(caller, "/impediments", records: restricted) }
-        let lines = Replay.impedimentFile(tally.sorted { $0.key < $1.key }.map(\.value))
+        return Self.list("impediments", ndjson: Replay.impedimentFile(MissionEngine.ordered(tally)))
+    }
+
+    /// `{"KEY": [...]}` from lines of NDJSON.
+    static func list(_ key: String, ndjson lines: [UInt8]) -> Response {
         var w = JSONWriter()
         w.beginObject()
-        w.key("impediments")
+        w.key(dynamic: key)
         w.beginArray()
         for line in lines.split(separator: 0x0A) { w.raw(Array(line)) }
         w.endArray()
@@ -199,15 +196,7 @@ extension GuarantorAPI {
 
     func sanctions(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         try Self.noParameters(request)
-        let lines = await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? []
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("sanctions")
-        w.beginArray()
-        for line in lines.split(separator: 0x0A) { w.raw(Array(line)) }
-        w.endArray()
-        w.endObject()
-        return Self.json(w.bytes)
+        return Self.list("sanctions", ndjson: await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? [])
     }
 
     func queue(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {

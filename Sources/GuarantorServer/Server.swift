@@ -54,7 +54,7 @@ public enum ClockSchedule {
             guard await state.quietFor >= .seconds(everySeconds) else { continue }
             let time = now()
             let tick = GuaranteeAction(clock: time, id: "clock/\(time.rfc3339)", by: actor)
-            _ = try? await state.act(.guarantee(tick.received(at: time)))
+            _ = try? await state.act(MissionAction.guarantee(tick).received(at: time))
         }
     }
 }

@@ -163,7 +163,6 @@ public final class EventStore: Sendable {
         _ observations: [Observation], maximumSkewSeconds: Double = Observation.defaultMaximumSkewSeconds
     ) throws -> IngestResult {
         var received = ObservationBatch(observations: observations, lineNumbers: Array(1...max(observations.count, 1)))
-        let maximumSkewSeconds = min(maximumSkewSeconds, Observation.maximumSkewSeconds)
         let now = WallClock.now()
         for i in received.observations.indices where received.observations[i].receivedAt == nil {
             received.observations[i].receivedAt = now
@@ -228,11 +227,8 @@ public final class EventStore: Sendable {
     /// retry is received again later).
     private static func sameObservation(_ stored: [UInt8], _ observation: Observation) -> Bool {
         let decoded = stored.withUnsafeBufferPointer { try? ObservationBatch.decode($0, isKnownSource: { _ in true }) }
-        guard var decoded else { return false }
-        var observation = observation
-        decoded.receivedAt = nil
-        observation.receivedAt = nil
-        return decoded.canonicalJSON == observation.canonicalJSON
+        guard let decoded else { return false }
+        return decoded.canonicalJSON == observation.received(at: decoded.receivedAt).canonicalJSON
     }
 
     /// Appends a person's action unless the same action (id and content, receipt times aside) is already stored.
@@ -282,16 +278,7 @@ public final class EventStore: Sendable {
     /// Whether a stored action's payload is `action`, receipt times aside.
     private static func sameAction(_ stored: [UInt8], _ action: MissionAction) -> Bool {
         guard let decoded = try? MissionAction(json: JSONValue.parse(stored)) else { return false }
-        guard let receivedAt = decoded.receivedAt else {
-            // Stored before receipt times were recorded.
-            var bare = action
-            switch bare {
-            case .review(var a): a.receivedAt = nil; bare = .review(a)
-            case .guarantee(var a): a.receivedAt = nil; bare = .guarantee(a)
-            }
-            return decoded.canonicalJSON == bare.canonicalJSON
-        }
-        return decoded.canonicalJSON == action.received(at: receivedAt).canonicalJSON
+        return decoded.canonicalJSON == action.received(at: decoded.receivedAt).canonicalJSON
     }
 
     /// The stored action with this id, if any.
@@ -318,19 +305,6 @@ public final class EventStore: Sendable {
         }
         guard let payload, case .object(let members) = try? JSONValue.parse(Array(payload)),
             case .string(let text) = members["observedAt"] ?? members["at"]
-        else { return nil }
-        return Timestamp(rfc3339: text)
-    }
-
-    /// The receipt time of the latest observation or action in the log, if any carries one.
-    public func latestReceipt() throws -> Timestamp? {
-        let payload = try pool.read { db in
-            try Data.fetchOne(
-                db, sql: "SELECT payload FROM event WHERE kind IN (?, ?) ORDER BY sequence DESC LIMIT 1",
-                arguments: [EventKind.observation.rawValue, EventKind.action.rawValue])
-        }
-        guard let payload, case .object(let members) = try? JSONValue.parse(Array(payload)),
-            case .string(let text) = members["receivedAt"]
         else { return nil }
         return Timestamp(rfc3339: text)
     }

@@ -260,6 +260,17 @@ import Testing
 }
 
 extension CommandLineTests {
+    /// A new API key, through `guarantor keys create` (its last line of output).
+    static func createKey(mission: String, store: String, member: String, user: String, role: String) throws
+        -> String
+    {
+        let run = try guarantor([
+            "keys", "create", "--mission", mission, "--store", store, "--member", member, "--user", user, "--role",
+            role,
+        ])
+        return String(run.stdout.split(separator: "\n").last ?? "")
+    }
+
     /// Analysts act through the store: each action is checked against the log first, a refused one is not stored, and
     /// replaying the store gives what replaying the files gives.
     @Test func reviewActionsGoThroughTheLogAndReplayFromTheStore() throws {
@@ -275,11 +286,7 @@ extension CommandLineTests {
             try Self.guarantor(["review", "act", "--mission", mission, "--store", store] + arguments)
         }
         func key(_ member: String, _ user: String, _ role: String) throws -> String {
-            let run = try Self.guarantor([
-                "keys", "create", "--mission", mission, "--store", store, "--member", member, "--user", user,
-                "--role", role,
-            ])
-            return String(run.stdout.split(separator: "\n").last ?? "")
+            try Self.createKey(mission: mission, store: store, member: member, user: user, role: role)
         }
         let us = try key("US", "us-analyst-2", "analyst"), uk = try key("UK", "uk-analyst-1", "analyst")
         let list = try Self.guarantor(["keys", "list", "--mission", mission, "--store", store])
@@ -374,11 +381,7 @@ extension CommandLineTests {
             try Self.guarantor(["guarantee", "act", "--mission", mission, "--store", store] + arguments)
         }
         func key(_ member: String, _ user: String) throws -> String {
-            let run = try Self.guarantor([
-                "keys", "create", "--mission", mission, "--store", store, "--member", member, "--user", user,
-                "--role", "liaison",
-            ])
-            return String(run.stdout.split(separator: "\n").last ?? "")
+            try Self.createKey(mission: mission, store: store, member: member, user: user, role: "liaison")
         }
         let fr = try key("FR", "fr-1"), uk = try key("UK", "uk-1")
         let obligation = "A45aeee055cbfd767/consultations/UK"

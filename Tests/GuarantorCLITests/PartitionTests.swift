@@ -62,17 +62,9 @@ import Testing
         changes.units = merged.values.map { .upsert($0, .sealed) }
         var tally: [String: ImpedimentCount] = [:]
         for record in merged.values {
-            guard let count = record.impediment else { continue }
-            let key = [count.kind.rawValue, count.party, count.sector ?? ""].joined(separator: "\u{1F}")
-            if var t = tally[key] {
-                t.incidents += count.incidents
-                t.observations += count.observations
-                tally[key] = t
-            } else {
-                tally[key] = count
-            }
+            if let count = record.impediment { MissionEngine.tally(count, into: &tally) }
         }
-        changes.impediments = tally.sorted { $0.key < $1.key }.map(\.value)
+        changes.impediments = MissionEngine.ordered(tally)
         var fold = ResultFold(standingFindings: engines[0].standingFindings)
         fold.apply(changes)
         // The guarantee is the mission's, over every partition's findings.

@@ -18,6 +18,14 @@ import Testing
             uri: uri, method: .post, headers: ServerTests.headers(key, type), body: ByteBuffer(string: body))
     }
 
+    /// Files the documented example observations.
+    static func postExamples(_ client: any TestClientProtocol, _ sensor: String) async throws {
+        let posted = try await post(
+            client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
+            "application/x-ndjson")
+        #expect(posted.status == .created)
+    }
+
     /// An observation dated ahead of its receipt, an action dated after it, or one back-dated beyond the bound is
     /// refused naming both times, and nothing is stored; an action without a time is dated at its receipt.
     @Test func aClientsClockNeverMovesTheMissions() async throws {
@@ -77,10 +85,7 @@ import Testing
         let russian = try f.key("RU", "ru-analyst", .analyst)
         let ukAdmin = try f.key("UK", "uk-admin", .admin)
         try await f.run { client in
-            let posted = try await Self.post(
-                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
-                "application/x-ndjson")
-            #expect(posted.status == .created)
+            try await Self.postExamples(client, sensor)
             for (kind, extra) in [("verify", ""), ("reject", ""), ("merge", #","mergeIncidents":["Ix"]"#)] {
                 let action =
                     #"{"id":"ru-\#(kind)","at":"2026-03-01T06:00:00Z","action":"\#(kind)","member":"RU","user":"ru-analyst","incident":"I65d187b436520109","reason":"ours"\#(extra)}"#
@@ -104,10 +109,7 @@ import Testing
         let admin = try f.key("MISSION", "admin", .admin)
         let later = Timestamp(rfc3339: "2026-04-01T00:00:00Z")!
         try await f.run { client in
-            let posted = try await Self.post(
-                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
-                "application/x-ndjson")
-            #expect(posted.status == .created)
+            try await Self.postExamples(client, sensor)
             let before = ServerTests.text(
                 try await client.execute(uri: "/obligations", method: .get, headers: ServerTests.headers(admin)))
             #expect(before.contains("\"open\"") && !before.contains("\"overdue\""))
@@ -144,10 +146,7 @@ extension TrustBoundaryTests {
             return (r.status, ServerTests.text(r))
         }
         try await f.run { client in
-            let posted = try await Self.post(
-                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
-                "application/x-ndjson")
-            #expect(posted.status == .created)
+            try await Self.postExamples(client, sensor)
             let (_, all) = try await get(client, "/incidents")
             let (status, heavy) = try await get(client, "/incidents?kind=heavyWeaponSighting")
             #expect(status == .ok)
@@ -224,10 +223,7 @@ extension TrustBoundaryTests {
         let analyst = try f.key("UK", "uk-analyst", .analyst)
         let admin = try f.key("MISSION", "admin", .admin)
         try await f.run { client in
-            let posted = try await Self.post(
-                client, "/observations", sensor, String(decoding: ServerTests.exampleObservations, as: UTF8.self),
-                "application/x-ndjson")
-            #expect(posted.status == .created)
+            try await Self.postExamples(client, sensor)
             let verify =
                 #"{"id":"v1","at":"2026-03-01T06:00:00Z","action":"verify","member":"UK","user":"uk-analyst","incident":"I65d187b436520109","reason":"crater analysis"}"#
             for _ in 0..<2 {

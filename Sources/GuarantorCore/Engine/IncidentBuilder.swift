@@ -191,9 +191,6 @@ public struct IncidentBuilder: Sendable {
             verifiedAt: status == .verified ? verifiedAt : nil)
     }
 
-    /// What a reader may see of an incident: the incident itself when every member is readable; when only some are,
-    /// an incident of the same id, kind and status rebuilt from those alone (location, time span, count, sources);
-    /// `nil` when none is. Nothing derived from an unreadable observation is shown.
     /// An impediment incident's count (kind, the party it is attributed to, sector), `nil` for any other incident
     /// or a rejected one.
     func impedimentCount(_ incident: Incident, _ members: [Report]) -> ImpedimentCount? {
@@ -208,27 +205,31 @@ public struct IncidentBuilder: Sendable {
     /// read (`visible`), with the incident's `status` (`nil` when nothing is visible or it is no impediment).
     public func impediment(ofVisible visible: [Observation], status: IncidentStatus, late: Bool) -> ImpedimentCount? {
         guard !visible.isEmpty else { return nil }
-        let reports = visible.map { o in
-            Report(
-                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds, late: late,
-                classification: mission.classify(o.location.point))
-        }.sorted { $0.isEarlier(than: $1) }
+        let reports = self.reports(visible, late: late)
         var part = incident(reports)
         part.status = status
         return impedimentCount(part, reports)
     }
 
+    /// Observations read back as an incident's reports, in (observedAt, id) order.
+    private func reports(_ observations: [Observation], late: Bool) -> [Report] {
+        observations.map { o in
+            Report(
+                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds, late: late,
+                classification: mission.classify(o.location.point))
+        }.sorted { $0.isEarlier(than: $1) }
+    }
+
+    /// What a reader may see of an incident: the incident itself when every member is readable; when only some are,
+    /// an incident of the same id, kind and status rebuilt from those alone (location, time span, count, sources);
+    /// `nil` when none is. Nothing derived from an unreadable observation is shown.
     public func visiblePart(of incident: Incident, members: [Observation], readable: (Observation) -> Bool)
         -> Incident?
     {
         let visible = members.filter(readable)
         if visible.count == members.count { return incident }
         if visible.isEmpty { return nil }
-        let reports = visible.map { o in
-            Report(
-                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds,
-                late: incident.late, classification: mission.classify(o.location.point))
-        }.sorted { $0.isEarlier(than: $1) }
+        let reports = self.reports(visible, late: incident.late)
         var part = self.incident(reports)
         part.id = incident.id
         part.status = incident.status

@@ -222,7 +222,7 @@ public struct MissionEngine: Sendable {
 
     private mutating func drawGuarantee() {
         if impedimentsChanged {
-            changes.impediments = impedimentTally.sorted { $0.key < $1.key }.map(\.value)
+            changes.impediments = Self.ordered(impedimentTally)
             impedimentsChanged = false
         }
         guard guarantee != nil, guaranteeChanged else { return }
@@ -481,14 +481,7 @@ public struct MissionEngine: Sendable {
 
     private mutating func add(_ record: IncidentRecord, state: UnitState) {
         if let count = record.impediment {
-            let key = Self.tallyKey(count)
-            if var tally = impedimentTally[key] {
-                tally.incidents += count.incidents
-                tally.observations += count.observations
-                impedimentTally[key] = tally
-            } else {
-                impedimentTally[key] = count
-            }
+            Self.tally(count, into: &impedimentTally)
             impedimentsChanged = true
         }
         for v in record.findings { facts.insert(v) }
@@ -521,7 +514,24 @@ public struct MissionEngine: Sendable {
     }
 
     /// The order of impediments.ndjson: by kind, party, sector.
-    public static func tallyKey(_ count: ImpedimentCount) -> String {
+    static func tallyKey(_ count: ImpedimentCount) -> String {
         [count.kind.rawValue, count.party, count.sector ?? ""].joined(separator: "\u{1F}")
+    }
+
+    /// Adds one incident's impediment count to a tally keyed by kind, party and sector.
+    public static func tally(_ count: ImpedimentCount, into tally: inout [String: ImpedimentCount]) {
+        let key = tallyKey(count)
+        if var t = tally[key] {
+            t.incidents += count.incidents
+            t.observations += count.observations
+            tally[key] = t
+        } else {
+            tally[key] = count
+        }
+    }
+
+    /// A tally's counts in the order of impediments.ndjson.
+    public static func ordered(_ tally: [String: ImpedimentCount]) -> [ImpedimentCount] {
+        tally.sorted { $0.key < $1.key }.map(\.value)
     }
 }

@@ -48,13 +48,6 @@ public struct GuaranteeAction: Sendable, Equatable {
         self.actor = actor
     }
 
-    /// The same action, received at `time`.
-    public func received(at time: Timestamp) -> GuaranteeAction {
-        var a = self
-        a.receivedAt = time
-        return a
-    }
-
     static let fields = [
         "id", "at", "receivedAt", "action", "member", "user", "obligation", "reference", "reason", "pledge", "quantity",
         "outcome",
@@ -142,8 +135,8 @@ public enum MissionAction: Sendable, Equatable {
         }
     }
 
-    /// The same action, received at `time`.
-    public func received(at time: Timestamp) -> MissionAction {
+    /// The same action, received at `time` (`nil`: with no receipt time).
+    public func received(at time: Timestamp?) -> MissionAction {
         switch self {
         case .review(var a):
             a.receivedAt = time

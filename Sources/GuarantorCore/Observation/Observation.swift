@@ -83,8 +83,8 @@ extension Observation {
     /// The largest skew that may be configured: a day.
     public static let maximumSkewSeconds = 86_400.0
 
-    /// The same observation, received at `time`.
-    public func received(at time: Timestamp) -> Observation {
+    /// The same observation, received at `time` (`nil`: with no receipt time).
+    public func received(at time: Timestamp?) -> Observation {
         var o = self
         o.receivedAt = time
         return o
