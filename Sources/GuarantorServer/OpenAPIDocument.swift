@@ -65,6 +65,7 @@ enum OpenAPIDocument {
                 "status": enumeration(IncidentStatus.allCases.map(\.rawValue)), "sector": nullableString,
                 "side": type("string"), "distanceToLineMeters": type("number"), "count": type("integer"),
                 "sources": array(type("string")), "independentSources": type("integer"), "credibility": type("integer"),
+                "late": type("boolean"), "receivedAt": time, "joinsIncidentId": type("string"),
             ],
             required: ["id", "observationIds", "kind", "location", "start", "end", "status"]),
         "Violation": object(
@@ -73,6 +74,8 @@ enum OpenAPIDocument {
                 "severity": enumeration(Severity.allCases.map(\.rawValue)), "attributedTo": type("string"),
                 "zone": nullableString, "distanceToLineMeters": type("number"), "at": time,
                 "incidentStatus": type("string"), "endorsedBy": array(type("string")), "endorsed": type("boolean"),
+                "late": type("boolean"), "receivedAt": time, "delaySeconds": type("number"),
+                "joinsIncidentId": type("string"),
             ],
             required: ["id", "rule", "severity", "attributedTo", "at"]),
         "Alert": object(

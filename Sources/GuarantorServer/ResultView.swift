@@ -222,6 +222,8 @@ struct ResultView: Sendable {
             status: try f.enumeration("status", as: IncidentStatus.self), classification: mission.classify(point),
             late: late)
         incident.verifiedAt = try f.optionalTimestamp("verifiedAt")
+        incident.receivedLateAt = try f.optionalTimestamp("receivedAt")
+        incident.joinsIncidentId = try f.optionalString("joinsIncidentId")
         return incident
     }
 
@@ -246,6 +248,7 @@ struct ResultView: Sendable {
             endorsed: try f.optionalBool("endorsed") ?? false, contests: contests,
             detail: try f.optionalString("detail"))
         v.receivedLateAt = try f.optionalTimestamp("receivedAt")
+        v.joinsIncidentId = try f.optionalString("joinsIncidentId")
         return v
     }
 }

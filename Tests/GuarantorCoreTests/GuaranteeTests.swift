@@ -130,6 +130,18 @@ import Testing
             Self.triggered(Self.run((1...4).map { Self.violation($0, hour: Double($0)) } + [late], clock: 9)).isEmpty)
     }
 
+    /// A late report that joins an incident counts as that incident: four incidents and a late report of the fourth
+    /// are four, not five.
+    @Test func aLateReportOfACountedIncidentIsNotCountedAgain() throws {
+        var late = Self.violation(9, hour: 4.2)
+        late.receivedLateAt = Self.hours(10)
+        late.joinsIncidentId = "I4"
+        let four = (1...4).map { Self.violation($0, hour: Double($0)) }
+        #expect(Self.triggered(Self.run(four + [late])).isEmpty)
+        late.joinsIncidentId = nil
+        #expect(Self.triggered(Self.run(four + [late])).count == 1, "a late report of a fifth incident counts")
+    }
+
     /// A response obliges the members whose pledges can deliver it: a reinforcement, those contributing troops, not
     /// one pledging air defence; a response no member pledged is an alert to the board.
     @Test func obligationsFollowPledges() throws {

@@ -142,6 +142,41 @@ import Testing
         #expect(line.contains(#""late":true"#) && line.contains(#""delaySeconds":25200"#), "\(line)")
     }
 
+    /// A patrol's report of a tank, filed 7 hours late, joins the incident the satellite reported on time — still
+    /// open, or sealed — and says so; a late report near nothing joins nothing. The batch reference agrees.
+    @Test func aLateReportJoinsTheIncidentItDescribes() throws {
+        let far = GeoPoint(lon: 36.9, lat: 49.2)
+        for hoursAhead in [7.0, 20.0] {
+            let satellite = Self.observation(
+                "sat", "uk-satellite", minute: 0, at: Self.uaSide, kind: .armourMovement, uncertainty: 20,
+                weapon: .tank)
+            let now = Self.observation("now", "us-acoustic", minute: hoursAhead * 60, at: Self.ruSide)
+            var patrol = Self.observation(
+                "patrol", "us-radar", minute: 3, at: Self.uaSide, kind: .armourMovement, uncertainty: 300,
+                weapon: .tank)
+            patrol.reportedAt = patrol.observedAt.adding(Int64(hoursAhead * 3_600e9))
+            var alone = Self.observation("alone", "us-radar", minute: 3, at: far, kind: .armourMovement, weapon: .tank)
+            alone.reportedAt = patrol.reportedAt
+            let observations = [satellite, now, patrol, alone]
+            let r = Self.run(observations)
+            let sat = try #require(r.incidents.first { $0.observationIds == ["sat"] })
+            let joined = try #require(r.incidents.first { $0.observationIds == ["patrol"] })
+            #expect(joined.late && joined.joinsIncidentId == sat.id, "\(hoursAhead) h")
+            #expect(joined.receivedLateAt == patrol.reportedAt)
+            let findings = r.violations.filter { $0.incidentId == joined.id }
+            #expect(!findings.isEmpty && findings.allSatisfy { $0.joinsIncidentId == sat.id })
+            let lonely = try #require(r.incidents.first { $0.observationIds == ["alone"] })
+            #expect(lonely.late && lonely.joinsIncidentId == nil)
+            var w = JSONWriter()
+            Replay.violationLine(findings[0], into: &w)
+            #expect(String(decoding: w.bytes, as: UTF8.self).contains(#""joinsIncidentId":"\#(sat.id)""#))
+            var reference = ReferenceVerification(mission: Self.mission)
+            for o in observations { reference.add(o) }
+            #expect(reference.results().incidents == r.incidents)
+            #expect(reference.results().violations == r.violations)
+        }
+    }
+
     @Test func adjudicationUsesTheZoneOfTheWeaponClassWithItsProbability() {
         // Tanks (withdrawal15) at ~14 km: inside, but a 3 km uncertainty straddles the zone edge.
         let certain = Self.run([

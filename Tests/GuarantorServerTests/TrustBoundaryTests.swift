@@ -133,6 +133,41 @@ import Testing
 }
 
 extension TrustBoundaryTests {
+    /// A report filed 7 hours after what it saw joins, over HTTP, the incident already reported on time: the late
+    /// incident names it, and its receipt time is the store's.
+    @Test func aLateReportJoinsTheIncidentItDescribes() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let analyst = try f.key("MISSION", "analyst", .analyst)
+        @Sendable func line(_ id: String, _ at: String, _ lon: Double, _ kind: String = "explosion") -> String {
+            #"{"id":"\#(id)","source":"uk-acoustic-02","observedAt":"\#(at)","kind":"\#(kind)","location":{"lon":\#(lon),"lat":48.5,"uncertaintyMeters":100}}"#
+        }
+        try await f.run { client in
+            for batch in [
+                line("on-time", "2026-03-01T01:00:00Z", 37.9), line("later", "2026-03-01T08:00:00Z", 38.3),
+                line("patrol", "2026-03-01T01:02:00Z", 37.901),
+            ] {
+                let r = try await Self.post(client, "/observations", sensor, batch, "application/x-ndjson")
+                #expect(r.status == .created)
+            }
+            let r = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers(analyst))
+            guard case .array(let incidents)? = try JSONValue.parse(ServerTests.text(r)).object?["incidents"] else {
+                Issue.record("no incidents: \(ServerTests.text(r))")
+                return
+            }
+            func incident(of observation: String) -> [String: JSONValue]? {
+                incidents.compactMap(\.object).first {
+                    $0["id"] == .string(IncidentKey.incidentId(IncidentKey.of(observationId: observation)))
+                }
+            }
+            let onTime = try #require(incident(of: "on-time"))
+            let patrol = try #require(incident(of: "patrol"))
+            #expect(patrol["late"] == .bool(true) && onTime["late"] == nil)
+            #expect(patrol["joinsIncidentId"] == onTime["id"], "\(patrol)")
+            #expect(patrol["receivedAt"] != nil)
+        }
+    }
+
     /// Filters do what they say or are refused; an analyst reads the observations behind an incident it may see.
     @Test func queriesFilterWhatTheySayAndNothingElse() async throws {
         let f = try Fixture()

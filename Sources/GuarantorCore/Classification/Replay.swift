@@ -200,6 +200,7 @@ public enum Replay {
             w.key("late"); w.bool(true)
             w.key("receivedAt"); w.timestamp(t)
             w.key("delaySeconds"); w.number(Double(t.nanoseconds - v.at.nanoseconds) / 1e9, decimals: 3)
+            if let joined = v.joinsIncidentId { w.key("joinsIncidentId"); w.string(joined) }
         }
         w.key("endorsedBy")
         w.beginArray()
@@ -256,7 +257,11 @@ extension Mission {
         w.endArray()
         w.key("independentSources"); w.int(i.independentSources)
         w.key("credibility"); w.int(i.credibility)
-        if i.late { w.key("late"); w.bool(true) }
+        if i.late {
+            w.key("late"); w.bool(true)
+            if let t = i.receivedLateAt { w.key("receivedAt"); w.timestamp(t) }
+            if let joined = i.joinsIncidentId { w.key("joinsIncidentId"); w.string(joined) }
+        }
         if let review = i.lastReview {
             w.key("lastReview")
             w.beginObject()

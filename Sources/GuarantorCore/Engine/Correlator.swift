@@ -26,6 +26,21 @@ struct Correlator: Sendable {
         var time: Int64
         var spatialUncertainty: Double
         var timeUncertainty: Double
+
+        init(position: Vector3, time: Int64, spatialUncertainty: Double, timeUncertainty: Double) {
+            self.position = position
+            self.time = time
+            self.spatialUncertainty = spatialUncertainty
+            self.timeUncertainty = timeUncertainty
+        }
+
+        /// What a report links by.
+        init(_ report: Report) {
+            self.init(
+                position: report.position, time: report.time,
+                spatialUncertainty: report.observation.location.uncertaintyMeters,
+                timeUncertainty: report.observation.timeUncertaintySeconds)
+        }
     }
 
     // Per slot; a freed slot is reused.
@@ -116,7 +131,7 @@ struct Correlator: Sendable {
         static func < (l: Entry, r: Entry) -> Bool { (l.time, l.index) < (r.time, r.index) }
     }
 
-    private static let groupOrdinals = Dictionary(
+    static let groupOrdinals = Dictionary(
         uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, UInt8($0)) })
     private let windows: [VerificationPolicy.Window]
 
@@ -161,9 +176,7 @@ struct Correlator: Sendable {
     mutating func add(_ report: Report, anchor: Bool) -> Int32 {
         let o = report.observation
         let slot: Int32
-        let link = Link(
-            position: report.position, time: report.time, spatialUncertainty: o.location.uncertaintyMeters,
-            timeUncertainty: o.timeUncertaintySeconds)
+        let link = Link(report)
         let group = Self.groupOrdinals[o.kind.group]!
         let index = Self.cellIndex(anchor: anchor, link)
         let cell = cellIndexes[index].key(group, o.location.point, report.time)
@@ -292,10 +305,43 @@ struct Correlator: Sendable {
     }
 
     @inline(__always) private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
-        let a = links[i], b = links[j]
+        Self.linked(links[i], links[j], window)
+    }
+
+    /// The open incident a late report (not added here) describes: the group of the member it links to most closely
+    /// (ties to the smaller key), as the key of the group's earliest member, with the separation; `nil` if none.
+    func closestOpenIncident(to report: Report) -> (key: UInt64, separation: Double)? {
+        let group = Self.groupOrdinals[report.observation.kind.group]!
+        let window = windows[Int(group)]
+        let link = Link(report)
+        var best: (separation: Double, key: UInt64)?
+        for k in cellIndexes.indices {
+            let (cu, ct) = (cellIndexes[k].largestUncertainty, cellIndexes[k].largestTimeUncertainty)
+            let (u, t) = (link.spatialUncertainty, link.timeUncertainty)
+            let meters = min(window.meters + 2 * (u * u + cu * cu).squareRoot(), VerificationPolicy.maximumLinkMeters)
+            let slack = min(2 * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+            let reach = Self.nanos(window.seconds + slack)
+            cellIndexes[k].forEachCandidate(
+                group, around: report.observation.location.point, meters: meters, from: link.time - reach,
+                to: link.time + reach
+            ) { j in
+                guard Self.linked(links[Int(j)], link, window) else { return }
+                let s = Self.separation(links[Int(j)], link, window)
+                guard best == nil || s <= best!.separation else { return }
+                let first = members(of: groupOf[Int(j)])[0]
+                let key = IncidentKey.of(observationId: first.observation.id)
+                if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
+            }
+        }
+        return best.map { ($0.key, $0.separation) }
+    }
+
+    /// Whether two observations are close enough in time and space to belong to one incident of a kind group with
+    /// this window, allowing for the uncertainty each states.
+    @inline(__always) static func linked(_ a: Link, _ b: Link, _ window: VerificationPolicy.Window) -> Bool {
         let ta = a.timeUncertainty, tb = b.timeUncertainty
         let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
-        guard abs(a.time - b.time) <= Self.nanos(window.seconds + timeSlack) else { return false }
+        guard abs(a.time - b.time) <= nanos(window.seconds + timeSlack) else { return false }
         let ua = a.spatialUncertainty, ub = b.spatialUncertainty
         let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
         return (a.position - b.position).lengthSquared <= reach * reach
@@ -303,8 +349,11 @@ struct Correlator: Sendable {
 
     /// How far apart two linked observations are, in units of their link reach and time window (0…2).
     private func separation(_ i: Int32, _ j: Int32) -> Double {
-        let a = links[Int(i)], b = links[Int(j)]
-        let window = windows[Int(kindGroup[Int(i)])]
+        Self.separation(links[Int(i)], links[Int(j)], windows[Int(kindGroup[Int(i)])])
+    }
+
+    /// How far apart two linked observations are, in units of their link reach and time window (0…2).
+    static func separation(_ a: Link, _ b: Link, _ window: VerificationPolicy.Window) -> Double {
         let ua = a.spatialUncertainty, ub = b.spatialUncertainty
         let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
         let ta = a.timeUncertainty, tb = b.timeUncertainty

@@ -87,8 +87,8 @@ struct GuaranteeMachine: Sendable {
     /// trigger × scope × party → findings known and not yet counted: (at, id).
     private var pending: [String: [(at: Int64, id: String)]] = [:]
     /// Per trigger key, the incidents already counted (pending or fired) and the finding that counted each, so that
-    /// one happening counts once: its other findings are not counted again.
-    private var counted: [String: [(at: Int64, incident: Substring, id: String, severity: Severity)]] = [:]
+    /// one happening counts once: its other findings, and those of late reports that join it, are not counted again.
+    private var counted: [String: [(at: Int64, incident: String, id: String, severity: Severity)]] = [:]
     private var activePackages: Set<String> = []
     private var obligationIndex: [String: Int] = [:]
     private var statementOfAlert: [String: Int] = [:]
@@ -189,7 +189,7 @@ struct GuaranteeMachine: Sendable {
             if stale > 0 { list.removeFirst(stale) }
             // One incident, one count: a second finding of a counted incident is not counted again; if it is graver
             // and its sibling still waits in the window, it takes the sibling's place (the gravest applies).
-            let incident = v.id.prefix { $0 != "-" }
+            let incident = v.countsAsIncident
             var seen = counted.removeValue(forKey: key) ?? []
             seen.removeAll { at - $0.at > 2 * window }
             if let c = seen.firstIndex(where: { $0.incident == incident }) {

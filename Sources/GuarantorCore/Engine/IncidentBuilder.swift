@@ -181,7 +181,7 @@ public struct IncidentBuilder: Sendable {
                     && $0.observation.location.point.lat.bitPattern == location.point.lat.bitPattern
             }?.classification
             ?? mission.classify(location.point)
-        return Incident(
+        var incident = Incident(
             id: IncidentKey.incidentId(IncidentKey.of(observationId: members[0].observation.id)),
             observationIds: observationIds, kind: kind, weaponClass: weaponClass, location: location, start: start,
             end: end, count: count, sources: sourceIds.count > 1 ? sourceIds.sorted() : sourceIds,
@@ -189,6 +189,11 @@ public struct IncidentBuilder: Sendable {
             independentReliableSources: reliableCount, credibility: credibility, status: status,
             classification: classification, late: allLate, credibleAt: credibleAt,
             verifiedAt: status == .verified ? verifiedAt : nil)
+        if allLate {
+            incident.receivedLateAt = Violation.receivedLate(members.map(\.observation))
+            incident.joinsIncidentId = members.lazy.compactMap(\.joins).first
+        }
+        return incident
     }
 
     /// An impediment incident's count (kind, the party it is attributed to, sector), `nil` for any other incident
@@ -235,6 +240,7 @@ public struct IncidentBuilder: Sendable {
         part.status = incident.status
         part.verifiedAt = incident.verifiedAt
         part.credibility = incident.credibility
+        part.joinsIncidentId = incident.joinsIncidentId
         return part
     }
 
@@ -245,7 +251,7 @@ public struct IncidentBuilder: Sendable {
         let agreement = mission.agreement
         guard incident.status != .rejected, incident.start >= agreement.effectiveAt else { return [] }
         // A late report is adjudicated too; its findings say so, and count from when it was received.
-        let receivedLateAt = incident.late ? Violation.receivedLate(members.map(\.observation)) : nil
+        let receivedLateAt = incident.receivedLateAt
         var found: [Violation] = []
         var attribution: (party: String, basis: String)?
         for rule in agreement.rules where rule.kinds.contains(incident.kind) {
@@ -283,7 +289,12 @@ public struct IncidentBuilder: Sendable {
                     sector: sectorName(incident), verifiedAt: incident.verifiedAt))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
-        if let receivedLateAt { for i in found.indices { found[i].receivedLateAt = max(receivedLateAt, found[i].at) } }
+        if let receivedLateAt {
+            for i in found.indices {
+                found[i].receivedLateAt = max(receivedLateAt, found[i].at)
+                found[i].joinsIncidentId = incident.joinsIncidentId
+            }
+        }
         return found
     }
 

@@ -17,7 +17,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 /// again, exactly as before. What the open and held incidents contributed is left out (the refresh adds it again).
 /// The bytes are canonical JSON: the same state gives the same bytes, which `guarantor verify` compares.
 extension MissionEngine {
-    static let snapshotVersion = 2
+    static let snapshotVersion = 3
 
     /// The engine's state as canonical JSON. Results are drawn first (``refresh()``), so that nothing published is
     /// left to take back: take the changes after the snapshot, and keep them with it.
@@ -52,6 +52,30 @@ extension MissionEngine {
         w.beginArray()
         for a in reviewActions { w.raw(a.canonicalJSON) }
         w.endArray()
+        w.key("recentlySealed")
+        w.beginArray()
+        for entry in recentlySealed.kept(from: recentCutoff) {
+            w.beginObject()
+            w.key("key"); w.string(IncidentKey.incidentId(entry.key))
+            w.key("group"); w.int(Int(entry.group))
+            w.key("members")
+            w.beginArray()
+            for (m, p) in zip(entry.members, entry.points) {
+                w.beginArray()
+                w.number(p.lon); w.number(p.lat); w.integer(m.time)
+                w.number(m.spatialUncertainty); w.number(m.timeUncertainty)
+                w.endArray()
+            }
+            w.endArray()
+            w.endObject()
+        }
+        w.endArray()
+        w.key("lateJoins")
+        w.beginObject()
+        for (observation, incident) in lateJoins.sorted(by: { $0.key < $1.key }) {
+            w.key(dynamic: observation); w.string(incident)
+        }
+        w.endObject()
         // What tracked (open or held) incidents contributed is published again on restore.
         w.key("facts")
         w.beginArray()
@@ -128,13 +152,19 @@ extension MissionEngine {
                 _ = correlator.add(report, anchor: isAnchor(o))
             }
             correlator.restore(watermark: try f.int64("watermark"))
+            for item in try f.object("lateJoins").members {
+                guard case .string(let incident) = item.value else { throw SnapshotError("lateJoins: expected ids") }
+                lateJoins[item.key] = incident
+            }
+            for item in try f.array("recentlySealed") { recentlySealed.restore(try Self.sealedEntry(item)) }
             for held in try f.array("held") {
                 let h = try JSONFields(held)
                 let late = try h.optionalBool("late") ?? false
                 let members = try h.array("members").map { try Observation(json: $0, isKnownSource: known) }.map { o in
                     Report(
                         observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds,
-                        late: late, classification: mission.classify(o.location.point))
+                        late: late, classification: mission.classify(o.location.point),
+                        joins: late ? lateJoins[o.id] : nil)
                 }
                 _ = retain(members, owner: newOwner(), published: [])
             }
@@ -181,6 +211,28 @@ extension MissionEngine {
         } catch {
             throw SnapshotError("the snapshot cannot be read: \(error)")
         }
+    }
+
+    /// A recently sealed incident read back: `[lon, lat, time, uncertainty, time uncertainty]` per member.
+    static func sealedEntry(_ value: JSONValue) throws -> RecentlySealed.Entry {
+        let f = try JSONFields(value)
+        guard let key = IncidentKey.parse(try f.string("key")) else { throw SnapshotError("recentlySealed: bad key") }
+        var members: [Correlator.Link] = []
+        var points: [GeoPoint] = []
+        for item in try f.array("members") {
+            guard case .array(let fields) = item, fields.count == 5, case .number(let lon) = fields[0],
+                case .number(let lat) = fields[1], case .string(let time) = fields[2], let t = Int64(time),
+                case .number(let u) = fields[3], case .number(let tu) = fields[4]
+            else { throw SnapshotError("recentlySealed: a member is not [lon, lat, time, u, tu]") }
+            let point = GeoPoint(lon: lon, lat: lat)
+            points.append(point)
+            members.append(
+                Correlator.Link(position: WGS84.ecef(point), time: t, spatialUncertainty: u, timeUncertainty: tu))
+        }
+        guard !members.isEmpty else { throw SnapshotError("recentlySealed: an incident without members") }
+        return RecentlySealed.Entry(
+            key: key, group: UInt8(try f.integer("group", in: 0...Int(UInt8.max))),
+            newest: members.map(\.time).max()!, members: members, points: points)
     }
 
     func isAnchor(_ o: Observation) -> Bool {
@@ -255,6 +307,7 @@ extension MissionEngine {
         w.key("contests"); w.beginArray(); for c in v.contests { w.raw(c.canonicalJSON) }; w.endArray()
         if let detail = v.detail { w.key("detail"); w.string(detail) }
         if let t = v.receivedLateAt { w.key("receivedLateAt"); w.timestamp(t) }
+        if let joined = v.joinsIncidentId { w.key("joinsIncidentId"); w.string(joined) }
         w.endObject()
     }
 
@@ -278,6 +331,7 @@ extension MissionEngine {
             contests: try f.array("contests").map { try ReviewAction(json: $0) }, detail: try f.optionalString("detail")
         )
         v.receivedLateAt = try f.optionalTimestamp("receivedLateAt")
+        v.joinsIncidentId = try f.optionalString("joinsIncidentId")
         return v
     }
 }

@@ -44,6 +44,10 @@ public struct MissionEngine: Sendable {
     let pinnedKeys: Set<UInt64>
     var correlator: Correlator
     var guarantee: GuaranteeTrack?
+    /// Incidents sealed in the last days, for late reports to join.
+    var recentlySealed: RecentlySealed
+    /// The sealed incident each late report joined, by observation id.
+    var lateJoins: [String: String] = [:]
 
     // Groups no observation can join that actions name, or that a replay knows they will.
     struct Retained: Sendable {
@@ -96,6 +100,7 @@ public struct MissionEngine: Sendable {
         self.options = options
         builder = IncidentBuilder(mission: mission)
         correlator = Correlator(policy: mission.agreement.verification)
+        recentlySealed = RecentlySealed(policy: mission.agreement.verification)
         guarantee = GuaranteeEngine(mission: mission).map(GuaranteeTrack.init)
         pinnedKeys = Set(options.pinnedIncidents.compactMap(IncidentKey.parse))
         standingFindings = builder.undeclaredParties()
@@ -124,11 +129,15 @@ public struct MissionEngine: Sendable {
         let t = observation.observedAt.nanoseconds
         observationCount += 1
         if t > latestTime { latestTime = t }
-        let report = Report(
+        var report = Report(
             observation: observation, position: WGS84.ecef(point), time: t, late: correlator.isLate(t),
             classification: classification)
         if report.late {
             lateCount += 1
+            if let key = incidentJoined(by: report) {
+                report.joins = IncidentKey.incidentId(key)
+                lateJoins[observation.id] = report.joins
+            }
             seal(members: [report], owner: newOwner(), published: [], namedOrPinned: isNamedOrPinned([report]))
         } else {
             let anchor =
@@ -180,6 +189,21 @@ public struct MissionEngine: Sendable {
     /// The incident keys an action names: its incident and the incidents it merges, or the incident of its finding.
     private static func keys(named action: ReviewAction) -> [UInt64] {
         ([action.target] + action.mergedIncidents).compactMap(IncidentKey.parse)
+    }
+
+    /// The incident a late report describes: of the recently sealed ones and the open ones, the one with the member
+    /// it links to most closely (ties to the smaller key).
+    private mutating func incidentJoined(by report: Report) -> UInt64? {
+        recentlySealed.expire(before: recentCutoff)
+        let found = [recentlySealed.match(report, cutoff: recentCutoff), correlator.closestOpenIncident(to: report)]
+        return found.compactMap { $0 }.min { ($0.separation, $0.key) < ($1.separation, $1.key) }?.key
+    }
+
+    /// The newest member time from which a sealed incident can still be joined by a late report.
+    var recentCutoff: Int64 {
+        let watermark = correlator.watermark
+        return watermark == Int64.min
+            ? Int64.min : watermark - correlator.lateness - Correlator.nanos(RecentlySealed.keptSeconds)
     }
 
     mutating func newOwner() -> UInt64 {
@@ -262,6 +286,8 @@ public struct MissionEngine: Sendable {
         let named = correlator.groups[Int(g)].named > 0
         let unchanged = !correlator.groups[Int(g)].dirty
         let (members, group) = correlator.take(g)
+        recentlySealed.insert(members)
+        recentlySealed.expire(before: recentCutoff)
         // (Not `named || …`: the autoclosure would copy the whole engine.)
         let kept = named ? true : isNamedOrPinned(members)
         // Nothing joined since the last refresh built it: the record published then is final as it is.
@@ -370,7 +396,8 @@ public struct MissionEngine: Sendable {
         let members = sealed.observations.map { o in
             Report(
                 observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds,
-                late: sealed.late, classification: mission.classify(o.location.point))
+                late: sealed.late, classification: mission.classify(o.location.point),
+                joins: sealed.late ? lateJoins[o.id] : nil)
         }.sorted { $0.isEarlier(than: $1) }
         let record = builder.record(members)
         let owner = newOwner()

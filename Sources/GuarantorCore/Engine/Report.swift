@@ -11,6 +11,8 @@ struct Report: Sendable {
     var late: Bool
     /// Where its own location lies (what observations.ndjson says of it).
     var classification: Classification
+    /// A late report that describes an incident already sealed: that incident's id (``RecentlySealed``).
+    var joins: String? = nil
 
     /// Whether this report comes before `other` by (observedAt, id): the order of an incident's members.
     @inline(__always) func isEarlier(than other: Report) -> Bool {

@@ -55,16 +55,21 @@ public struct GuaranteeEngine: Sendable {
         for v in findings where v.incidentStatus != .rejected && !v.incidentId.isEmpty {
             if book.triggers.contains(where: { $0.matches(v) }) { inputs.append(.violation(v)) }
         }
-        guard let incident, book.tripwireKinds.contains(incident.kind), incident.status != .rejected, !incident.late,
-            let site = site(containing: incident.location.point)
+        // A late report that joins a sealed incident does not strike again; one that joins none strikes from when it
+        // was received.
+        guard let incident, book.tripwireKinds.contains(incident.kind), incident.status != .rejected,
+            incident.joinsIncidentId == nil, let site = site(containing: incident.location.point)
         else { return inputs }
         let strike = Strike(
             incidentId: incident.id, kind: incident.kind, start: incident.start,
             sector: incident.classification.sector, site: site, findings: findings.map(\.id))
+        let received = incident.receivedLateAt ?? Timestamp(nanoseconds: Int64.min)
         if let credible = incident.credibleAt, credible != incident.verifiedAt {
-            inputs.append(.tripwire(strike, provisional: true, at: credible))
+            inputs.append(.tripwire(strike, provisional: true, at: max(credible, received)))
         }
-        if let verified = incident.verifiedAt { inputs.append(.tripwire(strike, provisional: false, at: verified)) }
+        if let verified = incident.verifiedAt {
+            inputs.append(.tripwire(strike, provisional: false, at: max(verified, received)))
+        }
         return inputs
     }
 

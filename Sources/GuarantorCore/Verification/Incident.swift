@@ -29,6 +29,11 @@ public struct Incident: Sendable, Equatable {
     public var classification: Classification
     /// Set when its observations arrived later than the allowed lateness and were not correlated.
     public var late: Bool
+    /// For a late incident: when it was received (``Violation/receivedLate(_:)``).
+    public var receivedLateAt: Timestamp? = nil
+    /// For a late incident: the incident already sealed that it describes, if it matches one. The sealed incident
+    /// is not rewritten; this one's findings count toward a trigger only where that incident's did not.
+    public var joinsIncidentId: String? = nil
     /// The last analyst's action that changed the incident (status, merge or split), if any.
     public var lastReview: ReviewAction? = nil
     /// Event time of the first report from a non-claim source of reliable grade (what a tripwire acts on at once).
@@ -96,6 +101,11 @@ public struct Violation: Sendable, Equatable {
     /// A finding of a report that came later than the allowed lateness: when it was received (its `receivedAt`, or
     /// when it was filed, or observed). Triggers count it from then on, never before; `nil` for timely findings.
     public var receivedLateAt: Timestamp? = nil
+    /// A finding of a late incident that joins one already sealed (``Incident/joinsIncidentId``): that incident.
+    public var joinsIncidentId: String? = nil
+
+    /// The incident a finding counts as toward triggers: the sealed incident a late report joins, or its own.
+    public var countsAsIncident: String { joinsIncidentId ?? incidentId }
 
     /// When a late report was received, for a finding of one (the latest of its observations' receipts).
     public static func receivedLate(_ observations: [Observation]) -> Timestamp? {

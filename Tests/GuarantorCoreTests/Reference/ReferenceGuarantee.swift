@@ -148,16 +148,18 @@ struct ReferenceGuarantee: Sendable {
             }
             var struck: [String: Int] = [:]
             for (i, incident) in incidents.enumerated()
-            where book.tripwireKinds.contains(incident.kind) && incident.status != .rejected && !incident.late
-                && coalition.site(containing: incident.location.point) != nil
+            where book.tripwireKinds.contains(incident.kind) && incident.status != .rejected
+                && incident.joinsIncidentId == nil && coalition.site(containing: incident.location.point) != nil
             {
                 struck[incident.id] = i
                 tripwireFindings[i] = []
+                // A late report strikes from when it was received.
+                let received = incident.receivedLateAt ?? Timestamp(nanoseconds: Int64.min)
                 if let credible = incident.credibleAt, credible != incident.verifiedAt {
-                    schedule(.tripwire(incident: i, provisional: true), at: credible)
+                    schedule(.tripwire(incident: i, provisional: true), at: max(credible, received))
                 }
                 if let verified = incident.verifiedAt {
-                    schedule(.tripwire(incident: i, provisional: false), at: verified)
+                    schedule(.tripwire(incident: i, provisional: false), at: max(verified, received))
                 }
             }
             if !struck.isEmpty {
@@ -211,9 +213,12 @@ struct ReferenceGuarantee: Sendable {
                 // violations become known a little out of order).
                 pending[key, default: []].removeAll { v.at.nanoseconds - violations[$0].at.nanoseconds > 2 * window }
                 // One incident, one count; a graver sibling still waiting takes the counted one's place.
-                let incident = v.id.prefix { $0 != "-" }
+                // A late report that joins an incident counts as that incident.
+                let incident = v.joinsIncidentId ?? v.incidentId
                 counted[key, default: []].removeAll { v.at.nanoseconds - violations[$0].at.nanoseconds > 2 * window }
-                if let c = counted[key]!.firstIndex(where: { violations[$0].id.prefix { $0 != "-" } == incident }) {
+                if let c = counted[key]!.firstIndex(where: {
+                    (violations[$0].joinsIncidentId ?? violations[$0].incidentId) == incident
+                }) {
                     let sibling = counted[key]![c]
                     if v.severity > violations[sibling].severity, violations[sibling].at == v.at,
                         let q = pending[key]!.firstIndex(of: sibling)

@@ -47,7 +47,12 @@ extension ReferenceVerification {
                     sector: sectorName(incident), verifiedAt: incident.verifiedAt))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
-        if let receivedLateAt { for i in found.indices { found[i].receivedLateAt = max(receivedLateAt, found[i].at) } }
+        if let receivedLateAt {
+            for i in found.indices {
+                found[i].receivedLateAt = max(receivedLateAt, found[i].at)
+                found[i].joinsIncidentId = incident.joinsIncidentId
+            }
+        }
         return found
     }
 

@@ -27,6 +27,9 @@ struct ReferenceVerification: Sendable {
     private var spatialUncertainty: [Double] = []
     private var timeUncertainty: [Double] = []
     private var late: [Bool] = []
+    /// The incident each late observation describes (by index): the one whose member it links to most closely, as
+    /// the incidents stood when it arrived, if that incident's newest member is at most 72 hours beyond the lateness.
+    private var lateJoins: [Int: String] = [:]
     private var parent: [Int32] = []
     private var isAnchor: [Bool] = []
     /// Open observations by (group, cell) for candidate search; closed ones are removed as event time advances.
@@ -66,6 +69,7 @@ struct ReferenceVerification: Sendable {
         let p = WGS84.ecef(observation.location.point)
         let isLate = latestEventTime != Int64.min && t < latestEventTime - Self.nanos(policy.allowedLatenessSeconds)
         if indexesIds { indexOfId[observation.id] = index }
+        if isLate, let joined = incidentJoined(by: observation, position: p) { lateJoins[Int(index)] = joined }
         observations.append(observation)
         positions.append(p)
         times.append(t)
@@ -89,6 +93,32 @@ struct ReferenceVerification: Sendable {
         cells[Self.key(observation.kind.group, cx, cy, Self.hour(t)), default: []].append(index)
         if t > latestEventTime { latestEventTime = t }
         sweepIfDue()
+    }
+
+    /// The incident a late observation describes, among the incidents as they stand (before it is added).
+    private func incidentJoined(by o: Observation, position: Vector3) -> String? {
+        let window = policy.window(for: o.kind.group)
+        let cutoff =
+            latestEventTime - Self.nanos(policy.allowedLatenessSeconds) - Self.nanos(RecentlySealed.keptSeconds)
+        let t = o.observedAt.nanoseconds
+        var best: (separation: Double, key: UInt64)?
+        for (_, members) in correlate().members where !late[members[0]] {
+            guard members.contains(where: { times[$0] >= cutoff }), o.kind.group == observations[members[0]].kind.group
+            else { continue }
+            let key = IncidentKey.of(observationId: observations[members[0]].id)
+            for j in members {
+                let a = Correlator.Link(
+                    position: positions[j], time: times[j], spatialUncertainty: spatialUncertainty[j],
+                    timeUncertainty: timeUncertainty[j])
+                let b = Correlator.Link(
+                    position: position, time: t, spatialUncertainty: o.location.uncertaintyMeters,
+                    timeUncertainty: o.timeUncertaintySeconds)
+                guard Correlator.linked(a, b, window) else { continue }
+                let s = Correlator.separation(a, b, window)
+                if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
+            }
+        }
+        return best.map { IncidentKey.incidentId($0.key) }
     }
 
     /// Records a decision by an analyst, a board member or a party; whether it applies is decided in ``results()``,
@@ -420,13 +450,18 @@ struct ReferenceVerification: Sendable {
             case (_, .e?), (_, nil): 5
             case (_, .f?): 6
             }
-        return Incident(
+        var incident = Incident(
             id: Self.incidentId(firstObservation: observations[members[0]].id), observationIds: observationIds,
             kind: kind, weaponClass: weaponClass, location: location, start: start, end: end, count: count,
             sources: sourceIds.sorted(), independentSources: independent.count,
             independentReliableSources: reliableCount, credibility: credibility, status: status,
             classification: mission.classify(location.point), late: allLate, credibleAt: credibleAt,
             verifiedAt: status == .verified ? verifiedAt : nil)
+        if allLate {
+            incident.receivedLateAt = Violation.receivedLate(members.map { observations[$0] })
+            incident.joinsIncidentId = members.lazy.compactMap { lateJoins[$0] }.first
+        }
+        return incident
     }
 
     /// The most frequent of `cases` by `tally` (same order), ties to the later case (the more specific); `nil` when
