@@ -20,12 +20,22 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "Events and false reports this many times as frequent as usual (a busier front, for benchmarks).")
     var intensity: Double = 1
 
+    @Option(
+        help:
+            "How noisy the reports are: standard, realistic (vague and late reports), harsh (doubled errors, a fifth fabricated)."
+    )
+    var noise: String = "standard"
+
     @Option(help: "The directory for observations.ndjson and truth.ndjson.")
     var out: String
 
     public init() {}
 
     public func validate() throws {
+        guard Simulator.Noise(rawValue: noise) != nil else {
+            throw ValidationError(
+                "--noise must be one of \(Simulator.Noise.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard hours > 0, hours <= 24 * 366 else { throw ValidationError("--hours must be in 0…8784") }
         guard intensity > 0, intensity <= 1_000 else { throw ValidationError("--intensity must be in 0…1000") }
     }
@@ -33,7 +43,7 @@ public struct SimulateCommand: ParsableCommand {
     public func run() throws {
         let mission = try Files.loadMission(self.mission)
         let (observations, truth, deliveries) = Simulator.run(
-            mission: mission, seed: seed, hours: hours, intensity: intensity)
+            mission: mission, seed: seed, hours: hours, intensity: intensity, noise: Simulator.Noise(rawValue: noise)!)
         var bytes: [UInt8] = []
         for o in observations {
             bytes += o.canonicalJSON
@@ -71,6 +81,9 @@ public struct ScoreCommand: ParsableCommand {
     @Option(help: "The output directory of `guarantor replay` (incidents.ndjson, violations.ndjson).")
     var results: String
 
+    @Flag(help: "Print the figures as one JSON object.")
+    var json = false
+
     public init() {}
 
     public func run() throws {
@@ -83,7 +96,7 @@ public struct ScoreCommand: ParsableCommand {
                 truth: read(truth), incidents: read(results + "/incidents.ndjson"),
                 violations: read(results + "/violations.ndjson"),
                 alerts: FileManager.default.contents(atPath: results + "/alerts.ndjson").map { [UInt8]($0) })
-            print(score.text)
+            print(json ? score.json.prettyPrinted : score.text)
         } catch let error as FieldError {
             throw CLIError("malformed input: \(error)")
         } catch let error as JSONParseError {

@@ -72,7 +72,8 @@ enum OpenAPIDocument {
             [
                 "id": type("string"), "incidentId": nullableString, "rule": type("string"),
                 "severity": enumeration(Severity.allCases.map(\.rawValue)), "attributedTo": type("string"),
-                "zone": nullableString, "distanceToLineMeters": type("number"), "at": time,
+                "attributionBasis": type("string"), "attributionProbability": type("number"), "zone": nullableString,
+                "distanceToLineMeters": type("number"), "at": time,
                 "incidentStatus": type("string"), "endorsedBy": array(type("string")), "endorsed": type("boolean"),
                 "late": type("boolean"), "receivedAt": time, "delaySeconds": type("number"),
                 "joinsIncidentId": type("string"),

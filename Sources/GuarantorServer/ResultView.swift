@@ -249,6 +249,7 @@ struct ResultView: Sendable {
             detail: try f.optionalString("detail"))
         v.receivedLateAt = try f.optionalTimestamp("receivedAt")
         v.joinsIncidentId = try f.optionalString("joinsIncidentId")
+        v.attributionProbability = try f.optionalNumber("attributionProbability")
         return v
     }
 }

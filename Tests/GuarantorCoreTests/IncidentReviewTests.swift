@@ -50,7 +50,7 @@ import Testing
 extension IncidentReviewTests {
     @Test func reviewQueuesHoldEachStatusOldestFirst() {
         let r = VerificationTests.run([
-            VerificationTests.observation("late-claim", "ua-claims", minute: 30, at: VerificationTests.uaSide),
+            VerificationTests.observation("late-claim", "ua-claims", minute: 120, at: VerificationTests.uaSide),
             VerificationTests.observation("a", "us-acoustic", minute: 0, at: VerificationTests.ruSide),
             VerificationTests.observation("b", "us-radar", minute: 1, at: VerificationTests.ruSide),
             VerificationTests.observation(

@@ -186,6 +186,7 @@ public enum Replay {
         w.key("severity"); w.string(v.severity.rawValue)
         w.key("attributedTo"); w.string(v.attributedTo)
         w.key("attributionBasis"); w.string(v.attributionBasis)
+        if let p = v.attributionProbability { w.key("attributionProbability"); w.number(p) }
         w.key("zone")
         if let zone = v.zone { w.string(zone) } else { w.null() }
         w.key("distanceToLineMeters"); w.number(v.distanceToLineMeters, decimals: 2)

@@ -39,7 +39,7 @@ struct Correlator: Sendable {
             self.init(
                 position: report.position, time: report.time,
                 spatialUncertainty: report.observation.location.uncertaintyMeters,
-                timeUncertainty: report.observation.timeUncertaintySeconds)
+                timeUncertainty: report.timeUncertainty)
         }
     }
 
@@ -134,6 +134,10 @@ struct Correlator: Sendable {
     static let groupOrdinals = Dictionary(
         uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, UInt8($0)) })
     private let windows: [VerificationPolicy.Window]
+
+    /// How far stated uncertainties widen a link, as a multiple of their root-sum-square: stated uncertainties are
+    /// 95 % radii (≈ 2σ), so 1.5 × √(u₁² + u₂²) is three standard deviations of the two reports' combined error.
+    static let uncertaintyReach = 1.5
 
     /// Anchors: observations precise enough to found an incident.
     static let anchorMaximumUncertaintyMeters = 1_000.0
@@ -293,8 +297,11 @@ struct Correlator: Sendable {
         let u = link.spatialUncertainty, t = link.timeUncertainty
         // The farthest any member of the index can be and still link, in space and in time.
         let (cu, ct) = (cellIndexes[k].largestUncertainty, cellIndexes[k].largestTimeUncertainty)
-        let meters = min(window.meters + 2 * (u * u + cu * cu).squareRoot(), VerificationPolicy.maximumLinkMeters)
-        let slack = min(2 * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+        let meters = min(
+            window.meters + Self.uncertaintyReach * (u * u + cu * cu).squareRoot(), VerificationPolicy.maximumLinkMeters
+        )
+        let slack = min(
+            Self.uncertaintyReach * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         let reach = Self.nanos(window.seconds + slack)
         cellIndexes[k].forEachCandidate(
             group, around: reports[s].observation.location.point, meters: meters,
@@ -318,8 +325,11 @@ struct Correlator: Sendable {
         for k in cellIndexes.indices {
             let (cu, ct) = (cellIndexes[k].largestUncertainty, cellIndexes[k].largestTimeUncertainty)
             let (u, t) = (link.spatialUncertainty, link.timeUncertainty)
-            let meters = min(window.meters + 2 * (u * u + cu * cu).squareRoot(), VerificationPolicy.maximumLinkMeters)
-            let slack = min(2 * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+            let meters = min(
+                window.meters + Self.uncertaintyReach * (u * u + cu * cu).squareRoot(),
+                VerificationPolicy.maximumLinkMeters)
+            let slack = min(
+                Self.uncertaintyReach * (t * t + ct * ct).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
             let reach = Self.nanos(window.seconds + slack)
             cellIndexes[k].forEachCandidate(
                 group, around: report.observation.location.point, meters: meters, from: link.time - reach,
@@ -340,10 +350,13 @@ struct Correlator: Sendable {
     /// this window, allowing for the uncertainty each states.
     @inline(__always) static func linked(_ a: Link, _ b: Link, _ window: VerificationPolicy.Window) -> Bool {
         let ta = a.timeUncertainty, tb = b.timeUncertainty
-        let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+        let timeSlack = min(
+            Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         guard abs(a.time - b.time) <= nanos(window.seconds + timeSlack) else { return false }
         let ua = a.spatialUncertainty, ub = b.spatialUncertainty
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        let reach = min(
+            window.meters + Self.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            VerificationPolicy.maximumLinkMeters)
         return (a.position - b.position).lengthSquared <= reach * reach
     }
 
@@ -355,9 +368,11 @@ struct Correlator: Sendable {
     /// How far apart two linked observations are, in units of their link reach and time window (0…2).
     static func separation(_ a: Link, _ b: Link, _ window: VerificationPolicy.Window) -> Double {
         let ua = a.spatialUncertainty, ub = b.spatialUncertainty
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        let reach = min(
+            window.meters + Self.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            VerificationPolicy.maximumLinkMeters)
         let ta = a.timeUncertainty, tb = b.timeUncertainty
-        let slack = 2 * (ta * ta + tb * tb).squareRoot()
+        let slack = Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
         return (a.position - b.position).length / max(reach, 1)
             + Double(abs(a.time - b.time)) / 1e9 / max(window.seconds + slack, 1)
     }
@@ -535,7 +550,8 @@ struct Correlator: Sendable {
             id: "", source: "", observedAt: Timestamp(nanoseconds: 0), kind: .explosion,
             location: Location(point: GeoPoint(lon: 0, lat: 0), uncertaintyMeters: 0)),
         position: Vector3(x: 0, y: 0, z: 0), time: 0, late: false,
-        classification: Classification(party: 0, distanceToLineMeters: 0, alongLineMeters: 0, zones: 0, sector: -1))
+        classification: Classification(party: 0, distanceToLineMeters: 0, alongLineMeters: 0, zones: 0, sector: -1),
+        timeUncertainty: 0)
 
     /// Records what a group has published (after it was built).
     mutating func setPublished(_ g: Int32, _ ids: [String]) { groups[Int(g)].published = ids }

@@ -218,11 +218,7 @@ public struct IncidentBuilder: Sendable {
 
     /// Observations read back as an incident's reports, in (observedAt, id) order.
     private func reports(_ observations: [Observation], late: Bool) -> [Report] {
-        observations.map { o in
-            Report(
-                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds, late: late,
-                classification: mission.classify(o.location.point))
-        }.sorted { $0.isEarlier(than: $1) }
+        observations.map { mission.report($0, late: late) }.sorted { $0.isEarlier(than: $1) }
     }
 
     /// What a reader may see of an incident: the incident itself when every member is readable; when only some are,
@@ -253,7 +249,7 @@ public struct IncidentBuilder: Sendable {
         // A late report is adjudicated too; its findings say so, and count from when it was received.
         let receivedLateAt = incident.receivedLateAt
         var found: [Violation] = []
-        var attribution: (party: String, basis: String)?
+        var attribution: Attribution?
         for rule in agreement.rules where rule.kinds.contains(incident.kind) {
             if !rule.weaponClasses.isEmpty {
                 guard let weapon = incident.weaponClass, rule.weaponClasses.contains(weapon) else { continue }
@@ -286,7 +282,8 @@ public struct IncidentBuilder: Sendable {
                     severity: rule.severity, attributedTo: attribution!.party, attributionBasis: attribution!.basis,
                     zone: zone, distanceToLineMeters: incident.classification.distanceToLineMeters, at: incident.start,
                     probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status,
-                    sector: sectorName(incident), verifiedAt: incident.verifiedAt))
+                    sector: sectorName(incident), verifiedAt: incident.verifiedAt,
+                    attributionProbability: attribution!.probability))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
         if let receivedLateAt {
@@ -312,7 +309,7 @@ public struct IncidentBuilder: Sendable {
                 attributedTo: party, attributionBasis: "declarations", zone: nil,
                 distanceToLineMeters: c.distanceToLineMeters, at: incident.start, probability: 1,
                 incidentStatus: incident.status, sector: sectorName(incident), verifiedAt: incident.verifiedAt,
-                detail: detail)
+                detail: detail, attributionProbability: 1)
         }
         guard let weapon = incident.weaponClass else { return nil }
         switch incident.kind {
@@ -351,7 +348,8 @@ public struct IncidentBuilder: Sendable {
                 attributedTo: party.id, attributionBasis: "declarations", zone: nil, distanceToLineMeters: 0,
                 at: agreement.effectiveAt, probability: 1, incidentStatus: .verified,
                 verifiedAt: agreement.effectiveAt,
-                detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes")
+                detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes",
+                attributionProbability: 1)
         }
     }
 
@@ -359,39 +357,82 @@ public struct IncidentBuilder: Sendable {
         incident.classification.sector >= 0 ? mission.sectors.names[Int(incident.classification.sector)] : nil
     }
 
-    /// To a party only when the evidence allows: an estimated point of origin, crossing bearings from two places,
-    /// or a sighting clearly on one side. Otherwise `unattributed`.
-    func attribute(_ incident: Incident, _ members: [Report]) -> (party: String, basis: String) {
+    /// To whom a happening is attributed, on what basis, and how sure: ``Violation/attributionProbability``.
+    struct Attribution {
+        var party: String
+        var basis: String
+        var probability: Double?
+    }
+
+    /// To a party when the evidence puts the happening's origin on its side with at least the policy's
+    /// `attributionThreshold` (default 0.95); otherwise `unattributed`, with the probability shown. The evidence, in
+    /// order: points of origin the reports state (one estimate per source, then fused across sources by their
+    /// uncertainties), bearings from two or more places that cross at a clear angle, or where a sighting stands.
+    /// For fire, where it landed is weighed as a prior (``VerificationPolicy/crossLinePrior``): fire that lands on one
+    /// side mostly comes from the other, yet an origin estimate on the impact's own side can outweigh it; where fire
+    /// lands never attributes it alone.
+    func attribute(_ incident: Incident, _ members: [Report]) -> Attribution {
         let parties = mission.agreement.parties
-        // 1. Stated origins, fused.
-        var origins: [(Vector3, Double)] = []
-        for m in members {
-            if let o = m.observation.origin { origins.append((WGS84.ecef(o.point), o.uncertaintyMeters)) }
+        let policy = mission.agreement.verification
+        func weighed(_ point: GeoPoint, uncertainty: Double, basis: String, tooNear: String) -> Attribution {
+            let c = mission.classify(point)
+            var p = VerificationEngine.sideProbability(distance: c.distanceToLineMeters, uncertainty: uncertainty)
+            if incident.kind.group == .fire {
+                // Where fire landed weighs too: it mostly crosses the line.
+                let impact = incident.classification
+                let s = VerificationEngine.sideProbability(
+                    distance: impact.distanceToLineMeters, uncertainty: incident.location.uncertaintyMeters)
+                let q = policy.crossLinePrior
+                let prior = impact.party == c.party ? q * (1 - s) + (1 - q) * s : q * s + (1 - q) * (1 - s)
+                p = p * prior / max(p * prior + (1 - p) * (1 - prior), .leastNormalMagnitude)
+            }
+            let (side, probability) = p >= 0.5 ? (c.party, p) : (1 - c.party, 1 - p)
+            let shown = (probability * 10_000).rounded() / 10_000
+            return probability >= policy.attributionThreshold
+                ? Attribution(party: parties[side].id, basis: basis, probability: shown)
+                : Attribution(party: "unattributed", basis: tooNear, probability: shown)
         }
-        if !origins.isEmpty {
-            let origin = VerificationEngine.fuse(origins)
-            let c = mission.classify(origin.point)
-            if c.distanceToLineMeters > origin.uncertaintyMeters { return (parties[c.party].id, "origin") }
-            return ("unattributed", "origin too near the line")
+        // 1. Stated origins: one estimate per source (its reports are not independent of each other), then fused.
+        var bySource: [String: [(Vector3, Double)]] = [:]
+        var sourceOrder: [String] = []
+        for m in members {
+            guard let o = m.observation.origin else { continue }
+            if bySource[m.observation.source] == nil { sourceOrder.append(m.observation.source) }
+            bySource[m.observation.source, default: []].append((WGS84.ecef(o.point), o.uncertaintyMeters))
+        }
+        if !sourceOrder.isEmpty {
+            let estimates = sourceOrder.map { id in
+                let own = bySource[id]!
+                let mean = VerificationEngine.fuse(own)
+                return (WGS84.ecef(mean.point), own.map(\.1).min()!)
+            }
+            let origin = VerificationEngine.fuse(estimates)
+            return weighed(
+                origin.point, uncertainty: origin.uncertaintyMeters, basis: "origin",
+                tooNear: "origin too near the line")
         }
         // 2. Two or more bearings that cross at a clear angle.
         var bearings: [(GeoPoint, Double)] = []
+        var observerUncertainty = 0.0
         for m in members {
-            if let b = m.observation.bearingDegrees { bearings.append((m.observation.location.point, b)) }
+            guard let b = m.observation.bearingDegrees else { continue }
+            bearings.append((m.observation.location.point, b))
+            observerUncertainty += m.observation.location.uncertaintyMeters * m.observation.location.uncertaintyMeters
         }
         if bearings.count >= 2, let origin = VerificationEngine.intersect(bearings) {
-            let c = mission.classify(origin)
-            if c.distanceToLineMeters > 2_000 { return (parties[c.party].id, "bearings") }
-            return ("unattributed", "bearings cross near the line")
+            let range = bearings.map { WGS84.distance($0.0, origin) }.reduce(0, +) / Double(bearings.count)
+            let spread = range * tan(VerificationEngine.bearingUncertaintyDegrees * .pi / 180)
+            let uncertainty = (observerUncertainty / Double(bearings.count) + spread * spread).squareRoot()
+            return weighed(origin, uncertainty: uncertainty, basis: "bearings", tooNear: "bearings cross near the line")
         }
         // 3. A sighting stands on its party's side; so does a checkpoint that turns monitors back.
         if [.heavyWeapons, .troops].contains(incident.kind.group)
             || [.accessDenial, .restrictionOfMovement].contains(incident.kind)
         {
-            let c = incident.classification
-            if c.distanceToLineMeters > incident.location.uncertaintyMeters { return (parties[c.party].id, "side") }
-            return ("unattributed", "sighting too near the line")
+            return weighed(
+                incident.location.point, uncertainty: incident.location.uncertaintyMeters, basis: "side",
+                tooNear: "sighting too near the line")
         }
-        return ("unattributed", "none")
+        return Attribution(party: "unattributed", basis: "none", probability: nil)
     }
 }

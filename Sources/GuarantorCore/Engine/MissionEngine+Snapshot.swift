@@ -145,11 +145,8 @@ extension MissionEngine {
             // Observations and actions again, in the order they came; nothing is sealed on the way.
             let open = try f.array("open").map { try Observation(json: $0, isKnownSource: known) }
             for o in open {
-                let point = o.location.point
-                let report = Report(
-                    observation: o, position: WGS84.ecef(point), time: o.observedAt.nanoseconds, late: false,
-                    classification: mission.classify(point))
-                _ = correlator.add(report, anchor: isAnchor(o))
+                let report = mission.report(o, late: false)
+                _ = correlator.add(report, anchor: mission.isAnchor(report))
             }
             correlator.restore(watermark: try f.int64("watermark"))
             for item in try f.object("lateJoins").members {
@@ -161,10 +158,7 @@ extension MissionEngine {
                 let h = try JSONFields(held)
                 let late = try h.optionalBool("late") ?? false
                 let members = try h.array("members").map { try Observation(json: $0, isKnownSource: known) }.map { o in
-                    Report(
-                        observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds,
-                        late: late, classification: mission.classify(o.location.point),
-                        joins: late ? lateJoins[o.id] : nil)
+                    mission.report(o, late: late, joins: late ? lateJoins[o.id] : nil)
                 }
                 _ = retain(members, owner: newOwner(), published: [])
             }
@@ -235,12 +229,6 @@ extension MissionEngine {
             newest: members.map(\.time).max()!, members: members, points: points)
     }
 
-    func isAnchor(_ o: Observation) -> Bool {
-        mission.sources[o.source]?.kind != .partyClaim
-            && o.location.uncertaintyMeters <= Correlator.anchorMaximumUncertaintyMeters
-            && o.timeUncertaintySeconds <= Correlator.anchorMaximumTimeUncertaintySeconds
-    }
-
     // MARK: Records in full
 
     static func write(_ input: GuaranteeInput, into w: inout JSONWriter) {
@@ -295,6 +283,7 @@ extension MissionEngine {
         w.key("severity"); w.string(v.severity.rawValue)
         w.key("attributedTo"); w.string(v.attributedTo)
         w.key("attributionBasis"); w.string(v.attributionBasis)
+        if let p = v.attributionProbability { w.key("attributionProbability"); w.number(p) }
         if let zone = v.zone { w.key("zone"); w.string(zone) }
         w.key("distanceToLineMeters"); w.number(v.distanceToLineMeters)
         w.key("at"); w.timestamp(v.at)
@@ -332,6 +321,7 @@ extension MissionEngine {
         )
         v.receivedLateAt = try f.optionalTimestamp("receivedLateAt")
         v.joinsIncidentId = try f.optionalString("joinsIncidentId")
+        v.attributionProbability = try f.optionalNumber("attributionProbability")
         return v
     }
 }

@@ -131,7 +131,8 @@ public struct MissionEngine: Sendable {
         if t > latestTime { latestTime = t }
         var report = Report(
             observation: observation, position: WGS84.ecef(point), time: t, late: correlator.isLate(t),
-            classification: classification)
+            classification: classification,
+            timeUncertainty: mission.timeUncertainty(of: observation, source: mission.sources[observation.source]))
         if report.late {
             lateCount += 1
             if let key = incidentJoined(by: report) {
@@ -140,11 +141,7 @@ public struct MissionEngine: Sendable {
             }
             seal(members: [report], owner: newOwner(), published: [], namedOrPinned: isNamedOrPinned([report]))
         } else {
-            let anchor =
-                mission.sources[observation.source]?.kind != .partyClaim
-                && observation.location.uncertaintyMeters <= Correlator.anchorMaximumUncertaintyMeters
-                && observation.timeUncertaintySeconds <= Correlator.anchorMaximumTimeUncertaintySeconds
-            let slot = correlator.add(report, anchor: anchor)
+            let slot = correlator.add(report, anchor: mission.isAnchor(report))
             if correlator.keysWanted {
                 let key = correlator.keys[Int(slot)]
                 if actionsNamingKey[key] != nil || actionsNamingObservation[observation.id] != nil {
@@ -394,10 +391,7 @@ public struct MissionEngine: Sendable {
         guard let sealed = options.sealedMembers?(key), !sealed.observations.isEmpty else { return nil }
         // A sealed group read back: what was published of it is taken back by the cluster that now holds it.
         let members = sealed.observations.map { o in
-            Report(
-                observation: o, position: WGS84.ecef(o.location.point), time: o.observedAt.nanoseconds,
-                late: sealed.late, classification: mission.classify(o.location.point),
-                joins: sealed.late ? lateJoins[o.id] : nil)
+            mission.report(o, late: sealed.late, joins: sealed.late ? lateJoins[o.id] : nil)
         }.sorted { $0.isEarlier(than: $1) }
         let record = builder.record(members)
         let owner = newOwner()

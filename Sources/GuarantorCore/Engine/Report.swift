@@ -13,10 +13,39 @@ struct Report: Sendable {
     var classification: Classification
     /// A late report that describes an incident already sealed: that incident's id (``RecentlySealed``).
     var joins: String? = nil
+    /// The time uncertainty it is correlated with (seconds, ``Mission/timeUncertainty(of:source:)``).
+    var timeUncertainty: Double
 
     /// Whether this report comes before `other` by (observedAt, id): the order of an incident's members.
     @inline(__always) func isEarlier(than other: Report) -> Bool {
         time != other.time ? time < other.time : observation.id < other.observation.id
+    }
+}
+
+extension Mission {
+    /// An observation as the engine holds it (`time`: its event time in nanoseconds).
+    func report(_ o: Observation, late: Bool, joins: String? = nil) -> Report {
+        let point = o.location.point
+        return Report(
+            observation: o, position: WGS84.ecef(point), time: o.observedAt.nanoseconds, late: late,
+            classification: classify(point), joins: joins,
+            timeUncertainty: timeUncertainty(of: o, source: sources[o.source]))
+    }
+
+    /// The time uncertainty a report is correlated with (seconds): the larger of what it states and what its source
+    /// may be off by — the source's own `timeUncertaintySeconds`, else its kind's default in the verification policy.
+    public func timeUncertainty(of o: Observation, source: Source?) -> Double {
+        guard let source else { return o.timeUncertaintySeconds }
+        let typical = source.timeUncertaintySeconds ?? agreement.verification.timeUncertaintyByKind[source.kind] ?? 0
+        return max(o.timeUncertaintySeconds, typical)
+    }
+
+    /// Whether a report is precise enough to found an incident: not a party's claim, located within 1 km and timed
+    /// within 2 minutes.
+    func isAnchor(_ report: Report) -> Bool {
+        sources[report.observation.source]?.kind != .partyClaim
+            && report.observation.location.uncertaintyMeters <= Correlator.anchorMaximumUncertaintyMeters
+            && report.timeUncertainty <= Correlator.anchorMaximumTimeUncertaintySeconds
     }
 }
 

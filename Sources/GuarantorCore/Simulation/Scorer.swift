@@ -15,11 +15,31 @@ public struct Score: Sendable {
         predictedViolations == 0 ? 1 : Double(correctViolations) / Double(predictedViolations)
     }
     public var violationRecall: Double { trueViolations == 0 ? 1 : Double(correctViolations) / Double(trueViolations) }
-    /// Matched violations whose event's origin (or side, for sightings) was observed, and those attributed rightly.
+    /// Real (event, rule) pairs whose event the sources saw well enough to verify (truth's `verifiable`), and those
+    /// of them found: the engine's share of recall, apart from what no source saw.
+    public var verifiableViolations = 0
+    public var correctVerifiable = 0
+    public var verifiableRecall: Double {
+        verifiableViolations == 0 ? 1 : Double(correctVerifiable) / Double(verifiableViolations)
+    }
+    /// Matched violations whose event's origin (or side, for sightings) was observed, and those attributed rightly,
+    /// wrongly (to the other party) or not at all.
     public var attributable: Int
     public var correctlyAttributed: Int
+    public var wronglyAttributed = 0
+    public var unattributed: Int { attributable - correctlyAttributed - wronglyAttributed }
     public var attributionAccuracy: Double {
         attributable == 0 ? 1 : Double(correctlyAttributed) / Double(attributable)
+    }
+    /// Per source kind: reports of real events and those in their event's incident — the incident holding most of
+    /// the event's reports from sources other than open sources and party claims (all reports when it has none),
+    /// ties to the smaller id. Only events with two reports or more.
+    public var association: [String: (joined: Int, reports: Int)] = [:]
+
+    /// The share of a source kind's reports joined to their event's incident (1 without reports).
+    public func associationRecall(_ kind: String) -> Double {
+        guard let a = association[kind], a.reports > 0 else { return 1 }
+        return Double(a.joined) / Double(a.reports)
     }
     /// Trigger and tripwire alerts against the moments ground truth crossed each threshold (nil without alerts).
     public var triggers: TriggerScore?
@@ -30,16 +50,21 @@ public struct Score: Sendable {
     {
         var truthAlerts: [TriggerScore.Firing] = []
         var eventOf: [String: String] = [:]  // observation id → event id ("" for a false report)
-        var events: [String: (party: String, violations: [String], originObserved: Bool)] = [:]
+        var kindOf: [String: String] = [:]  // observation id → source kind, when truth says
+        var events: [String: (party: String, violations: [String], originObserved: Bool, verifiable: Bool)] = [:]
         for line in try lines(truth) {
             let f = try JSONFields(line)
             switch try f.string("type") {
             case "event":
                 let rules = try f.array("violations").compactMap { if case .string(let s) = $0 { s } else { nil } }
                 events[try f.string("id")] = (
-                    try f.string("party"), rules, f.members["originObserved"] == .bool(true)
+                    try f.string("party"), rules, f.members["originObserved"] == .bool(true),
+                    f.members["verifiable"] != .bool(false)
                 )
-            case "observation": eventOf[try f.string("observationId")] = try f.optionalString("eventId") ?? ""
+            case "observation":
+                let id = try f.string("observationId")
+                eventOf[id] = try f.optionalString("eventId") ?? ""
+                kindOf[id] = try f.optionalString("sourceKind")
             case "alert":
                 var firing = try TriggerScore.Firing(f, time: "at")
                 firing.events = Set(
@@ -76,8 +101,9 @@ public struct Score: Sendable {
             recall += both / Double(truthSize[l]!)
         }
         let n = Double(max(eventOf.count, 1))
+        let association = associationByKind(eventOf: eventOf, kindOf: kindOf, incidentOf: incidentOf)
         // Verified violations against the real (event, rule) pairs.
-        var predicted = 0, matched: Set<String> = [], attributable = 0, attributedRight = 0
+        var predicted = 0, matched: Set<String> = [], attributable = 0, attributedRight = 0, attributedWrong = 0
         for line in try lines(violations) {
             let f = try JSONFields(line)
             // Findings about declarations (no incident) are outside what the simulator models.
@@ -95,14 +121,22 @@ public struct Score: Sendable {
             else { continue }
             if truthEvent.originObserved {
                 attributable += 1
-                if try f.string("attributedTo") == truthEvent.party { attributedRight += 1 }
+                let party = try f.string("attributedTo")
+                if party == truthEvent.party {
+                    attributedRight += 1
+                } else if party != "unattributed" {
+                    attributedWrong += 1
+                }
             }
         }
         let trueViolations = events.values.reduce(0) { $0 + $1.violations.count }
+        let verifiable = events.values.reduce(0) { $0 + ($1.verifiable ? $1.violations.count : 0) }
+        let foundVerifiable = matched.filter { events[String($0.prefix { $0 != "\u{1F}" })]?.verifiable == true }.count
         return Score(
             observations: eventOf.count, bcubedPrecision: precision / n, bcubedRecall: recall / n,
             predictedViolations: predicted, correctViolations: matched.count, trueViolations: trueViolations,
-            attributable: attributable, correctlyAttributed: attributedRight,
+            verifiableViolations: verifiable, correctVerifiable: foundVerifiable, attributable: attributable,
+            correctlyAttributed: attributedRight, wronglyAttributed: attributedWrong, association: association,
             triggers: try alerts.map { bytes in
                 let fired = try lines(bytes).map { try JSONFields($0) }.filter {
                     ["trigger", "tripwire"].contains(try $0.string("kind"))
@@ -126,6 +160,27 @@ public struct Score: Sendable {
             })
     }
 
+    /// ``association``: per source kind, how many reports of real events lie in their event's incident.
+    static func associationByKind(
+        eventOf: [String: String], kindOf: [String: String], incidentOf: [String: String]
+    ) -> [String: (joined: Int, reports: Int)] {
+        var reportsOf: [String: [String]] = [:]
+        for (o, e) in eventOf where !e.isEmpty { reportsOf[e, default: []].append(o) }
+        var result: [String: (joined: Int, reports: Int)] = [:]
+        for (_, reports) in reportsOf where reports.count >= 2 {
+            let sensors = reports.filter { !["osint", "partyClaim"].contains(kindOf[$0] ?? "") }
+            var votes: [String: Int] = [:]
+            for o in sensors.isEmpty ? reports : sensors { votes[incidentOf[o] ?? "missing:" + o, default: 0] += 1 }
+            let home = votes.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+            for o in reports {
+                let kind = kindOf[o] ?? "unknown"
+                result[kind, default: (0, 0)].reports += 1
+                if incidentOf[o] == home { result[kind, default: (0, 0)].joined += 1 }
+            }
+        }
+        return result
+    }
+
     static func lines(_ bytes: [UInt8]) throws -> [JSONValue] {
         try bytes.split(separator: 0x0A).map { try JSONValue.parse($0) }
     }
@@ -136,9 +191,52 @@ public struct Score: Sendable {
         return """
             observations scored:     \(observations)
             clustering (B-cubed):    precision \(pct(bcubedPrecision))  recall \(pct(bcubedRecall))  F1 \(pct(bcubedF1))
-            verified violations:     precision \(pct(violationPrecision)) (\(correctViolations) of \(predictedViolations))  recall \(pct(violationRecall)) (\(correctViolations) of \(trueViolations))
-            attribution (observed):  \(pct(attributionAccuracy)) (\(correctlyAttributed) of \(attributable))
+            verified violations:     precision \(pct(violationPrecision)) (\(correctViolations) of \(predictedViolations))  recall \(pct(violationRecall)) (\(correctViolations) of \(trueViolations)), of the verifiable \(pct(verifiableRecall)) (\(correctVerifiable) of \(verifiableViolations))
+            attribution (observed):  \(pct(attributionAccuracy)) (\(correctlyAttributed) of \(attributable))  wrong \(wronglyAttributed)  unattributed \(unattributed)
+            association by kind:     \(associationText)
             """ + (triggers.map { "\n" + $0.text } ?? "")
+    }
+
+    /// `kind recall (joined/reports)` per source kind, by name.
+    var associationText: String {
+        association.keys.sorted().map { k in
+            "\(k) \(String(format: "%.3f", associationRecall(k))) (\(association[k]!.joined)/\(association[k]!.reports))"
+        }.joined(separator: "  ")
+    }
+
+    /// The figures as one JSON object (`guarantor score --json`), for scripts.
+    public var json: JSONValue {
+        var triggerFields: [String: JSONValue] = [:]
+        if let t = triggers {
+            triggerFields = [
+                "trueFirings": .number(Double(t.truthFirings)), "alerts": .number(Double(t.alerts)),
+                "onTime": .number(Double(t.onTime)), "missed": .number(Double(t.missed)),
+                "spurious": .number(Double(t.spurious)), "countedTwice": .number(Double(t.countedTwice)),
+            ]
+        }
+        return .object([
+            "observations": .number(Double(observations)),
+            "bcubed": .object([
+                "precision": .number(bcubedPrecision), "recall": .number(bcubedRecall), "f1": .number(bcubedF1),
+            ]),
+            "violations": .object([
+                "predicted": .number(Double(predictedViolations)), "correct": .number(Double(correctViolations)),
+                "true": .number(Double(trueViolations)), "precision": .number(violationPrecision),
+                "recall": .number(violationRecall),
+                "verifiable": .number(Double(verifiableViolations)),
+                "correctVerifiable": .number(Double(correctVerifiable)),
+                "verifiableRecall": .number(verifiableRecall),
+            ]),
+            "attribution": .object([
+                "attributable": .number(Double(attributable)), "right": .number(Double(correctlyAttributed)),
+                "wrong": .number(Double(wronglyAttributed)), "unattributed": .number(Double(unattributed)),
+            ]),
+            "association": .object(
+                association.mapValues {
+                    .object(["joined": .number(Double($0.joined)), "reports": .number(Double($0.reports))])
+                }),
+            "triggers": .object(triggerFields),
+        ])
     }
 }
 

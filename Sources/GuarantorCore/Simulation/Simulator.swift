@@ -3,7 +3,7 @@ import Foundation
 /// Generates a scenario along a mission's line: ground-truth events and what the mission's sources report of them,
 /// with per-kind location and time error, misses, duplicates and false reports. Reproducible from a seed.
 ///
-/// Every figure of the noise model is in ``SensorModel``; docs/VERIFICATION.md lists them.
+/// Every figure of the noise model is in ``SensorModel`` and ``Noise``; docs/VERIFICATION.md lists them.
 public struct Simulator {
     /// What one kind of source sees of one kind of event.
     public struct SensorModel: Sendable {
@@ -16,6 +16,19 @@ public struct Simulator {
         var originSigma: Double?
         /// Error of a bearing towards the origin (σ, degrees), when the source gives one instead.
         var bearingSigma: Double?
+    }
+
+    /// How noisy the reports are.
+    public enum Noise: String, Sendable, CaseIterable {
+        /// The model below as it stands: every report states its time and location uncertainty honestly.
+        case standard
+        /// Open sources and party claims 10–30 minutes off without saying so, and 2–5 km off (stated); one patrol
+        /// report in ten filed 6½–12 hours late (beyond the allowed lateness); acoustic arrays estimate the origin of
+        /// small-arms fire too.
+        case realistic
+        /// Realistic with every error doubled (stated uncertainties doubled with them), and fabricated reports from open
+        /// sources and party claims making up a fifth of all reports.
+        case harsh
     }
 
     /// Kinds of ground-truth event.
@@ -42,6 +55,7 @@ public struct Simulator {
     let hours: Double
     /// How many times as frequent as usual events and false reports are.
     var intensity = 1.0
+    var noise = Noise.standard
     var observations: [Observation] = []
     var truth = JSONWriter()
     var nextObservation = 0
@@ -105,14 +119,17 @@ public struct Simulator {
     /// and false report `intensity` times as frequent as usual (a busier front, for benchmarks).
     /// - Returns: the observations in arrival order (by report time) and truth.ndjson.
     public static func run(
-        mission: Mission, seed: UInt64, hours: Double, start: Timestamp? = nil, intensity: Double = 1
+        mission: Mission, seed: UInt64, hours: Double, start: Timestamp? = nil, intensity: Double = 1,
+        noise: Noise = .standard
     ) -> (observations: [Observation], truth: [UInt8], actions: [GuaranteeAction]) {
         var simulator = Simulator(
             mission: mission, rng: SplitMix64(seed: seed),
             start: start ?? Timestamp(nanoseconds: mission.agreement.effectiveAt.nanoseconds + 86_400 * 1_000_000_000),
             hours: hours)
         simulator.intensity = intensity
+        simulator.noise = noise
         simulator.generate()
+        if noise == .harsh { simulator.fabricate(share: 0.2) }
         simulator.generateDeliveries()
         simulator.writeTruthAlerts()
         // Arrival order: by when each report reached the mission (observedAt plus a reporting delay).
@@ -238,6 +255,7 @@ public struct Simulator {
 
         nextEvent += 1
         let eventId = String(format: "T%06d", nextEvent)
+        let firstReport = observations.count
         var originObserved = false
         for source in mission.sources.sources where source.kind != .partyClaim {
             guard let model = Self.model(kind, source.kind) else { continue }
@@ -261,7 +279,8 @@ public struct Simulator {
         record(
             TruthEvent(
                 id: eventId, kind: kind, observedKind: observedKind, at: at, location: location,
-                party: parties[actor].id, violations: violations), origin: origin, originObserved: originObserved)
+                party: parties[actor].id, violations: violations), origin: origin, originObserved: originObserved,
+            verifiable: verifiable(observations[firstReport...]))
     }
 
     /// Rockets from `actor`'s side onto a protected site: seen by the site's cameras and radar, claimed by the victim.
@@ -270,6 +289,7 @@ public struct Simulator {
         if mission.classify(origin).party != actor { return event(.siteStrike) }
         nextEvent += 1
         let eventId = String(format: "T%06d", nextEvent)
+        let firstReport = observations.count
         var originObserved = false
         for source in mission.sources.sources where source.kind != .partyClaim {
             guard let model = Self.model(.siteStrike, source.kind) else { continue }
@@ -282,11 +302,27 @@ public struct Simulator {
             TruthEvent(
                 id: eventId, kind: .siteStrike, observedKind: .mlrsFire, at: at, location: location,
                 party: mission.agreement.parties[actor].id, violations: ["mlrsFire"]), origin: origin,
-            originObserved: originObserved)
+            originObserved: originObserved, verifiable: verifiable(observations[firstReport...]))
+    }
+
+    /// Whether an event's reports could verify it under the mission's policy: a source of a grade that verifies
+    /// alone, or enough independent sources of reliable grade (party claims never count).
+    func verifiable(_ reports: ArraySlice<Observation>) -> Bool {
+        let policy = mission.agreement.verification
+        var reliable: [Source] = []
+        for o in reports {
+            guard let source = mission.sources[o.source], source.kind != .partyClaim,
+                policy.reliableGrades.contains(source.reliability)
+                    || policy.verifyAloneGrades.contains(source.reliability)
+            else { continue }
+            if policy.verifyAloneGrades.contains(source.reliability) { return true }
+            if !reliable.contains(where: { !$0.isIndependent(of: source) }) { reliable.append(source) }
+        }
+        return reliable.count >= policy.verifyWith
     }
 
     /// Writes one truth event and keeps it.
-    mutating func record(_ e: TruthEvent, origin: GeoPoint?, originObserved: Bool) {
+    mutating func record(_ e: TruthEvent, origin: GeoPoint?, originObserved: Bool, verifiable: Bool) {
         events.append(e)
         let (eventId, kind, at, location, violations) = (e.id, e.kind, e.at, e.location, e.violations)
         truth.beginObject()
@@ -303,6 +339,7 @@ public struct Simulator {
         for v in violations { truth.string(v) }
         truth.endArray()
         truth.key("originObserved"); truth.bool(originObserved)
+        truth.key("verifiable"); truth.bool(verifiable)
         truth.endObject()
         truth.newline()
     }
@@ -397,14 +434,36 @@ public struct Simulator {
         location: GeoPoint, origin: GeoPoint?, count: Int
     ) -> Bool {
         guard Double.random(in: 0..<1, using: &rng) < model.detection else { return false }
+        var model = model
+        let vague = source.kind == .osint || source.kind == .partyClaim
+        if noise != .standard {
+            if vague { model.locationSigma = Double.random(in: 1_000...2_500, using: &rng) }
+            if source.kind == .acoustic && kind == .smallArmsFire { model.originSigma = 150 }
+        }
+        if noise == .harsh {
+            model.locationSigma *= 2
+            model.timeSigma *= 2
+            model.originSigma = model.originSigma.map { $0 * 2 }
+            model.bearingSigma = model.bearingSigma.map { $0 * 2 }
+        }
         var carried = false
         let copies = Double.random(in: 0..<1, using: &rng) < Self.duplicateRate ? 2 : 1
         for _ in 0..<copies {
             let seen = jitter(location, sigma: model.locationSigma)
-            let observedAt = Timestamp(nanoseconds: at.nanoseconds + Int64(gaussian() * model.timeSigma * 1e9))
-            let delay =
-                source.kind == .osint || source.kind == .partyClaim
-                ? Double.random(in: 600...5_400, using: &rng) : Double.random(in: 5...300, using: &rng)
+            var timeError = gaussian() * model.timeSigma
+            var statedTimeUncertainty = (2 * model.timeSigma).rounded()
+            if noise != .standard && vague {
+                // Minutes off, one way or the other, and not said.
+                let minutes = Double.random(in: 600...1_800, using: &rng) * (noise == .harsh ? 2 : 1)
+                timeError = Bool.random(using: &rng) ? minutes : -minutes
+                statedTimeUncertainty = 0
+            }
+            let observedAt = Timestamp(nanoseconds: at.nanoseconds + Int64(timeError * 1e9))
+            var delay =
+                vague ? Double.random(in: 600...5_400, using: &rng) : Double.random(in: 5...300, using: &rng)
+            if noise != .standard && source.kind == .patrol && Double.random(in: 0..<1, using: &rng) < 0.1 {
+                delay = Double.random(in: 23_400...43_200, using: &rng)  // back from the field, then written up
+            }
             var stated: Location?
             var bearing: Double?
             if let origin, let sigma = model.originSigma {
@@ -422,7 +481,7 @@ public struct Simulator {
                 id: "\(source.id)/\(nextObservation)", source: source.id, observedAt: observedAt, kind: kind,
                 location: Location(point: seen, uncertaintyMeters: (2 * model.locationSigma).rounded()),
                 reportedAt: Timestamp(nanoseconds: max(observedAt.nanoseconds, at.nanoseconds) + Int64(delay * 1e9)),
-                timeUncertaintySeconds: (2 * model.timeSigma).rounded(), origin: stated, bearingDegrees: bearing,
+                timeUncertaintySeconds: statedTimeUncertainty, origin: stated, bearingDegrees: bearing,
                 weaponClass: weapon, count: count)
             observations.append(observation)
             truth.beginObject()
@@ -430,6 +489,7 @@ public struct Simulator {
             truth.key("observationId"); truth.string(observation.id)
             truth.key("eventId")
             if let eventId { truth.string(eventId) } else { truth.null() }
+            truth.key("sourceKind"); truth.string(source.kind.rawValue)
             truth.endObject()
             truth.newline()
         }
@@ -455,6 +515,18 @@ public struct Simulator {
         _ = report(
             eventId: nil, source: source, model: model, kind: kind, weapon: weapon, at: at, location: location,
             origin: nil, count: 1)
+    }
+
+    /// Adds fabricated reports — disinformation, from open sources and the parties' claims — until they are `share`
+    /// of all reports. Sensors' false alarms are modelled apart, at their own rates (``falseAlarms``).
+    mutating func fabricate(share: Double) {
+        let wanted = Int((Double(observations.count) * share / (1 - share)).rounded())
+        let liars = mission.sources.sources.filter { $0.kind == .osint || $0.kind == .partyClaim }
+        guard !liars.isEmpty else { return }
+        for _ in 0..<wanted {
+            let source = liars[Int.random(in: 0..<liars.count, using: &rng)]
+            falseReport(source: source, party: source.kind == .partyClaim ? source.organisation : nil)
+        }
     }
 
     // MARK: Geometry and randomness

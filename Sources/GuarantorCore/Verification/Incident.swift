@@ -78,8 +78,11 @@ public struct Violation: Sendable, Equatable {
     public var severity: Severity
     /// A party id, or `unattributed`.
     public var attributedTo: String
-    /// How the attribution was made: origin, bearings, side, or none.
+    /// How the attribution was made: origin, bearings, side, declarations, or none.
     public var attributionBasis: String
+    /// The probability that the happening's origin lies on the side of the party the evidence points to (the
+    /// attributed party, or for `unattributed` the likelier one); 1 for declarations, `nil` without evidence.
+    public var attributionProbability: Double? = nil
     /// The zone the rule concerns, or else the narrowest zone the incident lies in; `nil` outside every zone.
     public var zone: String?
     public var distanceToLineMeters: Double
@@ -116,8 +119,10 @@ public struct Violation: Sendable, Equatable {
         id: String, incidentId: String, rule: String, severity: Severity, attributedTo: String,
         attributionBasis: String, zone: String?, distanceToLineMeters: Double, at: Timestamp, probability: Double,
         incidentStatus: IncidentStatus, sector: String? = nil, verifiedAt: Timestamp? = nil, endorsedBy: [String] = [],
-        endorsed: Bool = false, contests: [ReviewAction] = [], detail: String? = nil
+        endorsed: Bool = false, contests: [ReviewAction] = [], detail: String? = nil,
+        attributionProbability: Double? = nil
     ) {
+        self.attributionProbability = attributionProbability
         self.id = id
         self.incidentId = incidentId
         self.rule = rule

@@ -96,6 +96,15 @@ public struct VerificationEngine: Sendable {
         return 0.5 * erfc(-(halfWidth - distance) / (sigma * 2.0.squareRoot()))
     }
 
+    /// The probability that a point estimated `distance` metres from the line lies on the side the estimate is on,
+    /// when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.
+    static func sideProbability(distance: Double, uncertainty: Double) -> Double {
+        0.5 * erfc(-distance / (max(uncertainty, 1) / 2 * 2.0.squareRoot()))
+    }
+
+    /// The error of a reported bearing, at 95 % (degrees): it widens a crossing's uncertainty with the range.
+    static let bearingUncertaintyDegrees = 10.0
+
     /// Least-squares crossing of bearing lines in a local plane, if at least two differ by 15° or more.
     static func intersect(_ rays: [(GeoPoint, Double)]) -> GeoPoint? {
         let angles = rays.map(\.1)

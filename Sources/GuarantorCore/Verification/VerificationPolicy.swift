@@ -1,7 +1,8 @@
 /// How observations are correlated and when incidents are promoted automatically (agreement.json `verification`).
 public struct VerificationPolicy: Sendable, Equatable {
     /// How far two observations of one kind group may be apart and still describe one happening, before their own
-    /// stated uncertainties are added (twice the root-sum-square of both, in metres and in seconds).
+    /// stated uncertainties are added (1.5 times the root-sum-square of both, in metres and in seconds: three standard
+    /// deviations of their combined error).
     public struct Window: Sendable, Equatable {
         public var seconds: Double
         public var meters: Double
@@ -19,6 +20,16 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var verifyAloneGrades: [Reliability]
     /// Correlation windows per kind group.
     public var windows: [KindGroup: Window]
+    /// How far off in time a report of each source kind may be when it states less (seconds): a report is correlated
+    /// with the largest of its own `timeUncertaintySeconds`, its source's and its kind's. Open sources and party claims
+    /// are often 10–30 minutes off and rarely say so.
+    public var timeUncertaintyByKind: [SourceKind: Double]
+    /// The probability that an origin lies on a party's side from which a violation is attributed to that party.
+    public var attributionThreshold: Double
+    /// The prior probability that fire landing on one party's side came from the other's, weighed with the origin
+    /// estimates (0.5: where it lands says nothing). It must stay below ``attributionThreshold``, so that where fire
+    /// lands never attributes it alone.
+    public var crossLinePrior: Double
 
     /// The correlation window of a kind group (every group has one: parsing starts from ``standard``).
     public func window(for group: KindGroup) -> Window { windows[group] ?? Self.standard.windows[group]! }
@@ -36,12 +47,17 @@ public struct VerificationPolicy: Sendable, Equatable {
             .troops: Window(seconds: 1_800, meters: 1_000), .drone: Window(seconds: 900, meters: 2_000),
             .incursion: Window(seconds: 1_800, meters: 1_000), .effects: Window(seconds: 3_600, meters: 1_000),
             .impediment: Window(seconds: 3_600, meters: 2_000), .inspection: Window(seconds: 3_600, meters: 500),
-        ])
+        ], timeUncertaintyByKind: [.osint: 1_200, .partyClaim: 1_200, .patrol: 120], attributionThreshold: 0.95,
+        crossLinePrior: 0.8)
 
     public init(
         allowedLatenessSeconds: Double, corroborateWith: Int, verifyWith: Int, reliableGrades: [Reliability],
-        verifyAloneGrades: [Reliability], windows: [KindGroup: Window]
+        verifyAloneGrades: [Reliability], windows: [KindGroup: Window], timeUncertaintyByKind: [SourceKind: Double],
+        attributionThreshold: Double, crossLinePrior: Double
     ) {
+        self.crossLinePrior = crossLinePrior
+        self.timeUncertaintyByKind = timeUncertaintyByKind
+        self.attributionThreshold = attributionThreshold
         self.verifyAloneGrades = verifyAloneGrades
         self.allowedLatenessSeconds = allowedLatenessSeconds
         self.corroborateWith = corroborateWith
@@ -55,7 +71,8 @@ public struct VerificationPolicy: Sendable, Equatable {
         let f = try JSONFields(json, path: path)
         try f.rejectUnknown([
             "allowedLatenessSeconds", "corroborateWithIndependentSources", "verifyWithIndependentReliableSources",
-            "reliableGrades", "verifyAloneGrades", "correlation",
+            "reliableGrades", "verifyAloneGrades", "correlation", "timeUncertaintySeconds", "attributionThreshold",
+            "crossLinePrior",
         ])
         var policy = Self.standard
         if let v = try f.optionalNumber("allowedLatenessSeconds") {
@@ -88,6 +105,30 @@ public struct VerificationPolicy: Sendable, Equatable {
                 policy.windows[group] = Window(seconds: seconds, meters: meters)
             }
         }
+        if let byKind = try f.optionalObject("timeUncertaintySeconds") {
+            try byKind.rejectUnknown(SourceKind.allCases.map(\.rawValue))
+            for kind in SourceKind.allCases {
+                guard let v = try byKind.optionalNumber(kind.rawValue) else { continue }
+                guard v >= 0, v <= Self.maximumTimeSlackSeconds else {
+                    throw FieldError(
+                        path: byKind.path(kind.rawValue), reason: "must be in 0…\(Int(Self.maximumTimeSlackSeconds))")
+                }
+                policy.timeUncertaintyByKind[kind] = v
+            }
+        }
+        if let v = try f.optionalNumber("attributionThreshold") {
+            guard v >= 0.5, v < 1 else {
+                throw FieldError(path: f.path("attributionThreshold"), reason: "must be at least 0.5 and below 1")
+            }
+            policy.attributionThreshold = v
+        }
+        if let v = try f.optionalNumber("crossLinePrior") {
+            guard v >= 0.5, v < policy.attributionThreshold else {
+                throw FieldError(
+                    path: f.path("crossLinePrior"), reason: "must be at least 0.5 and below attributionThreshold")
+            }
+            policy.crossLinePrior = v
+        }
         self = policy
     }
 
@@ -108,6 +149,10 @@ public struct VerificationPolicy: Sendable, Equatable {
                             JSONValue.object(["seconds": .number(w.seconds), "meters": .number(w.meters)])
                         )
                     })),
+            "timeUncertaintySeconds": .object(
+                Dictionary(
+                    uniqueKeysWithValues: timeUncertaintyByKind.map { ($0.key.rawValue, JSONValue.number($0.value)) })),
+            "attributionThreshold": .number(attributionThreshold), "crossLinePrior": .number(crossLinePrior),
         ])
     }
 }

@@ -11,7 +11,7 @@ extension ReferenceVerification {
         guard incident.status != .rejected, incident.start >= agreement.effectiveAt else { return [] }
         let receivedLateAt = incident.late ? Violation.receivedLate(members.map { observations[$0] }) : nil
         var found: [Violation] = []
-        var attribution: (party: String, basis: String)?
+        var attribution: (party: String, basis: String, probability: Double?)?
         for rule in agreement.rules where rule.kinds.contains(incident.kind) {
             if !rule.weaponClasses.isEmpty {
                 guard let weapon = incident.weaponClass, rule.weaponClasses.contains(weapon) else { continue }
@@ -44,7 +44,8 @@ extension ReferenceVerification {
                     severity: rule.severity, attributedTo: attribution!.party, attributionBasis: attribution!.basis,
                     zone: zone, distanceToLineMeters: incident.classification.distanceToLineMeters, at: incident.start,
                     probability: (probability * 1000).rounded() / 1000, incidentStatus: incident.status,
-                    sector: sectorName(incident), verifiedAt: incident.verifiedAt))
+                    sector: sectorName(incident), verifiedAt: incident.verifiedAt,
+                    attributionProbability: attribution!.probability))
         }
         if let finding = reconcileWithDeclarations(incident, alreadyFound: !found.isEmpty) { found.append(finding) }
         if let receivedLateAt {
@@ -70,7 +71,7 @@ extension ReferenceVerification {
                 attributedTo: party, attributionBasis: "declarations", zone: nil,
                 distanceToLineMeters: c.distanceToLineMeters, at: incident.start, probability: 1,
                 incidentStatus: incident.status, sector: sectorName(incident), verifiedAt: incident.verifiedAt,
-                detail: detail)
+                detail: detail, attributionProbability: 1)
         }
         guard let weapon = incident.weaponClass else { return nil }
         switch incident.kind {
@@ -109,7 +110,8 @@ extension ReferenceVerification {
                 attributedTo: party.id, attributionBasis: "declarations", zone: nil, distanceToLineMeters: 0,
                 at: agreement.effectiveAt, probability: 1, incidentStatus: .verified,
                 verifiedAt: agreement.effectiveAt,
-                detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes")
+                detail: "\(party.name) declared no heavy-weapon inventory, storage sites or withdrawal routes",
+                attributionProbability: 1)
         }
     }
 
@@ -123,40 +125,65 @@ extension ReferenceVerification {
         return 0.5 * erfc(-(halfWidth - distance) / (sigma * 2.0.squareRoot()))
     }
 
-    /// To a party only when the evidence allows: an estimated point of origin, crossing bearings from two places,
-    /// or a sighting clearly on one side. Otherwise `unattributed`.
-    func attribute(_ incident: Incident, members: [Int]) -> (party: String, basis: String) {
+    /// To a party when the evidence puts the origin on its side with probability ≥ the policy's threshold: stated
+    /// origins (per source the inverse-variance mean at that source's best uncertainty, then fused across sources),
+    /// else two or more crossing bearings (uncertainty: the observers' and 10° at the mean range), else a sighting's
+    /// own side. The probability is Φ(2d/u) for an estimate d metres from the line with 95 % radius u.
+    func attribute(_ incident: Incident, members: [Int]) -> (party: String, basis: String, probability: Double?) {
         let parties = mission.agreement.parties
-        var observed: [(Observation, Vector3)] = []
-        observed.reserveCapacity(members.count)
-        for i in members { observed.append((observation(at: i), position(at: i))) }
-        let members = observed
-        // 1. Stated origins, fused.
-        let origins = members.compactMap { $0.0.origin }
-        if !origins.isEmpty {
-            let origin = Self.fuse(origins.map { (WGS84.ecef($0.point), $0.uncertaintyMeters) })
-            let c = mission.classify(origin.point)
-            if c.distanceToLineMeters > origin.uncertaintyMeters { return (parties[c.party].id, "origin") }
-            return ("unattributed", "origin too near the line")
+        let threshold = mission.agreement.verification.attributionThreshold
+        func side(_ distance: Double, _ u: Double) -> Double {
+            0.5 * erfc(-distance / (max(u, 1) / 2 * 2.0.squareRoot()))
         }
-        // 2. Two or more bearings that cross at a clear angle.
-        let bearings = members.filter { $0.0.bearingDegrees != nil }
-        if bearings.count >= 2,
-            let origin = Self.intersect(bearings.map { ($0.0.location.point, $0.0.bearingDegrees!) })
-        {
-            let c = mission.classify(origin)
-            if c.distanceToLineMeters > 2_000 { return (parties[c.party].id, "bearings") }
-            return ("unattributed", "bearings cross near the line")
+        func weighed(_ p: GeoPoint, _ u: Double, _ basis: String, _ tooNear: String) -> (String, String, Double?) {
+            let c = mission.classify(p)
+            // The estimate's side, weighed (for fire) with the prior from where it landed, by Bayes' rule.
+            var pe = side(c.distanceToLineMeters, u)
+            if incident.kind.group == .fire {
+                let landed = side(incident.classification.distanceToLineMeters, incident.location.uncertaintyMeters)
+                let q = mission.agreement.verification.crossLinePrior
+                let prior =
+                    incident.classification.party == c.party
+                    ? q * (1 - landed) + (1 - q) * landed : q * landed + (1 - q) * (1 - landed)
+                pe = pe * prior / max(pe * prior + (1 - pe) * (1 - prior), .leastNormalMagnitude)
+            }
+            let (party, probability) = pe >= 0.5 ? (c.party, pe) : (1 - c.party, 1 - pe)
+            let shown = (probability * 10_000).rounded() / 10_000
+            return probability >= threshold ? (parties[party].id, basis, shown) : ("unattributed", tooNear, shown)
         }
-        // 3. A sighting stands on its party's side; so does a checkpoint that turns monitors back.
+        let observed = members.map { observation(at: $0) }
+        var perSource: [(String, [Location])] = []
+        for o in observed {
+            guard let origin = o.origin else { continue }
+            if let k = perSource.firstIndex(where: { $0.0 == o.source }) {
+                perSource[k].1.append(origin)
+            } else {
+                perSource.append((o.source, [origin]))
+            }
+        }
+        if !perSource.isEmpty {
+            let estimates = perSource.map { _, origins -> (Vector3, Double) in
+                let mean = Self.fuse(origins.map { (WGS84.ecef($0.point), $0.uncertaintyMeters) })
+                return (WGS84.ecef(mean.point), origins.map(\.uncertaintyMeters).min()!)
+            }
+            let origin = Self.fuse(estimates)
+            return weighed(origin.point, origin.uncertaintyMeters, "origin", "origin too near the line")
+        }
+        let bearings = observed.filter { $0.bearingDegrees != nil }
+        if bearings.count >= 2, let origin = Self.intersect(bearings.map { ($0.location.point, $0.bearingDegrees!) }) {
+            let n = Double(bearings.count)
+            let range = bearings.map { WGS84.distance($0.location.point, origin) }.reduce(0, +) / n
+            let own = bearings.map { $0.location.uncertaintyMeters * $0.location.uncertaintyMeters }.reduce(0, +) / n
+            let u = (own + pow(range * tan(10 * .pi / 180), 2)).squareRoot()
+            return weighed(origin, u, "bearings", "bearings cross near the line")
+        }
         if [.heavyWeapons, .troops].contains(incident.kind.group)
             || [.accessDenial, .restrictionOfMovement].contains(incident.kind)
         {
-            let c = incident.classification
-            if c.distanceToLineMeters > incident.location.uncertaintyMeters { return (parties[c.party].id, "side") }
-            return ("unattributed", "sighting too near the line")
+            return weighed(
+                incident.location.point, incident.location.uncertaintyMeters, "side", "sighting too near the line")
         }
-        return ("unattributed", "none")
+        return ("unattributed", "none", nil)
     }
 
     /// Least-squares crossing of bearing lines in a local plane, if at least two differ by 15° or more.

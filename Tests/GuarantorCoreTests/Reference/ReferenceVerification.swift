@@ -74,14 +74,15 @@ struct ReferenceVerification: Sendable {
         positions.append(p)
         times.append(t)
         spatialUncertainty.append(observation.location.uncertaintyMeters)
-        timeUncertainty.append(observation.timeUncertaintySeconds)
-        largestTimeUncertainty = max(largestTimeUncertainty, observation.timeUncertaintySeconds)
+        let tu = mission.timeUncertainty(of: observation, source: mission.sources[observation.source])
+        timeUncertainty.append(tu)
+        largestTimeUncertainty = max(largestTimeUncertainty, tu)
         late.append(isLate)
         parent.append(index)
         let anchor =
             mission.sources[observation.source]?.kind != .partyClaim
             && observation.location.uncertaintyMeters <= Self.anchorMaximumUncertaintyMeters
-            && observation.timeUncertaintySeconds <= Self.anchorMaximumTimeUncertaintySeconds
+            && tu <= Self.anchorMaximumTimeUncertaintySeconds
         isAnchor.append(anchor)
         if isLate { return }
         if anchor {
@@ -112,7 +113,7 @@ struct ReferenceVerification: Sendable {
                     timeUncertainty: timeUncertainty[j])
                 let b = Correlator.Link(
                     position: position, time: t, spatialUncertainty: o.location.uncertaintyMeters,
-                    timeUncertainty: o.timeUncertaintySeconds)
+                    timeUncertainty: mission.timeUncertainty(of: o, source: mission.sources[o.source]))
                 guard Correlator.linked(a, b, window) else { continue }
                 let s = Correlator.separation(a, b, window)
                 if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
@@ -132,7 +133,7 @@ struct ReferenceVerification: Sendable {
         let (cx, cy) = Self.cell(observations[i].location.point)
         let t = timeUncertainty[i]
         let slack = min(
-            2 * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
+            Correlator.uncertaintyReach * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
             VerificationPolicy.maximumTimeSlackSeconds)
         let reach = Self.nanos(window.seconds + slack)
         var found: [Int] = []
@@ -152,11 +153,11 @@ struct ReferenceVerification: Sendable {
         let a = observations[i], b = observations[j]
         let window = policy.window(for: a.kind.group)
         let ua = a.location.uncertaintyMeters, ub = b.location.uncertaintyMeters
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
-        let slack =
-            2
-            * (a.timeUncertaintySeconds * a.timeUncertaintySeconds + b.timeUncertaintySeconds * b.timeUncertaintySeconds)
-            .squareRoot()
+        let reach = min(
+            window.meters + Correlator.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            VerificationPolicy.maximumLinkMeters)
+        let (ta, tb) = (timeUncertainty[i], timeUncertainty[j])
+        let slack = Correlator.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
         return (positions[i] - positions[j]).length / max(reach, 1)
             + Double(abs(times[i] - times[j])) / 1e9 / max(window.seconds + slack, 1)
     }
@@ -170,10 +171,13 @@ struct ReferenceVerification: Sendable {
 
     private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
         let ta = timeUncertainty[i], tb = timeUncertainty[j]
-        let timeSlack = min(2 * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+        let timeSlack = min(
+            Correlator.uncertaintyReach * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         guard abs(times[i] - times[j]) <= Self.nanos(window.seconds + timeSlack) else { return false }
         let ua = spatialUncertainty[i], ub = spatialUncertainty[j]
-        let reach = min(window.meters + 2 * (ua * ua + ub * ub).squareRoot(), VerificationPolicy.maximumLinkMeters)
+        let reach = min(
+            window.meters + Correlator.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            VerificationPolicy.maximumLinkMeters)
         return (positions[i] - positions[j]).lengthSquared <= reach * reach
     }
 
