@@ -6,6 +6,7 @@ oblasts as sectors, `guarantor simulate --noise P`, `guarantor replay`, `guarant
 profile with the figures pooled over its seeds, and whether each target holds.
 
     python3 scripts/verification_targets.py --guarantor .build/release/guarantor [--seeds 1 2 3] [--hours 48]
+        [--require standard realistic]   # exit 1 if a target of these profiles is missed (scripts/test.sh)
 """
 import argparse
 import json
@@ -31,6 +32,7 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--hours", type=float, default=48)
     ap.add_argument("--profiles", nargs="+", default=["standard", "realistic", "harsh"])
+    ap.add_argument("--require", nargs="*", default=[], help="profiles whose targets must all hold (else exit 1)")
     args = ap.parse_args()
     line = os.path.join(args.data, "front-line-derived/front_line_20251201.geojson")
     oblasts = os.path.join(args.data, "ukraine-admin-boundaries/geoBoundaries-UKR-ADM1_simplified.geojson")
@@ -85,6 +87,9 @@ def main():
                 if not ok:
                     failures.append(f"{profile}: {name}")
         print(f"\n{len(failures)} target(s) missed" + (": " + "; ".join(failures) if failures else ""))
+        required = [f for f in failures if f.split(":")[0] in args.require]
+        if required:
+            sys.exit(f"FAILED: required targets missed: {'; '.join(required)}")
 
 
 if __name__ == "__main__":
