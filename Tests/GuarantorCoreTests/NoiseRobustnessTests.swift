@@ -67,6 +67,11 @@ import Testing
         #expect { try Self.mission { $0["crossLinePrior"] = .number(0.97) } } throws: {
             "\($0)".contains("crossLinePrior")
         }
+        // A threshold at or below the default prior would let where fire lands attribute it alone.
+        #expect { try Self.mission { $0["attributionThreshold"] = .number(0.7) } } throws: {
+            ($0 as? Mission.Problem)?.error.path == "verification.attributionThreshold"
+                || ($0 as? FieldError)?.path == "verification.attributionThreshold"
+        }
         let badSource = JSONValue.object([
             "sources": .array([
                 .object([

@@ -388,7 +388,8 @@ public struct IncidentBuilder: Sendable {
             }
             let (side, probability) = p >= 0.5 ? (c.party, p) : (1 - c.party, 1 - p)
             let shown = (probability * 10_000).rounded() / 10_000
-            return probability >= policy.attributionThreshold
+            // Decided on the figure shown, so that no finding reads 0.95 and stays unattributed.
+            return shown >= policy.attributionThreshold
                 ? Attribution(party: parties[side].id, basis: basis, probability: shown)
                 : Attribution(party: "unattributed", basis: tooNear, probability: shown)
         }

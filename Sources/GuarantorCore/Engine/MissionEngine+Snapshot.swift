@@ -17,7 +17,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 /// again, exactly as before. What the open and held incidents contributed is left out (the refresh adds it again).
 /// The bytes are canonical JSON: the same state gives the same bytes, which `guarantor verify` compares.
 extension MissionEngine {
-    static let snapshotVersion = 3
+    static let snapshotVersion = 4
 
     /// The engine's state as canonical JSON. Results are drawn first (``refresh()``), so that nothing published is
     /// left to take back: take the changes after the snapshot, and keep them with it.

@@ -94,7 +94,7 @@ public struct Score: Sendable {
             pairCount[c + "\u{1F}" + l, default: 0] += 1
         }
         var precision = 0.0, recall = 0.0
-        for o in eventOf.keys {
+        for o in eventOf.keys.sorted() {  // a fixed order: the sums' last digits must not vary between runs
             let l = label(o), c = incidentOf[o] ?? "missing:" + o
             let both = Double(pairCount[c + "\u{1F}" + l]!)
             precision += both / Double(incidentSize[c]!)

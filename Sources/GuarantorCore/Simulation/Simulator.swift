@@ -22,7 +22,8 @@ public struct Simulator {
     public enum Noise: String, Sendable, CaseIterable {
         /// The model below as it stands: every report states its time and location uncertainty honestly.
         case standard
-        /// Open sources and party claims 10–30 minutes off without saying so, and 2–5 km off (stated); one patrol
+        /// Open sources and party claims 10–30 minutes off without saying so, and typically 2–5 km off (σ 1.6–4 km,
+        /// stated as 2σ); one patrol
         /// report in ten filed 6½–12 hours late (beyond the allowed lateness); acoustic arrays estimate the origin of
         /// small-arms fire too.
         case realistic
@@ -310,7 +311,10 @@ public struct Simulator {
     func verifiable(_ reports: ArraySlice<Observation>) -> Bool {
         let policy = mission.agreement.verification
         var reliable: [Source] = []
+        let lateness = Int64(policy.allowedLatenessSeconds * 1e9)
         for o in reports {
+            // A report filed beyond the allowed lateness cannot verify the incident the timely ones make.
+            if let filed = o.reportedAt, filed.nanoseconds - o.observedAt.nanoseconds > lateness { continue }
             guard let source = mission.sources[o.source], source.kind != .partyClaim,
                 policy.reliableGrades.contains(source.reliability)
                     || policy.verifyAloneGrades.contains(source.reliability)
@@ -437,7 +441,7 @@ public struct Simulator {
         var model = model
         let vague = source.kind == .osint || source.kind == .partyClaim
         if noise != .standard {
-            if vague { model.locationSigma = Double.random(in: 1_000...2_500, using: &rng) }
+            if vague { model.locationSigma = Double.random(in: 1_600...4_000, using: &rng) }  // typically 2–5 km off
             if source.kind == .acoustic && kind == .smallArmsFire { model.originSigma = 150 }
         }
         if noise == .harsh {

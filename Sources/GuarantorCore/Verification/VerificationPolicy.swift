@@ -21,8 +21,8 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// Correlation windows per kind group.
     public var windows: [KindGroup: Window]
     /// How far off in time a report of each source kind may be when it states less (seconds): a report is correlated
-    /// with the largest of its own `timeUncertaintySeconds`, its source's and its kind's. Open sources and party claims
-    /// are often 10–30 minutes off and rarely say so.
+    /// with the larger of its own `timeUncertaintySeconds` and its source's figure, or else its kind's from here. Open
+    /// sources and party claims are often 10–30 minutes off and rarely say so.
     public var timeUncertaintyByKind: [SourceKind: Double]
     /// The probability that an origin lies on a party's side from which a violation is attributed to that party.
     public var attributionThreshold: Double
@@ -123,11 +123,19 @@ public struct VerificationPolicy: Sendable, Equatable {
             policy.attributionThreshold = v
         }
         if let v = try f.optionalNumber("crossLinePrior") {
-            guard v >= 0.5, v < policy.attributionThreshold else {
-                throw FieldError(
-                    path: f.path("crossLinePrior"), reason: "must be at least 0.5 and below attributionThreshold")
+            guard v >= 0.5, v < 1 else {
+                throw FieldError(path: f.path("crossLinePrior"), reason: "must be at least 0.5 and below 1")
             }
             policy.crossLinePrior = v
+        }
+        // Where fire lands must never attribute it alone, whichever of the two was given.
+        guard policy.crossLinePrior < policy.attributionThreshold else {
+            let key = f.members["crossLinePrior"] != nil ? "crossLinePrior" : "attributionThreshold"
+            throw FieldError(
+                path: f.path(key),
+                reason:
+                    "crossLinePrior (\(JSONFields.format(policy.crossLinePrior))) must be below attributionThreshold (\(JSONFields.format(policy.attributionThreshold)))"
+            )
         }
         self = policy
     }

@@ -149,7 +149,7 @@ extension ReferenceVerification {
             }
             let (party, probability) = pe >= 0.5 ? (c.party, pe) : (1 - c.party, 1 - pe)
             let shown = (probability * 10_000).rounded() / 10_000
-            return probability >= threshold ? (parties[party].id, basis, shown) : ("unattributed", tooNear, shown)
+            return shown >= threshold ? (parties[party].id, basis, shown) : ("unattributed", tooNear, shown)
         }
         let observed = members.map { observation(at: $0) }
         var perSource: [(String, [Location])] = []
@@ -174,7 +174,8 @@ extension ReferenceVerification {
             let n = Double(bearings.count)
             let range = bearings.map { WGS84.distance($0.location.point, origin) }.reduce(0, +) / n
             let own = bearings.map { $0.location.uncertaintyMeters * $0.location.uncertaintyMeters }.reduce(0, +) / n
-            let u = (own + pow(range * tan(10 * .pi / 180), 2)).squareRoot()
+            let spread = range * tan(10 * .pi / 180)
+            let u = (own + spread * spread).squareRoot()
             return weighed(origin, u, "bearings", "bearings cross near the line")
         }
         if [.heavyWeapons, .troops].contains(incident.kind.group)

@@ -74,7 +74,7 @@ struct ReferenceVerification: Sendable {
         positions.append(p)
         times.append(t)
         spatialUncertainty.append(observation.location.uncertaintyMeters)
-        let tu = mission.timeUncertainty(of: observation, source: mission.sources[observation.source])
+        let tu = timeUncertainty(of: observation)
         timeUncertainty.append(tu)
         largestTimeUncertainty = max(largestTimeUncertainty, tu)
         late.append(isLate)
@@ -113,7 +113,7 @@ struct ReferenceVerification: Sendable {
                     timeUncertainty: timeUncertainty[j])
                 let b = Correlator.Link(
                     position: position, time: t, spatialUncertainty: o.location.uncertaintyMeters,
-                    timeUncertainty: mission.timeUncertainty(of: o, source: mission.sources[o.source]))
+                    timeUncertainty: timeUncertainty(of: o))
                 guard Correlator.linked(a, b, window) else { continue }
                 let s = Correlator.separation(a, b, window)
                 if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
@@ -133,7 +133,7 @@ struct ReferenceVerification: Sendable {
         let (cx, cy) = Self.cell(observations[i].location.point)
         let t = timeUncertainty[i]
         let slack = min(
-            Correlator.uncertaintyReach * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
+            Self.uncertaintyReach * (t * t + largestTimeUncertainty * largestTimeUncertainty).squareRoot(),
             VerificationPolicy.maximumTimeSlackSeconds)
         let reach = Self.nanos(window.seconds + slack)
         var found: [Int] = []
@@ -154,12 +154,23 @@ struct ReferenceVerification: Sendable {
         let window = policy.window(for: a.kind.group)
         let ua = a.location.uncertaintyMeters, ub = b.location.uncertaintyMeters
         let reach = min(
-            window.meters + Correlator.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            window.meters + Self.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
             VerificationPolicy.maximumLinkMeters)
         let (ta, tb) = (timeUncertainty[i], timeUncertainty[j])
-        let slack = Correlator.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
+        let slack = Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
         return (positions[i] - positions[j]).length / max(reach, 1)
             + Double(abs(times[i] - times[j])) / 1e9 / max(window.seconds + slack, 1)
+    }
+
+    /// Stated uncertainties are 95 % radii (2σ): a link allows 3σ of the two reports' combined error.
+    static let uncertaintyReach = 1.5
+
+    /// How far off in time an observation may be: what it states, or more if its source (else its source's kind, by
+    /// the policy) is typically further off.
+    func timeUncertainty(of o: Observation) -> Double {
+        guard let source = mission.sources[o.source] else { return o.timeUncertaintySeconds }
+        if let own = source.timeUncertaintySeconds { return max(o.timeUncertaintySeconds, own) }
+        return max(o.timeUncertaintySeconds, policy.timeUncertaintyByKind[source.kind] ?? 0)
     }
 
     /// Anchors: observations precise enough to found an incident.
@@ -172,11 +183,11 @@ struct ReferenceVerification: Sendable {
     private func linked(_ i: Int, _ j: Int, _ window: VerificationPolicy.Window) -> Bool {
         let ta = timeUncertainty[i], tb = timeUncertainty[j]
         let timeSlack = min(
-            Correlator.uncertaintyReach * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
+            Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot(), VerificationPolicy.maximumTimeSlackSeconds)
         guard abs(times[i] - times[j]) <= Self.nanos(window.seconds + timeSlack) else { return false }
         let ua = spatialUncertainty[i], ub = spatialUncertainty[j]
         let reach = min(
-            window.meters + Correlator.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
+            window.meters + Self.uncertaintyReach * (ua * ua + ub * ub).squareRoot(),
             VerificationPolicy.maximumLinkMeters)
         return (positions[i] - positions[j]).lengthSquared <= reach * reach
     }
