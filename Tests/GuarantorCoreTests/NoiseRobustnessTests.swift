@@ -50,6 +50,24 @@ import Testing
         #expect(V.run(stated, mission: try Self.mission(sources: sources)).incidents.count == 1)
     }
 
+    @Test func aVagueReportJoinsTheIncidentOfItsOwnKindBeforeANearerOneOfAnother() {
+        // Artillery fire at minute 0, mortar fire at minute 8 (two incidents); a claim of mortar fire at minute 3 is
+        // nearer in time to the artillery, yet the mortar fire explains it better.
+        let r = V.run([
+            V.observation("art", "us-acoustic", minute: 0, at: V.uaSide, kind: .artilleryFire),
+            V.observation("mor", "us-radar", minute: 8, at: V.uaSide, kind: .mortarFire),
+            V.observation("claim", "ua-claims", minute: 3, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
+        ])
+        #expect(r.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["art"], ["claim", "mor"]])
+        // Of one kind, the nearer one wins.
+        let same = V.run([
+            V.observation("art", "us-acoustic", minute: 0, at: V.uaSide, kind: .mortarFire),
+            V.observation("mor", "us-radar", minute: 8, at: V.uaSide, kind: .mortarFire),
+            V.observation("claim", "ua-claims", minute: 3, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
+        ])
+        #expect(same.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["art", "claim"], ["mor"]])
+    }
+
     @Test func newFieldsAreReadCheckedAndWrittenBack() throws {
         let mission = EngineEquivalenceTests.mission
         let policy = mission.agreement.verification

@@ -26,20 +26,27 @@ struct Correlator: Sendable {
         var time: Int64
         var spatialUncertainty: Double
         var timeUncertainty: Double
+        /// The observation's kind (its index in `ObservationKind.allCases`).
+        var kind: UInt8
 
-        init(position: Vector3, time: Int64, spatialUncertainty: Double, timeUncertainty: Double) {
+        init(position: Vector3, time: Int64, spatialUncertainty: Double, timeUncertainty: Double, kind: ObservationKind)
+        {
             self.position = position
             self.time = time
             self.spatialUncertainty = spatialUncertainty
             self.timeUncertainty = timeUncertainty
+            self.kind = Self.kindOrdinals[kind]!
         }
+
+        private static let kindOrdinals = Dictionary(
+            uniqueKeysWithValues: ObservationKind.allCases.enumerated().map { ($1, UInt8($0)) })
 
         /// What a report links by.
         init(_ report: Report) {
             self.init(
                 position: report.position, time: report.time,
                 spatialUncertainty: report.observation.location.uncertaintyMeters,
-                timeUncertainty: report.timeUncertainty)
+                timeUncertainty: report.timeUncertainty, kind: report.observation.kind)
         }
     }
 
@@ -134,6 +141,10 @@ struct Correlator: Sendable {
     static let groupOrdinals = Dictionary(
         uniqueKeysWithValues: KindGroup.allCases.enumerated().map { ($1, UInt8($0)) })
     private let windows: [VerificationPolicy.Window]
+
+    /// How much farther a report of another kind of the same family is (mortar fire reported, artillery fire seen):
+    /// half a reach. Kinds that agree explain a report better; kinds that differ still link.
+    static let otherKindPenalty = 0.5
 
     /// How far stated uncertainties widen a link, as a multiple of their root-sum-square: stated uncertainties are
     /// 95 % radii (≈ 2σ), so 1.5 × √(u₁² + u₂²) is three standard deviations of the two reports' combined error.
@@ -365,7 +376,8 @@ struct Correlator: Sendable {
         Self.separation(links[Int(i)], links[Int(j)], windows[Int(kindGroup[Int(i)])])
     }
 
-    /// How far apart two linked observations are, in units of their link reach and time window (0…2).
+    /// How far apart two linked observations are, in units of their link reach and time window (0…2), and
+    /// ``otherKindPenalty`` more when their kinds differ within the family: what explains a report best.
     static func separation(_ a: Link, _ b: Link, _ window: VerificationPolicy.Window) -> Double {
         let ua = a.spatialUncertainty, ub = b.spatialUncertainty
         let reach = min(
@@ -375,6 +387,7 @@ struct Correlator: Sendable {
         let slack = Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
         return (a.position - b.position).length / max(reach, 1)
             + Double(abs(a.time - b.time)) / 1e9 / max(window.seconds + slack, 1)
+            + (a.kind != b.kind ? otherKindPenalty : 0)
     }
 
     // MARK: Groups

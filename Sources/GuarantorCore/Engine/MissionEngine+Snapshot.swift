@@ -64,6 +64,7 @@ extension MissionEngine {
                 w.beginArray()
                 w.number(p.lon); w.number(p.lat); w.integer(m.time)
                 w.number(m.spatialUncertainty); w.number(m.timeUncertainty)
+                w.string(ObservationKind.allCases[Int(m.kind)].rawValue)
                 w.endArray()
             }
             w.endArray()
@@ -207,21 +208,23 @@ extension MissionEngine {
         }
     }
 
-    /// A recently sealed incident read back: `[lon, lat, time, uncertainty, time uncertainty]` per member.
+    /// A recently sealed incident read back: `[lon, lat, time, uncertainty, time uncertainty, kind]` per member.
     static func sealedEntry(_ value: JSONValue) throws -> RecentlySealed.Entry {
         let f = try JSONFields(value)
         guard let key = IncidentKey.parse(try f.string("key")) else { throw SnapshotError("recentlySealed: bad key") }
         var members: [Correlator.Link] = []
         var points: [GeoPoint] = []
         for item in try f.array("members") {
-            guard case .array(let fields) = item, fields.count == 5, case .number(let lon) = fields[0],
+            guard case .array(let fields) = item, fields.count == 6, case .number(let lon) = fields[0],
                 case .number(let lat) = fields[1], case .string(let time) = fields[2], let t = Int64(time),
-                case .number(let u) = fields[3], case .number(let tu) = fields[4]
-            else { throw SnapshotError("recentlySealed: a member is not [lon, lat, time, u, tu]") }
+                case .number(let u) = fields[3], case .number(let tu) = fields[4], case .string(let k) = fields[5],
+                let kind = ObservationKind(rawValue: k)
+            else { throw SnapshotError("recentlySealed: a member is not [lon, lat, time, u, tu, kind]") }
             let point = GeoPoint(lon: lon, lat: lat)
             points.append(point)
             members.append(
-                Correlator.Link(position: WGS84.ecef(point), time: t, spatialUncertainty: u, timeUncertainty: tu))
+                Correlator.Link(
+                    position: WGS84.ecef(point), time: t, spatialUncertainty: u, timeUncertainty: tu, kind: kind))
         }
         guard !members.isEmpty else { throw SnapshotError("recentlySealed: an incident without members") }
         return RecentlySealed.Entry(

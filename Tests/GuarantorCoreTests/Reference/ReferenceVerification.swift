@@ -110,10 +110,10 @@ struct ReferenceVerification: Sendable {
             for j in members {
                 let a = Correlator.Link(
                     position: positions[j], time: times[j], spatialUncertainty: spatialUncertainty[j],
-                    timeUncertainty: timeUncertainty[j])
+                    timeUncertainty: timeUncertainty[j], kind: observations[j].kind)
                 let b = Correlator.Link(
                     position: position, time: t, spatialUncertainty: o.location.uncertaintyMeters,
-                    timeUncertainty: timeUncertainty(of: o))
+                    timeUncertainty: timeUncertainty(of: o), kind: o.kind)
                 guard Correlator.linked(a, b, window) else { continue }
                 let s = Correlator.separation(a, b, window)
                 if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
@@ -160,6 +160,7 @@ struct ReferenceVerification: Sendable {
         let slack = Self.uncertaintyReach * (ta * ta + tb * tb).squareRoot()
         return (positions[i] - positions[j]).length / max(reach, 1)
             + Double(abs(times[i] - times[j])) / 1e9 / max(window.seconds + slack, 1)
+            + (a.kind != b.kind ? 0.5 : 0)  // another kind of the family explains it less well
     }
 
     /// Stated uncertainties are 95 % radii (2σ): a link allows 3σ of the two reports' combined error.
