@@ -17,7 +17,8 @@ import Testing
         ])
         #expect(run.status == 0, "\(run.stderr)")
         let mission = try MissionDirectory.load(URL(fileURLWithPath: directory))
-        let (observations, _, deliveries) = Simulator.run(mission: mission, seed: 4, hours: 48)
+        // Realistic noise: late patrol reports join incidents across the partitions too.
+        let (observations, _, deliveries) = Simulator.run(mission: mission, seed: 4, hours: 48, noise: .realistic)
         let actions = deliveries.map { MissionAction.guarantee($0) }
         let single = Replay.run(
             mission: mission, batch: ObservationBatch(observations: observations, lineNumbers: []), actions: actions)

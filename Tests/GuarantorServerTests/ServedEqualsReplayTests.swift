@@ -43,7 +43,9 @@ import Testing
         let fingerprint = try MissionDirectory.fingerprint(ServerTests.Fixture.missionURL)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("served-\(UUID().uuidString).sqlite")
         let store = try EventStore(path: path.path, missionId: mission.agreement.id)
-        let (observations, _, deliveries) = Simulator.run(mission: mission, seed: seed, hours: 36)
+        // Seed 12 with realistic noise: vague reports minutes off and patrols filing hours late.
+        let (observations, _, deliveries) = Simulator.run(
+            mission: mission, seed: seed, hours: 36, noise: seed == 12 ? .realistic : .standard)
         let sensor = try APIKeys.create(member: "MISSION", user: "feed", role: .sensor, in: store).key
         let admin = try APIKeys.create(member: "MISSION", user: "admin", role: .admin, in: store).key
         let feed = Feed(store: store, seed: seed)
