@@ -11,18 +11,13 @@ profile with the figures pooled over its seeds, and whether each target holds.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(__file__))
+from replay_ucdp import run  # noqa: E402
+
 PARTIES = ["--party", "UA=35.0462,48.4647", "--party", "RU=39.3078,48.5740"]
-
-
-def run(cmd):
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(cmd)}\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def main():

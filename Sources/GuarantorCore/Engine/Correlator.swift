@@ -26,8 +26,7 @@ struct Correlator: Sendable {
         var time: Int64
         var spatialUncertainty: Double
         var timeUncertainty: Double
-        /// The observation's kind (its index in `ObservationKind.allCases`).
-        var kind: UInt8
+        var kind: ObservationKind
 
         init(position: Vector3, time: Int64, spatialUncertainty: Double, timeUncertainty: Double, kind: ObservationKind)
         {
@@ -35,11 +34,8 @@ struct Correlator: Sendable {
             self.time = time
             self.spatialUncertainty = spatialUncertainty
             self.timeUncertainty = timeUncertainty
-            self.kind = Self.kindOrdinals[kind]!
+            self.kind = kind
         }
-
-        private static let kindOrdinals = Dictionary(
-            uniqueKeysWithValues: ObservationKind.allCases.enumerated().map { ($1, UInt8($0)) })
 
         /// What a report links by.
         init(_ report: Report) {

@@ -64,7 +64,7 @@ extension MissionEngine {
                 w.beginArray()
                 w.number(p.lon); w.number(p.lat); w.integer(m.time)
                 w.number(m.spatialUncertainty); w.number(m.timeUncertainty)
-                w.string(ObservationKind.allCases[Int(m.kind)].rawValue)
+                w.string(m.kind.rawValue)
                 w.endArray()
             }
             w.endArray()
@@ -147,7 +147,7 @@ extension MissionEngine {
             let open = try f.array("open").map { try Observation(json: $0, isKnownSource: known) }
             for o in open {
                 let report = mission.report(o, late: false)
-                _ = correlator.add(report, anchor: mission.isAnchor(report))
+                _ = correlator.add(report, anchor: mission.isAnchor(report, source: mission.sources[o.source]))
             }
             correlator.restore(watermark: try f.int64("watermark"))
             for item in try f.object("lateJoins").members {

@@ -129,10 +129,10 @@ public struct MissionEngine: Sendable {
         let t = observation.observedAt.nanoseconds
         observationCount += 1
         if t > latestTime { latestTime = t }
+        let source = mission.sources[observation.source]
         var report = Report(
             observation: observation, position: WGS84.ecef(point), time: t, late: correlator.isLate(t),
-            classification: classification,
-            timeUncertainty: mission.timeUncertainty(of: observation, source: mission.sources[observation.source]))
+            classification: classification, timeUncertainty: mission.timeUncertainty(of: observation, source: source))
         if report.late {
             lateCount += 1
             if let key = incidentJoined(by: report) {
@@ -141,7 +141,7 @@ public struct MissionEngine: Sendable {
             }
             seal(members: [report], owner: newOwner(), published: [], namedOrPinned: isNamedOrPinned([report]))
         } else {
-            let slot = correlator.add(report, anchor: mission.isAnchor(report))
+            let slot = correlator.add(report, anchor: mission.isAnchor(report, source: source))
             if correlator.keysWanted {
                 let key = correlator.keys[Int(slot)]
                 if actionsNamingKey[key] != nil || actionsNamingObservation[observation.id] != nil {

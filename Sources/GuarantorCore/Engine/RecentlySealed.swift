@@ -33,8 +33,6 @@ struct RecentlySealed: Sendable {
         windows = KindGroup.allCases.map { policy.window(for: $0) }
     }
 
-    var count: Int { entries.count }
-
     /// Keeps a sealed incident (its members, earliest first).
     mutating func insert(_ members: [Report]) {
         guard let first = members.first else { return }

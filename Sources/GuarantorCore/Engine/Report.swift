@@ -40,10 +40,10 @@ extension Mission {
         return max(o.timeUncertaintySeconds, typical)
     }
 
-    /// Whether a report is precise enough to found an incident: not a party's claim, located within 1 km and timed
-    /// within 2 minutes.
-    func isAnchor(_ report: Report) -> Bool {
-        sources[report.observation.source]?.kind != .partyClaim
+    /// Whether a report (of `source`, looked up once by the caller) is precise enough to found an incident: not a
+    /// party's claim, located within 1 km and timed within 2 minutes.
+    func isAnchor(_ report: Report, source: Source?) -> Bool {
+        source?.kind != .partyClaim
             && report.observation.location.uncertaintyMeters <= Correlator.anchorMaximumUncertaintyMeters
             && report.timeUncertainty <= Correlator.anchorMaximumTimeUncertaintySeconds
     }

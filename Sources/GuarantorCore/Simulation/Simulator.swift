@@ -23,9 +23,8 @@ public struct Simulator {
         /// The model below as it stands: every report states its time and location uncertainty honestly.
         case standard
         /// Open sources and party claims 10–30 minutes off without saying so, and typically 2–5 km off (σ 1.6–4 km,
-        /// stated as 2σ); one patrol
-        /// report in ten filed 6½–12 hours late (beyond the allowed lateness); acoustic arrays estimate the origin of
-        /// small-arms fire too.
+        /// stated as 2σ); one patrol report in ten filed 6½–12 hours late (beyond the allowed lateness); acoustic
+        /// arrays estimate the origin of small-arms fire too.
         case realistic
         /// Realistic with every error doubled (stated uncertainties doubled with them), and fabricated reports from open
         /// sources and party claims making up a fifth of all reports.

@@ -99,7 +99,8 @@ public struct VerificationEngine: Sendable {
     /// The probability that a point estimated `distance` metres from the line lies on the side the estimate is on,
     /// when the stated uncertainty is a 95 % radius (≈ 2σ) across the line.
     static func sideProbability(distance: Double, uncertainty: Double) -> Double {
-        0.5 * erfc(-distance / (max(uncertainty, 1) / 2 * 2.0.squareRoot()))
+        // The estimate's error must stay within `distance` across the line.
+        probabilityInside(distance: 0, uncertainty: uncertainty, halfWidth: distance)
     }
 
     /// The error of a reported bearing, at 95 % (degrees): it widens a crossing's uncertainty with the range.
