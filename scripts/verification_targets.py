@@ -38,7 +38,7 @@ def main():
         mission = os.path.join(tmp, "mission")
         run([g, "mission", "init", mission, "--line", line, "--sectors", oblasts] + PARTIES)
         print(f"{'profile':10} {'seed':>4} {'B3 F1':>6} {'osint':>6} {'claims':>6} {'V prec':>6} {'V rec':>6} "
-              f"{'attr':>6} {'wrong':>6} {'unattr':>6}")
+              f"{'attr':>6} {'wrong':>6} {'unattr':>6} {'ambig':>6} {'a-true':>6}")
         failures = []
         for profile in args.profiles:
             pooled = {"f1": [], "osint": [0, 0], "claims": [0, 0], "vp": [0, 0], "vr": [0, 0], "attr": [0, 0, 0]}
@@ -62,7 +62,8 @@ def main():
                 print(f"{profile:10} {seed:>4} {s['bcubed']['f1']:6.3f} {ratio([osint['joined'], osint['reports']]):6.3f} "
                       f"{ratio([claims['joined'], claims['reports']]):6.3f} {v['precision']:6.3f} {v['verifiableRecall']:6.3f} "
                       f"{ratio([at['right'], at['attributable']]):6.3f} {ratio([at['wrong'], at['attributable']]):6.3f} "
-                      f"{ratio([at['unattributed'], at['attributable']]):6.3f}")
+                      f"{ratio([at['unattributed'], at['attributable']]):6.3f} {s['ambiguous']['listed']:6.0f} "
+                      f"{ratio([s['ambiguous']['withTheirEvent'], s['ambiguous']['listed']]):6.3f}")
             ratio = lambda x: x[0] / x[1] if x[1] else 1.0
             f1 = min(pooled["f1"])
             right, wrong = pooled["attr"][0] / max(pooled["attr"][2], 1), pooled["attr"][1] / max(pooled["attr"][2], 1)

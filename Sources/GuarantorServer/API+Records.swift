@@ -51,8 +51,11 @@ extension GuarantorAPI {
         var weaponClass: WeaponClass?
         var severity: Severity?
         var party: String?
+        /// `true`: only reports two incidents explain about equally (``Incident/ambiguousBetween``), for analysts to
+        /// place; `false`: only the others.
+        var ambiguous: Bool?
 
-        var isEmpty: Bool { kind == nil && weaponClass == nil && severity == nil && party == nil }
+        var isEmpty: Bool { kind == nil && weaponClass == nil && severity == nil && party == nil && ambiguous == nil }
 
         /// Whether the incident as shown passes (read from its lines: these filters are not indexed).
         func passes(_ i: ResultView.Shown) -> Bool {
@@ -60,6 +63,7 @@ extension GuarantorAPI {
             guard case .object(let m) = try? JSONValue.parse(i.line) else { return false }
             if let kind, m["kind"] != .string(kind.rawValue) { return false }
             if let weaponClass, m["weaponClass"] != .string(weaponClass.rawValue) { return false }
+            if let ambiguous, (m["ambiguousBetween"] != nil) != ambiguous { return false }
             guard severity != nil || party != nil else { return true }
             return i.findings.split(separator: 0x0A).contains { line in
                 guard case .object(let f) = try? JSONValue.parse(Array(line)) else { return false }
@@ -72,7 +76,10 @@ extension GuarantorAPI {
     func incidents(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         try Self.allowParameters(
             request,
-            ["status", "from", "to", "bbox", "sector", "kind", "weaponClass", "severity", "party", "limit", "after"])
+            [
+                "status", "from", "to", "bbox", "sector", "kind", "weaponClass", "severity", "party", "ambiguous",
+                "limit", "after",
+            ])
         let q = request.uri.queryParameters
         let parties = state.mission.agreement.parties.map(\.id) + ["unattributed"]
         var filterOnContent = ContentFilter()
@@ -84,6 +91,12 @@ extension GuarantorAPI {
                 throw APIError(.badRequest, "party: \"\(p)\" is not one of \(parties.joined(separator: ", "))")
             }
             return p
+        }
+        filterOnContent.ambiguous = try q.get("ambiguous").map { text in
+            guard let value = Bool(text) else {
+                throw APIError(.badRequest, "ambiguous: \"\(text)\" is not true or false")
+            }
+            return value
         }
         let content = filterOnContent
         let status = try Self.status(request)

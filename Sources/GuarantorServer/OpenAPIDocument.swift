@@ -66,6 +66,7 @@ enum OpenAPIDocument {
                 "side": type("string"), "distanceToLineMeters": type("number"), "count": type("integer"),
                 "sources": array(type("string")), "independentSources": type("integer"), "credibility": type("integer"),
                 "late": type("boolean"), "receivedAt": time, "joinsIncidentId": type("string"),
+                "ambiguousBetween": array(type("string")),
             ],
             required: ["id", "observationIds", "kind", "location", "start", "end", "status"]),
         "Violation": object(
@@ -179,6 +180,7 @@ enum OpenAPIDocument {
                 query("weaponClass", enumeration(WeaponClass.allCases.map(\.rawValue)), "Only this weapon class"),
                 query("severity", enumeration(Severity.allCases.map(\.rawValue)), "Only with a finding this grave"),
                 query("party", type("string"), "Only with a finding attributed to this party (or unattributed)"),
+                query("ambiguous", type("boolean"), "Only reports two incidents explain about equally (true), or none"),
                 limitParameter, afterParameter,
             ]
             responses["200"] = response(

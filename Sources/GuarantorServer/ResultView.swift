@@ -224,6 +224,7 @@ struct ResultView: Sendable {
         incident.verifiedAt = try f.optionalTimestamp("verifiedAt")
         incident.receivedLateAt = try f.optionalTimestamp("receivedAt")
         incident.joinsIncidentId = try f.optionalString("joinsIncidentId")
+        incident.ambiguousBetween = try f.optionalStrings("ambiguousBetween")
         return incident
     }
 

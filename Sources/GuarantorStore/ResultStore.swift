@@ -34,6 +34,14 @@ extension EventStore {
         public var members: [String]
         public var markings: [Marking]
 
+        /// What its line says of a report two incidents explain about equally (``Incident/ambiguousBetween``).
+        public var ambiguousBetween: [String]? {
+            guard line.firstRange(of: Array(#""ambiguousBetween""#.utf8)) != nil,
+                let value = try? JSONValue.parse(line), let fields = try? JSONFields(value)
+            else { return nil }
+            return (try? fields.optionalStrings("ambiguousBetween")) ?? nil
+        }
+
         /// The row of a record the engine sealed.
         public init(_ record: IncidentRecord, mission: Mission) {
             let i = record.incident

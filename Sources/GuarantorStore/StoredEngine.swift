@@ -102,17 +102,20 @@ public struct StoredEngine: Sendable {
             // The members of a sealed group: from the rows written (or, in a check, from those this run sealed),
             // the observations themselves from the log.
             options.sealedMembers = { [store] key in
-                let found: (members: [String], late: Bool)?
+                let found: (members: [String], late: Bool, ambiguousBetween: [String]?)?
                 if dry {
                     found = index.group(holding: key)
                 } else {
                     // (An action drains the writer first: what it looks up is written.)
-                    found = (try? store.sealedIncident(holding: key)).flatMap { $0.map { ($0.members, $0.late) } }
+                    found = (try? store.sealedIncident(holding: key)).flatMap {
+                        $0.map { ($0.members, $0.late, $0.ambiguousBetween) }
+                    }
                 }
                 guard let found, let observations = try? store.observations(ids: found.members),
                     observations.count == found.members.count
                 else { return nil }
-                return MissionEngine.SealedGroup(observations: observations, late: found.late)
+                return MissionEngine.SealedGroup(
+                    observations: observations, late: found.late, ambiguousBetween: found.ambiguousBetween)
             }
         }
         engine = MissionEngine(mission: mission, options: options)
@@ -404,6 +407,7 @@ public struct StoredEngine: Sendable {
 struct SealedSummary: Sendable {
     var members: [String]
     var late: Bool
+    var ambiguousBetween: [String]?
     var status: String
     var findings: Int
     var verified: Int
@@ -411,6 +415,7 @@ struct SealedSummary: Sendable {
     init(_ row: EventStore.SealedIncident) {
         members = row.members
         late = row.late
+        ambiguousBetween = row.ambiguousBetween
         status = row.status
         findings = row.findingIds.count
         verified =
@@ -433,10 +438,10 @@ final class SealedIndex: @unchecked Sendable {
         rows[row.id] = SealedSummary(row)
     }
 
-    func group(holding key: UInt64) -> (members: [String], late: Bool)? {
+    func group(holding key: UInt64) -> (members: [String], late: Bool, ambiguousBetween: [String]?)? {
         lock.lock()
         defer { lock.unlock() }
-        return byKey[key].flatMap { rows[$0] }.map { ($0.members, $0.late) }
+        return byKey[key].flatMap { rows[$0] }.map { ($0.members, $0.late, $0.ambiguousBetween) }
     }
 
     func row(_ id: String) -> SealedSummary? {

@@ -59,13 +59,90 @@ import Testing
             V.observation("claim", "ua-claims", minute: 3, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
         ])
         #expect(r.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["art"], ["claim", "mor"]])
-        // Of one kind, the nearer one wins.
+        // Of one kind, the nearer one wins (1 minute from one, 7 from the other: clearly nearer).
         let same = V.run([
             V.observation("art", "us-acoustic", minute: 0, at: V.uaSide, kind: .mortarFire),
             V.observation("mor", "us-radar", minute: 8, at: V.uaSide, kind: .mortarFire),
-            V.observation("claim", "ua-claims", minute: 3, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
+            V.observation("claim", "ua-claims", minute: 1, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
         ])
         #expect(same.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["art", "claim"], ["mor"]])
+    }
+
+    /// Two barrages of one kind at minutes 0 and 8, and an open-source report at minute 4 that is 20 minutes off as
+    /// often as not: it fits both equally well.
+    static let twoBarragesAndAReportBetween = [
+        V.observation("first", "us-acoustic", minute: 0, at: V.uaSide, kind: .mortarFire),
+        V.observation("second", "us-radar", minute: 8, at: V.uaSide, kind: .mortarFire),
+        V.observation("between", "osint", minute: 4, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
+    ]
+
+    @Test func aReportTwoIncidentsExplainAboutEquallyJoinsNeitherAndIsListed() throws {
+        let reports = Self.twoBarragesAndAReportBetween
+        for order in [reports, reports.reversed(), [reports[2], reports[0], reports[1]]] {
+            let r = V.run(Array(order))
+            #expect(r.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["between"], ["first"], ["second"]])
+            let alone = try #require(r.incidents.first { $0.observationIds == ["between"] })
+            // The anchors of both, the nearer first (here equally near: the earlier).
+            #expect(alone.ambiguousBetween == ["first", "second"])
+            #expect(r.incidents.filter { $0.ambiguousBetween != nil }.count == 1)
+            var w = JSONWriter()
+            V.mission.incidentLine(alone, into: &w)
+            #expect(String(decoding: w.bytes, as: UTF8.self).contains(#""ambiguousBetween":["first","second"]"#))
+        }
+        // A little nearer one of them (3 minutes against 5) is still about equal; clearly nearer (1 against 7) is not.
+        var nearer = reports
+        nearer[2].observedAt = nearer[2].observedAt.adding(-60_000_000_000)
+        #expect(V.run(nearer).incidents.contains { $0.ambiguousBetween == ["first", "second"] })
+        nearer[2].observedAt = nearer[2].observedAt.adding(-120_000_000_000)
+        let clear = V.run(nearer)
+        #expect(clear.incidents.allSatisfy { $0.ambiguousBetween == nil })
+        #expect(clear.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["first", "between"], ["second"]])
+        // Once the two incidents are one (a report of the same barrage links them), nothing is ambiguous.
+        let linking = V.observation("linking", "uk-acoustic", minute: 4, at: V.uaSide, kind: .mortarFire)
+        let joined = V.run(reports + [linking])
+        #expect(joined.incidents.map(\.observationIds) == [["first", "between", "linking", "second"]])
+        // An analyst places it: merged into the incident it belongs to, it is no longer listed.
+        let first = IncidentKey.incidentId(IncidentKey.of(observationId: "first"))
+        let between = IncidentKey.incidentId(IncidentKey.of(observationId: "between"))
+        let placed = V.run(
+            reports,
+            actions: [
+                ReviewAction(
+                    .merge, by: Actor(member: "US", user: "us-analyst"), reason: "same barrage",
+                    at: reports[1].observedAt.adding(600_000_000_000), target: first, id: "m1",
+                    mergedIncidents: [between])
+            ])
+        #expect(placed.actions.map(\.outcome) == ["applied"])
+        #expect(placed.incidents.map(\.observationIds).sorted { $0[0] < $1[0] } == [["first", "between"], ["second"]])
+        #expect(placed.incidents.allSatisfy { $0.ambiguousBetween == nil })
+    }
+
+    @Test func anAmbiguousReportSurvivesASnapshotAndItsRivalsSealing() throws {
+        // Barrages at minutes 0 and 20, the report at 10.5 (a little nearer the later one, whose incident it stays
+        // with). A report far away, a horizon later, seals the earlier barrage's incident while the later one's is
+        // still open; a snapshot then forgets the sealed anchor, but not how near it was.
+        let horizon = Double(Correlator(policy: V.mission.agreement.verification).horizon) / 60e9
+        let reports = [
+            V.observation("first", "us-acoustic", minute: 0, at: V.uaSide, kind: .mortarFire),
+            V.observation("second", "us-radar", minute: 20, at: V.uaSide, kind: .mortarFire),
+            V.observation("between", "osint", minute: 10.5, at: V.uaSide, kind: .mortarFire, uncertainty: 4_000),
+            V.observation("far", "uk-acoustic", minute: horizon + 10, at: V.ruSide, kind: .explosion),
+        ]
+        var reference = ReferenceVerification(mission: V.mission)
+        for o in reports { reference.add(o) }
+        let expected = reference.results().incidents
+        #expect(expected.first { $0.observationIds == ["between"] }?.ambiguousBetween == ["second", "first"])
+        var engine = MissionEngine(mission: V.mission)
+        var fold = ResultFold(standingFindings: engine.standingFindings)
+        for o in reports { engine.add(o) }
+        #expect(engine.correlator.sealedRivals.count == 1)
+        let snapshot = engine.snapshot()
+        fold.apply(engine.takeChanges())
+        engine = try MissionEngine(mission: V.mission, snapshot: snapshot)
+        #expect(engine.correlator.sealedRivals.count == 1)
+        engine.finish()
+        fold.apply(engine.takeChanges())
+        #expect(fold.verification.incidents == expected)
     }
 
     @Test func newFieldsAreReadCheckedAndWrittenBack() throws {
@@ -186,7 +263,7 @@ import Testing
             """
         let incidents = """
             {"id":"I1","observationIds":["a","o"]}
-            {"id":"I2","observationIds":["c"]}
+            {"id":"I2","observationIds":["c"],"ambiguousBetween":["a","b"]}
             {"id":"I3","observationIds":["b","b2"]}
             """
         let violations = """
@@ -202,5 +279,9 @@ import Testing
         #expect(score.text.contains("wrong 1  unattributed 1"))
         #expect(score.text.contains("association by kind:     acoustic 1.000 (2/2)"))
         #expect(score.json.object?["attribution"]?.object?["wrong"] == .number(1))
+        // The claim is listed as ambiguous between its event's incident and another.
+        #expect(score.ambiguous == 1 && score.ambiguousWithTheirEvent == 1)
+        #expect(score.text.contains("ambiguous, listed:       1 reports, 1 of them with their event among the two"))
+        #expect(score.json.object?["ambiguous"]?.object?["listed"] == .number(1))
     }
 }

@@ -168,6 +168,42 @@ extension TrustBoundaryTests {
         }
     }
 
+    /// A report two incidents explain about equally is an incident of its own, listed with `?ambiguous=true`.
+    @Test func ambiguousReportsAreListedForAnalysts() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let analyst = try f.key("MISSION", "analyst", .analyst)
+        @Sendable func line(_ id: String, _ source: String, _ at: String, _ uncertainty: Double) -> String {
+            #"{"id":"\#(id)","source":"\#(source)","observedAt":"\#(at)","kind":"mortarFire","location":{"lon":37.58,"lat":48.73,"uncertaintyMeters":\#(uncertainty)}}"#
+        }
+        try await f.run { client in
+            let batch = [
+                line("first", "us-acoustic-07", "2026-03-01T01:00:00Z", 200),
+                line("second", "us-radar-03", "2026-03-01T01:08:00Z", 200),
+                line("between", "mission-osint", "2026-03-01T01:04:00Z", 4_000),
+            ].joined(separator: "\n")
+            let posted = try await Self.post(client, "/observations", sensor, batch, "application/x-ndjson")
+            #expect(posted.status == .created)
+            func incidents(_ query: String) async throws -> [[String: JSONValue]] {
+                let r = try await client.execute(
+                    uri: "/incidents\(query)", method: .get, headers: ServerTests.headers(analyst))
+                #expect(r.status == .ok, "\(ServerTests.text(r))")
+                guard case .array(let list)? = try JSONValue.parse(ServerTests.text(r)).object?["incidents"] else {
+                    return []
+                }
+                return list.compactMap(\.object)
+            }
+            let listed = try await incidents("?ambiguous=true")
+            #expect(listed.count == 1)
+            #expect(listed.first?["observationIds"] == .array([.string("between")]))
+            #expect(listed.first?["ambiguousBetween"] == .array([.string("first"), .string("second")]))
+            #expect(try await incidents("?ambiguous=false").count == 2)
+            let bad = try await client.execute(
+                uri: "/incidents?ambiguous=maybe", method: .get, headers: ServerTests.headers(analyst))
+            #expect(bad.status == .badRequest && ServerTests.text(bad).contains("ambiguous"))
+        }
+    }
+
     /// Filters do what they say or are refused; an analyst reads the observations behind an incident it may see.
     @Test func queriesFilterWhatTheySayAndNothingElse() async throws {
         let f = try Fixture()

@@ -263,6 +263,12 @@ extension Mission {
             if let t = i.receivedLateAt { w.key("receivedAt"); w.timestamp(t) }
             if let joined = i.joinsIncidentId { w.key("joinsIncidentId"); w.string(joined) }
         }
+        if let between = i.ambiguousBetween {
+            w.key("ambiguousBetween")
+            w.beginArray()
+            for id in between { w.string(id) }
+            w.endArray()
+        }
         if let review = i.lastReview {
             w.key("lastReview")
             w.beginObject()

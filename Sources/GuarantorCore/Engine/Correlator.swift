@@ -9,6 +9,12 @@ import Foundation
 /// groups among themselves. All three are kept up to date as observations arrive, and none depends on the order of
 /// arrival.
 ///
+/// An imprecise observation that two groups explain about equally — its nearest anchor in one and its nearest in another
+/// within ``ambiguityMargin`` of each other — stays with the group of the nearer for sealing, but is built as an
+/// incident of its own, marked ambiguous (``units(of:)``). Anchor groups only ever merge, and one is sealed only when no
+/// timely observation can link to it, so what decides this is known by the time the group is sealed; the anchors of a
+/// group sealed earlier are remembered by the separation of the nearest (``Rival``).
+///
 /// A group whose newest member is older than the watermark (the latest event time of a timely observation) minus the
 /// horizon (allowed lateness + the widest window + the largest time slack) can change no more: no timely observation
 /// can link to any of its members. It is *sealed*: taken out, built for the last time, and forgotten.
@@ -56,6 +62,11 @@ struct Correlator: Sendable {
     /// Imprecise: the anchor it belongs with, or -1 (then it is *unattached*).
     private var best: [Int32] = []
     private var bestSeparation: [Double] = []
+    /// Imprecise and attached: the nearest anchor linked to it in a group sealed while it was open, by slot.
+    private(set) var sealedRivals: [Int32: Rival] = [:]
+    /// Anchor: linked to an imprecise observation whose anchor it is not (or no longer), so that when its group is
+    /// sealed it may be that observation's rival. Every anchor linked to an imprecise one is its anchor or marked.
+    private var mayBeRival: [Bool] = []
     private var cellOf: [Int64] = []
     private var slotGeneration: [UInt32] = []
     /// The order in which open observations arrived (a snapshot adds them again in that order).
@@ -146,6 +157,23 @@ struct Correlator: Sendable {
     /// 95 % radii (≈ 2σ), so 1.5 × √(u₁² + u₂²) is three standard deviations of the two reports' combined error.
     static let uncertaintyReach = 1.5
 
+    /// How close two incidents' explanations of a report must be for the report to be ambiguous: a tenth of a reach
+    /// (``separation(_:_:_:)``).
+    static let ambiguityMargin = 0.1
+
+    /// The nearest anchor an imprecise observation links to in a group other than its own.
+    struct Rival: Sendable, Equatable {
+        var separation: Double
+        var anchorId: String
+        var anchorTime: Int64
+
+        /// Nearer, then earlier by (observedAt, id).
+        func isBetter(than other: Rival) -> Bool {
+            if separation != other.separation { return separation < other.separation }
+            return (anchorTime, anchorId) < (other.anchorTime, other.anchorId)
+        }
+    }
+
     /// Anchors: observations precise enough to found an incident.
     static let anchorMaximumUncertaintyMeters = 1_000.0
     static let anchorMaximumTimeUncertaintySeconds = 120.0
@@ -200,6 +228,7 @@ struct Correlator: Sendable {
             isAnchor[s] = anchor
             best[s] = -1
             bestSeparation[s] = 0
+            mayBeRival[s] = false
             cellOf[s] = cell
             slotGeneration[s] &+= 1
             arrival[s] = arrivals
@@ -215,6 +244,7 @@ struct Correlator: Sendable {
             indexInGroup.append(-1)
             best.append(-1)
             bestSeparation.append(0)
+            mayBeRival.append(false)
             cellOf.append(cell)
             slotGeneration.append(0)
             arrival.append(arrivals)
@@ -242,6 +272,7 @@ struct Correlator: Sendable {
                     insert(j, into: groupOf[Int(slot)])
                     if groups[Int(g)].members.isEmpty { emptied.append(g) } else { unattachedLosing.append(g) }
                 } else if isBetter(d, slot, than: bestSeparation[ji], best[ji]) {
+                    mayBeRival[Int(best[ji])] = true
                     best[ji] = slot
                     bestSeparation[ji] = d
                     let g = groupOf[ji], t = groupOf[Int(slot)]
@@ -250,6 +281,10 @@ struct Correlator: Sendable {
                         insert(j, into: t)
                         touch(g)
                     }
+                } else {
+                    mayBeRival[Int(slot)] = true
+                    // A rival in another group: whether it is ambiguous may have changed.
+                    if groupOf[ji] != groupOf[Int(slot)] { touch(groupOf[ji]) }
                 }
             }
             let home = groupOf[Int(slot)]
@@ -261,13 +296,15 @@ struct Correlator: Sendable {
         } else {
             var found: Int32 = -1
             var foundSeparation = 0.0
-            for j in anchorNeighbours(of: slot) {
+            let anchors = anchorNeighbours(of: slot)
+            for j in anchors {
                 let d = separation(slot, j)
                 if found < 0 || isBetter(d, j, than: foundSeparation, found) {
                     found = j
                     foundSeparation = d
                 }
             }
+            for j in anchors where j != found { mayBeRival[Int(j)] = true }
             if found >= 0 {
                 best[Int(slot)] = found
                 bestSeparation[Int(slot)] = foundSeparation
@@ -345,8 +382,7 @@ struct Correlator: Sendable {
                 guard Self.linked(links[Int(j)], link, window) else { return }
                 let s = Self.separation(links[Int(j)], link, window)
                 guard best == nil || s <= best!.separation else { return }
-                let first = members(of: groupOf[Int(j)])[0]
-                let key = IncidentKey.of(observationId: first.observation.id)
+                let key = unitKey(of: j)
                 if best == nil || (s, key) < (best!.separation, best!.key) { best = (s, key) }
             }
         }
@@ -518,6 +554,57 @@ struct Correlator: Sendable {
     /// The slots of a group's members.
     func slots(of g: Int32) -> [Int32] { groups[Int(g)].members }
 
+    /// What a group is built as: its members, less those it explains no better than another group does, each sorted
+    /// by (observedAt, id); then each of those alone, marked with the two anchors that explain it (``ambiguity(of:)``).
+    func units(of g: Int32) -> [[Report]] {
+        var ambiguous: [Int32: [String]] = [:]
+        for slot in groups[Int(g)].members where !isAnchor[Int(slot)] && best[Int(slot)] >= 0 {
+            if let between = ambiguity(of: slot) { ambiguous[slot] = between }
+        }
+        guard !ambiguous.isEmpty else { return [members(of: g)] }
+        var kept: [Report] = []
+        var alone: [Report] = []
+        for slot in groups[Int(g)].members {
+            if let between = ambiguous[slot] {
+                var report = reports[Int(slot)]
+                report.ambiguousBetween = between
+                alone.append(report)
+            } else {
+                kept.append(reports[Int(slot)])
+            }
+        }
+        kept.sort { $0.isEarlier(than: $1) }
+        alone.sort { $0.isEarlier(than: $1) }
+        return [kept] + alone.map { [$0] }
+    }
+
+    /// For an attached imprecise observation: the ids of its anchor and of its nearest anchor in another group (open,
+    /// or sealed while it was open) when their separations differ by less than ``ambiguityMargin``; else `nil`.
+    func ambiguity(of slot: Int32) -> [String]? {
+        let s = Int(slot)
+        var rival = sealedRivals[slot]
+        for k in anchorNeighbours(of: slot) where groupOf[Int(k)] != groupOf[s] {
+            let anchor = reports[Int(k)]
+            let candidate = Rival(
+                separation: separation(slot, k), anchorId: anchor.observation.id, anchorTime: anchor.time)
+            if rival == nil || candidate.isBetter(than: rival!) { rival = candidate }
+        }
+        guard let rival, rival.separation - bestSeparation[s] < Self.ambiguityMargin else { return nil }
+        return [reports[Int(best[s])].observation.id, rival.anchorId]
+    }
+
+    /// The incident key of the unit (``units(of:)``) an open observation is built in: its own when it is ambiguous.
+    func unitKey(of slot: Int32) -> UInt64 {
+        let s = Int(slot)
+        if !isAnchor[s] && best[s] >= 0 && ambiguity(of: slot) != nil {
+            return IncidentKey.of(observationId: reports[s].observation.id)
+        }
+        return IncidentKey.of(observationId: units(of: groupOf[s])[0][0].observation.id)
+    }
+
+    /// Restores what a snapshot kept of an open observation's rival in a sealed group.
+    mutating func restore(rival: Rival, of slot: Int32) { sealedRivals[slot] = rival }
+
     /// Groups that no timely observation can change any more (every member older than watermark − horizon).
     mutating func sealable() -> [Int32] {
         guard watermark != Int64.min else { return [] }
@@ -537,12 +624,23 @@ struct Correlator: Sendable {
         groups.indices.filter { groups[$0].live && !groups[$0].members.isEmpty }.map(Int32.init)
     }
 
-    /// Takes a group out: its members sorted, and its group record; the slots are freed.
+    /// Takes a group out: its members sorted, and its group record; the slots are freed. Imprecise observations of
+    /// other groups its anchors link to remember the nearest as a rival.
     mutating func take(_ g: Int32) -> (members: [Report], group: Group) {
         let members = self.members(of: g)
         let group = groups[Int(g)]
+        for slot in group.members where mayBeRival[Int(slot)] {
+            let anchor = reports[Int(slot)]
+            for j in looseNeighbours(of: slot) where groupOf[Int(j)] != g && best[Int(j)] >= 0 {
+                let rival = Rival(
+                    separation: separation(j, slot), anchorId: anchor.observation.id, anchorTime: anchor.time)
+                if let known = sealedRivals[j], !rival.isBetter(than: known) { continue }
+                sealedRivals[j] = rival
+            }
+        }
         for slot in group.members {
             let s = Int(slot)
+            if !isAnchor[s] { sealedRivals[slot] = nil }
             cellIndexes[Self.cellIndex(anchor: isAnchor[s], links[s])].remove(slot, at: cellOf[s])
             if hasKey[s] { slotOfKey[keys[s]] = nil }
             slotGeneration[s] &+= 1

@@ -193,6 +193,7 @@ public struct IncidentBuilder: Sendable {
             incident.receivedLateAt = Violation.receivedLate(members.map(\.observation))
             incident.joinsIncidentId = members.lazy.compactMap(\.joins).first
         }
+        if members.count == 1 { incident.ambiguousBetween = members[0].ambiguousBetween }
         return incident
     }
 
@@ -237,6 +238,7 @@ public struct IncidentBuilder: Sendable {
         part.verifiedAt = incident.verifiedAt
         part.credibility = incident.credibility
         part.joinsIncidentId = incident.joinsIncidentId
+        part.ambiguousBetween = incident.ambiguousBetween
         return part
     }
 

@@ -17,7 +17,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 /// again, exactly as before. What the open and held incidents contributed is left out (the refresh adds it again).
 /// The bytes are canonical JSON: the same state gives the same bytes, which `guarantor verify` compares.
 extension MissionEngine {
-    static let snapshotVersion = 4
+    static let snapshotVersion = 5
 
     /// The engine's state as canonical JSON. Results are drawn first (``refresh()``), so that nothing published is
     /// left to take back: take the changes after the snapshot, and keep them with it.
@@ -35,12 +35,35 @@ extension MissionEngine {
         w.beginArray()
         for report in correlator.openReportsInArrivalOrder() { w.raw(report.observation.canonicalJSON) }
         w.endArray()
+        // Open observations' nearest anchors in groups already sealed: [observation, separation, anchor, its time].
+        w.key("rivals")
+        w.beginArray()
+        let rivals = correlator.sealedRivals.map { (correlator.reports[Int($0.key)].observation.id, $0.value) }
+        for (id, rival) in rivals.sorted(by: { $0.0 < $1.0 }) {
+            w.beginArray()
+            w.string(id); w.number(rival.separation); w.string(rival.anchorId); w.integer(rival.anchorTime)
+            w.endArray()
+        }
+        w.endArray()
         w.key("held")
         w.beginArray()
         // In the order of their first members, whatever order they were kept in.
         for group in retained.sorted(by: { $0.members[0].isEarlier(than: $1.members[0]) }) {
             w.beginObject()
             w.key("late"); w.bool(group.members.first?.late ?? false)
+            if group.members.contains(where: { $0.ambiguousBetween != nil }) {
+                // [observation, anchor, anchor] for each member two incidents explain about equally.
+                w.key("ambiguous")
+                w.beginArray()
+                for m in group.members {
+                    guard let between = m.ambiguousBetween else { continue }
+                    w.beginArray()
+                    w.string(m.observation.id)
+                    for id in between { w.string(id) }
+                    w.endArray()
+                }
+                w.endArray()
+            }
             w.key("members")
             w.beginArray()
             for m in group.members { w.raw(m.observation.canonicalJSON) }
@@ -145,11 +168,22 @@ extension MissionEngine {
             let known: (String) -> Bool = { _ in true }
             // Observations and actions again, in the order they came; nothing is sealed on the way.
             let open = try f.array("open").map { try Observation(json: $0, isKnownSource: known) }
+            var slotOf: [String: Int32] = [:]
             for o in open {
                 let report = mission.report(o, late: false)
-                _ = correlator.add(report, anchor: mission.isAnchor(report, source: mission.sources[o.source]))
+                slotOf[o.id] = correlator.add(
+                    report, anchor: mission.isAnchor(report, source: mission.sources[o.source]))
             }
             correlator.restore(watermark: try f.int64("watermark"))
+            for item in try f.array("rivals") {
+                guard case .array(let r) = item, r.count == 4, case .string(let id) = r[0],
+                    case .number(let separation) = r[1], case .string(let anchor) = r[2], case .string(let t) = r[3],
+                    let time = Int64(t),
+                    let slot = slotOf[id]
+                else { throw SnapshotError("rivals: expected [open observation, separation, anchor, time]") }
+                correlator.restore(
+                    rival: Correlator.Rival(separation: separation, anchorId: anchor, anchorTime: time), of: slot)
+            }
             for item in try f.object("lateJoins").members {
                 guard case .string(let incident) = item.value else { throw SnapshotError("lateJoins: expected ids") }
                 lateJoins[item.key] = incident
@@ -158,8 +192,18 @@ extension MissionEngine {
             for held in try f.array("held") {
                 let h = try JSONFields(held)
                 let late = try h.optionalBool("late") ?? false
-                let members = try h.array("members").map { try Observation(json: $0, isKnownSource: known) }.map { o in
+                var members = try h.array("members").map { try Observation(json: $0, isKnownSource: known) }.map { o in
                     mission.report(o, late: late, joins: late ? lateJoins[o.id] : nil)
+                }
+                if h.members["ambiguous"] != nil {
+                    var between: [String: [String]] = [:]
+                    for item in try h.array("ambiguous") {
+                        guard case .array(let ids) = item, ids.count == 3, case .string(let id) = ids[0],
+                            case .string(let a) = ids[1], case .string(let b) = ids[2]
+                        else { throw SnapshotError("held: ambiguous entries are [observation, anchor, anchor]") }
+                        between[id] = [a, b]
+                    }
+                    for i in members.indices { members[i].ambiguousBetween = between[members[i].observation.id] }
                 }
                 _ = retain(members, owner: newOwner(), published: [])
             }
@@ -197,9 +241,9 @@ extension MissionEngine {
                     group.keys.contains { actionsNamingKey[$0] != nil }
                     || group.members.contains { actionsNamingObservation[$0.observation.id] != nil }
                 guard !named else { continue }
-                let record = builder.record(group.members)
-                publish(owner: group.owner, old: [], new: [record], state: .held)
-                retained[index].published = [record.incident.id]
+                let records = group.units.map { builder.record($0) }
+                publish(owner: group.owner, old: [], new: records, state: .held)
+                retained[index].published = records.map(\.incident.id)
             }
         } catch let error as SnapshotError {
             throw error

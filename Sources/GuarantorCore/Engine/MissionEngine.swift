@@ -33,10 +33,13 @@ public struct MissionEngine: Sendable {
     public struct SealedGroup: Sendable {
         public var observations: [Observation]
         public var late: Bool
+        /// What the sealed incident's `ambiguousBetween` says (``Incident/ambiguousBetween``).
+        public var ambiguousBetween: [String]? = nil
 
-        public init(observations: [Observation], late: Bool) {
+        public init(observations: [Observation], late: Bool, ambiguousBetween: [String]? = nil) {
             self.observations = observations
             self.late = late
+            self.ambiguousBetween = ambiguousBetween
         }
     }
 
@@ -51,10 +54,19 @@ public struct MissionEngine: Sendable {
 
     // Groups no observation can join that actions name, or that a replay knows they will.
     struct Retained: Sendable {
+        /// Sorted by (observedAt, id); those two incidents explain about equally carry ``Report/ambiguousBetween``.
         var members: [Report]
         var keys: [UInt64]
         var owner: UInt64
         var published: [String]
+
+        /// What it is built as (``Correlator/units(of:)``): the members less the ambiguous ones, then each of those.
+        var units: [[Report]] {
+            guard members.contains(where: { $0.ambiguousBetween != nil }) else { return [members] }
+            let kept = members.filter { $0.ambiguousBetween == nil }
+            let alone = members.filter { $0.ambiguousBetween != nil }.map { [$0] }
+            return kept.isEmpty ? alone : [kept] + alone
+        }
     }
     var retained: [Retained] = []
     var retainedOfKey: [UInt64: Int32] = [:]
@@ -139,7 +151,7 @@ public struct MissionEngine: Sendable {
                 report.joins = IncidentKey.incidentId(key)
                 lateJoins[observation.id] = report.joins
             }
-            seal(members: [report], owner: newOwner(), published: [], namedOrPinned: isNamedOrPinned([report]))
+            seal(units: [[report]], owner: newOwner(), published: [], namedOrPinned: isNamedOrPinned([report]))
         } else {
             let slot = correlator.add(report, anchor: mission.isAnchor(report, source: source))
             if correlator.keysWanted {
@@ -220,9 +232,9 @@ public struct MissionEngine: Sendable {
                 markClusters(naming: correlator.slots(of: g))
                 continue
             }
-            let record = builder.record(correlator.members(of: g))
-            publish(owner: group.owner, old: group.published, new: [record], state: .open)
-            correlator.setPublished(g, [record.incident.id])
+            let records = correlator.units(of: g).map { builder.record($0) }
+            publish(owner: group.owner, old: group.published, new: records, state: .open)
+            correlator.setPublished(g, records.map(\.incident.id))
         }
         rebuildClusters()
         drawGuarantee()
@@ -282,17 +294,20 @@ public struct MissionEngine: Sendable {
         applyTransfers()
         let named = correlator.groups[Int(g)].named > 0
         let unchanged = !correlator.groups[Int(g)].dirty
+        let units = correlator.units(of: g)
         let (members, group) = correlator.take(g)
-        recentlySealed.insert(members)
+        for unit in units { recentlySealed.insert(unit) }
         recentlySealed.expire(before: recentCutoff)
         // (Not `named || …`: the autoclosure would copy the whole engine.)
         let kept = named ? true : isNamedOrPinned(members)
-        // Nothing joined since the last refresh built it: the record published then is final as it is.
-        var built: IncidentRecord?
-        if unchanged && group.published.count == 1, let t = tracked[group.published[0]], t.owner == group.owner {
-            built = t.record
+        // Nothing joined since the last refresh built it: the records published then are final as they are.
+        var built: [IncidentRecord]?
+        if unchanged && group.published.count == units.count {
+            let records = group.published.compactMap { id in tracked[id].flatMap { $0.owner == group.owner ? $0 : nil }
+            }
+            if records.count == units.count { built = records.map(\.record) }
         }
-        seal(members: members, owner: group.owner, published: group.published, namedOrPinned: kept, built: built)
+        seal(units: units, owner: group.owner, published: group.published, namedOrPinned: kept, built: built)
     }
 
     private mutating func isNamedOrPinned(_ members: [Report]) -> Bool {
@@ -307,16 +322,17 @@ public struct MissionEngine: Sendable {
         }
     }
 
-    /// A group no observation can join any more: final, or kept for the actions that name it. `built` is its record
-    /// if it is already built from exactly these members.
+    /// A group no observation can join any more, built as `units` (``Correlator/units(of:)``): final, or kept for
+    /// the actions that name it. `built` is their records if they are already built from exactly these units.
     mutating func seal(
-        members: [Report], owner: UInt64, published: [String], namedOrPinned: Bool, built: IncidentRecord? = nil
+        units: [[Report]], owner: UInt64, published: [String], namedOrPinned: Bool, built: [IncidentRecord]? = nil
     ) {
         guaranteeChanged = true
         guard namedOrPinned else {
-            publish(owner: owner, old: published, new: [built ?? builder.record(members)], state: .sealed)
+            publish(owner: owner, old: published, new: built ?? units.map { builder.record($0) }, state: .sealed)
             return
         }
+        let members = units.count == 1 ? units[0] : units.flatMap { $0 }.sorted { $0.isEarlier(than: $1) }
         let index = retain(members, owner: owner, published: published)
         var named = false
         for m in members {
@@ -328,9 +344,9 @@ public struct MissionEngine: Sendable {
         }
         if !named {
             // Pinned, no action yet: held as it is.
-            let record = builder.record(members)
-            publish(owner: owner, old: published, new: [record], state: .held)
-            retained[Int(index)].published = [record.incident.id]
+            let records = units.map { builder.record($0) }
+            publish(owner: owner, old: published, new: records, state: .held)
+            retained[Int(index)].published = records.map(\.incident.id)
         }
     }
 
@@ -390,9 +406,10 @@ public struct MissionEngine: Sendable {
         if let r = retainedOfKey[key] { return .held(r) }
         guard let sealed = options.sealedMembers?(key), !sealed.observations.isEmpty else { return nil }
         // A sealed group read back: what was published of it is taken back by the cluster that now holds it.
-        let members = sealed.observations.map { o in
+        var members = sealed.observations.map { o in
             mission.report(o, late: sealed.late, joins: sealed.late ? lateJoins[o.id] : nil)
         }.sorted { $0.isEarlier(than: $1) }
+        if members.count == 1 { members[0].ambiguousBetween = sealed.ambiguousBetween }
         let record = builder.record(members)
         let owner = newOwner()
         let index = retain(members, owner: owner, published: [record.incident.id])
@@ -439,11 +456,11 @@ public struct MissionEngine: Sendable {
             case .open(let g):
                 old += correlator.groups[Int(g)].published
                 correlator.setPublished(g, [])
-                groups.append(correlator.members(of: g))
+                groups += correlator.units(of: g)
             case .held(let r):
                 old += retained[Int(r)].published
                 retained[Int(r)].published = []
-                groups.append(retained[Int(r)].members)
+                groups += retained[Int(r)].units
             }
         }
         for id in old { tracked[id]?.owner = owner }

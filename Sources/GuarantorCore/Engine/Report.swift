@@ -15,6 +15,9 @@ struct Report: Sendable {
     var joins: String? = nil
     /// The time uncertainty it is correlated with (seconds, ``Mission/timeUncertainty(of:source:)``).
     var timeUncertainty: Double
+    /// Set on the copy an incident is built from when two incidents explain this report about equally
+    /// (``Correlator/ambiguityMargin``): the observation ids of their precise reports nearest to it.
+    var ambiguousBetween: [String]? = nil
 
     /// Whether this report comes before `other` by (observedAt, id): the order of an incident's members.
     @inline(__always) func isEarlier(than other: Report) -> Bool {

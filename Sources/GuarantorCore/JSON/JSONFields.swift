@@ -125,6 +125,17 @@ public struct JSONFields: Sendable {
         return items
     }
 
+    /// An array of strings, or `nil` when absent or null.
+    public func optionalStrings(_ key: String) throws -> [String]? {
+        guard members[key] != nil, members[key] != .null else { return nil }
+        return try array(key).enumerated().map { i, item in
+            guard case .string(let s) = item else {
+                throw FieldError(path: "\(path(key))[\(i)]", reason: "expected a string, found \(item.typeName)")
+            }
+            return s
+        }
+    }
+
     /// A string member that must be one of an enumeration's raw values.
     public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, as type: E.Type) throws -> E
     where E.RawValue == String {

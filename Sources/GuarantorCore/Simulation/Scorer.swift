@@ -41,6 +41,11 @@ public struct Score: Sendable {
         guard let a = association[kind], a.reports > 0 else { return 1 }
         return Double(a.joined) / Double(a.reports)
     }
+    /// Reports listed as ambiguous (``Incident/ambiguousBetween``), and those of them whose event is one of the two
+    /// candidates' (one of the two anchors is a report of the same event): how often the list offers the analyst the
+    /// right answer.
+    public var ambiguous = 0
+    public var ambiguousWithTheirEvent = 0
     /// Trigger and tripwire alerts against the moments ground truth crossed each threshold (nil without alerts).
     public var triggers: TriggerScore?
 
@@ -75,12 +80,18 @@ public struct Score: Sendable {
         }
         var incidentOf: [String: String] = [:]
         var membersOf: [String: [String]] = [:]
+        var ambiguous = 0, ambiguousWithTheirEvent = 0
         for line in try lines(incidents) {
             let f = try JSONFields(line)
             let id = try f.string("id")
             let members = try f.array("observationIds").compactMap { if case .string(let s) = $0 { s } else { nil } }
             membersOf[id] = members
             for m in members { incidentOf[m] = id }
+            if let between = try f.optionalStrings("ambiguousBetween"), let report = members.first {
+                ambiguous += 1
+                let event = eventOf[report] ?? ""
+                if !event.isEmpty && between.contains(where: { eventOf[$0] == event }) { ambiguousWithTheirEvent += 1 }
+            }
         }
         // B-cubed over every observation; each false report is a truth cluster of its own.
         func label(_ o: String) -> String { let e = eventOf[o] ?? ""; return e.isEmpty ? "false:" + o : e }
@@ -132,7 +143,7 @@ public struct Score: Sendable {
         let trueViolations = events.values.reduce(0) { $0 + $1.violations.count }
         let verifiable = events.values.reduce(0) { $0 + ($1.verifiable ? $1.violations.count : 0) }
         let foundVerifiable = matched.filter { events[String($0.prefix { $0 != "\u{1F}" })]?.verifiable == true }.count
-        return Score(
+        var score = Score(
             observations: eventOf.count, bcubedPrecision: precision / n, bcubedRecall: recall / n,
             predictedViolations: predicted, correctViolations: matched.count, trueViolations: trueViolations,
             verifiableViolations: verifiable, correctVerifiable: foundVerifiable, attributable: attributable,
@@ -158,6 +169,9 @@ public struct Score: Sendable {
                 }
                 return TriggerScore(truth: truthAlerts, fired: fired)
             })
+        score.ambiguous = ambiguous
+        score.ambiguousWithTheirEvent = ambiguousWithTheirEvent
+        return score
     }
 
     /// ``association``: per source kind, how many reports of real events lie in their event's incident.
@@ -194,6 +208,7 @@ public struct Score: Sendable {
             verified violations:     precision \(pct(violationPrecision)) (\(correctViolations) of \(predictedViolations))  recall \(pct(violationRecall)) (\(correctViolations) of \(trueViolations)), of the verifiable \(pct(verifiableRecall)) (\(correctVerifiable) of \(verifiableViolations))
             attribution (observed):  \(pct(attributionAccuracy)) (\(correctlyAttributed) of \(attributable))  wrong \(wronglyAttributed)  unattributed \(unattributed)
             association by kind:     \(associationText)
+            ambiguous, listed:       \(ambiguous) reports, \(ambiguousWithTheirEvent) of them with their event among the two
             """ + (triggers.map { "\n" + $0.text } ?? "")
     }
 
@@ -235,6 +250,9 @@ public struct Score: Sendable {
                 association.mapValues {
                     .object(["joined": .number(Double($0.joined)), "reports": .number(Double($0.reports))])
                 }),
+            "ambiguous": .object([
+                "listed": .number(Double(ambiguous)), "withTheirEvent": .number(Double(ambiguousWithTheirEvent)),
+            ]),
             "triggers": .object(triggerFields),
         ])
     }

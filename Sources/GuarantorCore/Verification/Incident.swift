@@ -34,6 +34,9 @@ public struct Incident: Sendable, Equatable {
     /// For a late incident: the incident already sealed that it describes, if it matches one. The sealed incident
     /// is not rewritten; this one's findings count toward a trigger only where that incident's did not.
     public var joinsIncidentId: String? = nil
+    /// Set for a report two incidents explain about equally, kept as an incident of its own for analysts to place:
+    /// the observation ids of the precise reports, one in each of those incidents, nearest to it.
+    public var ambiguousBetween: [String]? = nil
     /// The last analyst's action that changed the incident (status, merge or split), if any.
     public var lastReview: ReviewAction? = nil
     /// Event time of the first report from a non-claim source of reliable grade (what a tripwire acts on at once).

@@ -15,6 +15,8 @@ struct ReferenceIncidentGroups {
     var lastReview: [Int: ReviewAction] = [:]
     /// The action that set `reviewedStatus`.
     var lastStatusChange: [Int: ReviewAction] = [:]
+    /// Observations two incidents explain about equally, each an incident of its own: the ids of the two anchors.
+    var ambiguous: [Int: [String]] = [:]
     /// The next key for a group made by a split.
     var nextKey: Int
 

@@ -262,6 +262,7 @@ struct ReferenceVerification: Sendable {
         var impediments: [String: ImpedimentCount] = [:]
         for (key, list) in groups.members {
             var incident = makeIncident(members: list)
+            if list.count == 1 { incident.ambiguousBetween = groups.ambiguous[list[0]] }
             if let status = groups.reviewedStatus[key] {
                 incident.status = status
                 let decision = groups.lastStatusChange[key]
@@ -335,6 +336,7 @@ struct ReferenceVerification: Sendable {
         // Closures below capture these locals, never `self` (which would copy the engine at each call).
         let times = self.times, observations = self.observations, late = self.late, isAnchor = self.isAnchor
         var parent = self.parent
+        var anchorsOnly = self.parent
         var index: [Int64: [Int32]] = [:]
         if observations.indices.contains(where: { !late[$0] && !isAnchor[$0] }) {
             for i in observations.indices where !late[i] {
@@ -343,19 +345,22 @@ struct ReferenceVerification: Sendable {
             }
         }
         var unattached: [Int] = []
+        var ambiguous: [Int: [String]] = [:]
         for i in observations.indices where !late[i] && !isAnchor[i] {
-            var best: (separation: Double, index: Int)?
-            for j in neighbours(of: i, in: index) where isAnchor[j] {
-                let d = separation(i, j)
-                if let b = best,
-                    (b.separation, times[b.index], observations[b.index].id) <= (d, times[j], observations[j].id)
-                {
-                    continue
-                }
-                best = (d, j)
+            let linked = neighbours(of: i, in: index).filter { isAnchor[$0] }.map { (separation(i, $0), $0) }
+            // Nearest, then earlier by (observedAt, id).
+            let nearer = { (a: (Double, Int), b: (Double, Int)) in
+                (a.0, times[a.1], observations[a.1].id) < (b.0, times[b.1], observations[b.1].id)
             }
-            if let best {
-                Self.union(i, best.index, &parent, times, observations)
+            if let best = linked.min(by: nearer) {
+                // Ambiguous: an anchor of another incident explains it within a tenth of a reach as well.
+                let home = Self.find(best.1, &anchorsOnly)
+                let rival = linked.filter { Self.find($0.1, &anchorsOnly) != home }.min(by: nearer)
+                if let rival, rival.0 - best.0 < 0.1 {
+                    ambiguous[i] = [observations[best.1].id, observations[rival.1].id]
+                } else {
+                    Self.union(i, best.1, &parent, times, observations)
+                }
             } else {
                 unattached.append(i)
             }
@@ -375,6 +380,7 @@ struct ReferenceVerification: Sendable {
         for key in groups.members.keys where groups.members[key]!.count > 1 {
             groups.members[key]!.sort { Self.isEarlier($0, $1, times, observations) }
         }
+        groups.ambiguous = ambiguous
         return groups
     }
 
