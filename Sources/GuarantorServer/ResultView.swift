@@ -128,7 +128,8 @@ struct ResultView: Sendable {
             }
             return Shown(
                 id: i.id, start: i.start.nanoseconds, end: i.end.nanoseconds, status: i.status.rawValue,
-                sector: sectorName(i), point: i.location.point, line: w.bytes, findings: v.bytes,
+                sector: sectorName(i), point: i.location.point,
+                line: try withholdingAnchors(w.bytes, i.ambiguousBetween, from: member), findings: v.bytes,
                 findingIds: record.findings.map(\.id), restricted: restricted)
         }
         let member = member!
@@ -146,7 +147,8 @@ struct ResultView: Sendable {
         if unreadable.isEmpty {
             return Shown(
                 id: row.id, start: row.start, end: row.end, status: row.status, sector: row.sector,
-                point: GeoPoint(lon: row.lon, lat: row.lat), line: row.line, findings: row.findings,
+                point: GeoPoint(lon: row.lon, lat: row.lat),
+                line: try withholdingAnchors(row.line, row.ambiguousBetween, from: member), findings: row.findings,
                 findingIds: row.findingIds, restricted: restricted)
         }
         let member = member!
@@ -158,6 +160,27 @@ struct ResultView: Sendable {
         let part = try partial(incident, findings: findings, member: member, restricted: restricted)
         parts[row.id, default: [:]][member] = .some(part)
         return part
+    }
+
+    /// An incident's line whose `ambiguousBetween` names only the observations the member may read: the id of a
+    /// restricted report alone would tell that it exists there.
+    private func withholdingAnchors(_ line: [UInt8], _ between: [String]?, from member: String?) throws -> [UInt8] {
+        guard let between, let member else { return line }
+        let readable = Set(
+            try store.observations(ids: between).filter { Releasability.canRead(member: member, $0) }.map(\.id))
+        guard readable.count < between.count else { return line }
+        func field(_ ids: [String]) -> [UInt8] {
+            var w = JSONWriter()
+            w.beginArray()
+            for id in ids { w.string(id) }
+            w.endArray()
+            return Array(#""ambiguousBetween":"#.utf8) + w.bytes
+        }
+        let old = field(between)
+        guard let range = line.firstRange(of: old) else { return line }
+        var shown = line
+        shown.replaceSubrange(range, with: field(between.filter(readable.contains)))
+        return shown
     }
 
     /// The part of an incident made of the observations a member may read (each read from the log).

@@ -168,25 +168,60 @@ extension TrustBoundaryTests {
         }
     }
 
+    /// The mission's lines over HTTP: the list, each as GeoJSON, and an unknown one refused.
+    @Test func theCandidateLinesAreServed() async throws {
+        let f = try Fixture()
+        let analyst = try f.key("MISSION", "analyst", .analyst)
+        try await f.run { client in
+            func get(_ uri: String) async throws -> (HTTPResponse.Status, JSONValue?) {
+                let r = try await client.execute(uri: uri, method: .get, headers: ServerTests.headers(analyst))
+                return (r.status, try? JSONValue.parse(ServerTests.text(r)))
+            }
+            let (status, list) = try await get("/lines")
+            #expect(status == .ok)
+            guard case .array(let lines)? = list?.object?["lines"] else {
+                Issue.record("no lines: \(String(describing: list))")
+                return
+            }
+            #expect(lines.compactMap { $0.object?["id"]?.string } == ["agreement", "east"])
+            #expect(lines.first?.object?["agreement"] == .bool(true))
+            let (eastStatus, east) = try await get("/lines/east")
+            #expect(eastStatus == .ok && east?.object?["type"] == .string("FeatureCollection"))
+            let (agreementStatus, agreement) = try await get("/lines/agreement")
+            #expect(agreementStatus == .ok && agreement != east)
+            let (missing, _) = try await get("/lines/west")
+            #expect(missing == .notFound)
+            let (unauthorised, _) = try await (
+                client.execute(uri: "/lines", method: .get, headers: ServerTests.headers(nil)).status, ()
+            )
+            #expect(unauthorised == .unauthorized)
+        }
+    }
+
     /// A report two incidents explain about equally is an incident of its own, listed with `?ambiguous=true`.
     @Test func ambiguousReportsAreListedForAnalysts() async throws {
         let f = try Fixture()
         let sensor = try f.key("MISSION", "feed", .sensor)
         let analyst = try f.key("MISSION", "analyst", .analyst)
-        @Sendable func line(_ id: String, _ source: String, _ at: String, _ uncertainty: Double) -> String {
-            #"{"id":"\#(id)","source":"\#(source)","observedAt":"\#(at)","kind":"mortarFire","location":{"lon":37.58,"lat":48.73,"uncertaintyMeters":\#(uncertainty)}}"#
+        let polish = try f.key("PL", "pl-analyst", .analyst)
+        @Sendable func line(
+            _ id: String, _ source: String, _ at: String, _ uncertainty: Double, _ tlp: String = "CLEAR"
+        )
+            -> String
+        {
+            #"{"id":"\#(id)","source":"\#(source)","observedAt":"\#(at)","kind":"mortarFire","location":{"lon":37.58,"lat":48.73,"uncertaintyMeters":\#(uncertainty)},"tlp":"\#(tlp)"}"#
         }
         try await f.run { client in
             let batch = [
                 line("first", "us-acoustic-07", "2026-03-01T01:00:00Z", 200),
-                line("second", "us-radar-03", "2026-03-01T01:08:00Z", 200),
+                line("second", "us-radar-03", "2026-03-01T01:08:00Z", 200, "RED"),
                 line("between", "mission-osint", "2026-03-01T01:04:00Z", 4_000),
             ].joined(separator: "\n")
             let posted = try await Self.post(client, "/observations", sensor, batch, "application/x-ndjson")
             #expect(posted.status == .created)
-            func incidents(_ query: String) async throws -> [[String: JSONValue]] {
+            func incidents(_ query: String, key: String = analyst) async throws -> [[String: JSONValue]] {
                 let r = try await client.execute(
-                    uri: "/incidents\(query)", method: .get, headers: ServerTests.headers(analyst))
+                    uri: "/incidents\(query)", method: .get, headers: ServerTests.headers(key))
                 #expect(r.status == .ok, "\(ServerTests.text(r))")
                 guard case .array(let list)? = try JSONValue.parse(ServerTests.text(r)).object?["incidents"] else {
                     return []
@@ -198,6 +233,9 @@ extension TrustBoundaryTests {
             #expect(listed.first?["observationIds"] == .array([.string("between")]))
             #expect(listed.first?["ambiguousBetween"] == .array([.string("first"), .string("second")]))
             #expect(try await incidents("?ambiguous=false").count == 2)
+            // A reader who may not read the RED report is not told its id.
+            let seenByPoland = try await incidents("?ambiguous=true", key: polish)
+            #expect(seenByPoland.first?["ambiguousBetween"] == .array([.string("first")]), "\(seenByPoland)")
             let bad = try await client.execute(
                 uri: "/incidents?ambiguous=maybe", method: .get, headers: ServerTests.headers(analyst))
             #expect(bad.status == .badRequest && ServerTests.text(bad).contains("ambiguous"))
