@@ -56,6 +56,29 @@ enum Files {
         }
     }
 
+    /// A candidate line: the id of one the mission keeps, or a GeoJSON file; with the mission under it.
+    static func candidate(_ name: String, mission: Mission, directory: String) throws -> LineComparison.Candidate {
+        let url = URL(fileURLWithPath: directory, isDirectory: true)
+        do {
+            let lines = try CandidateLines(directory: url)
+            if let entry = lines.entry(name) {
+                return .init(id: entry.id, title: entry.title, mission: try lines.mission(name, base: mission))
+            }
+            guard FileManager.default.fileExists(atPath: name) else {
+                throw CLIError(
+                    "no line \"\(name)\": neither a candidate (\(lines.entries.map(\.id).joined(separator: ", "))) nor a file"
+                )
+            }
+            let file = URL(fileURLWithPath: name)
+            let id = file.deletingPathExtension().lastPathComponent
+            return .init(
+                id: id, title: id,
+                mission: try CandidateLines.mission(mission, lineAt: file, name: file.lastPathComponent))
+        } catch let error as ConfigurationError {
+            throw CLIError("line \(name): \(error)")
+        }
+    }
+
     /// Opens a mission's store, turning store errors into user-facing errors.
     static func openStore(_ path: String, mission: Mission) throws -> EventStore {
         do {

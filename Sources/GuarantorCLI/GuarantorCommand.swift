@@ -6,7 +6,8 @@ public struct GuarantorCommand: AsyncParsableCommand {
         commandName: "guarantor",
         abstract: "Monitoring and verification of a ceasefire: observations in, classified and verified records out.",
         subcommands: [
-            MissionCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self, ScoreCommand.self,
+            MissionCommand.self, LinesCommand.self, IngestCommand.self, ReplayCommand.self, SimulateCommand.self,
+            ScoreCommand.self,
             ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, ServeCommand.self, KeysCommand.self,
             DemoCommand.self, CheckpointCommand.self, VerifyCommand.self, WitnessCommand.self, RedactCommand.self,
         ]

@@ -26,6 +26,12 @@ public struct ReplayCommand: ParsableCommand {
     @Option(help: "The directory for the outputs.")
     var out: String
 
+    @Option(
+        help:
+            "Replay under a candidate line instead of the agreement's: its id (`guarantor lines list`) or a GeoJSON file."
+    )
+    var line: String?
+
     public init() {}
 
     public func validate() throws {
@@ -38,7 +44,8 @@ public struct ReplayCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let mission = try Files.loadMission(self.mission)
+        var mission = try Files.loadMission(self.mission)
+        if let line { mission = try Files.candidate(line, mission: mission, directory: self.mission).mission }
         let outURL = URL(fileURLWithPath: out, isDirectory: true)
         let summary: StreamingReplay.Summary
         if let observations {

@@ -75,7 +75,9 @@ public struct ServeCommand: AsyncParsableCommand {
                 + " in \(started.duration(to: .now))")
         let integrity = try Files.integrity(missionPath)
         let key = try signingKey.map(Files.loadKey)
-        let api = GuarantorAPI(state: state, integrity: integrity, signingKey: key)
+        let api = GuarantorAPI(
+            state: state, integrity: integrity, signingKey: key,
+            missionDirectory: URL(fileURLWithPath: missionPath, isDirectory: true))
         let host = self.host
         let feedCount = feed.count
         let app = GuarantorServerRunner.application(api: api, host: host, port: port) { bound in

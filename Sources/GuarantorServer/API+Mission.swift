@@ -38,16 +38,21 @@ extension GuarantorAPI {
         return value.prettyPrinted
     }
 
-    func lineGeoJSON() -> [UInt8] {
+    /// A line's parts as a FeatureCollection of LineStrings (the agreement's unless another is given), each feature with
+    /// `properties` (empty for the agreement's line; id and title for a candidate).
+    func lineGeoJSON(_ line: CeasefireLine? = nil, properties: [(String, String)] = []) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("type"); w.string("FeatureCollection")
         w.key("features")
         w.beginArray()
-        for part in state.mission.line.parts {
+        for part in (line ?? state.mission.line).parts {
             w.beginObject()
             w.key("type"); w.string("Feature")
-            w.key("properties"); w.beginObject(); w.endObject()
+            w.key("properties")
+            w.beginObject()
+            for (key, value) in properties { w.key(dynamic: key); w.string(value) }
+            w.endObject()
             w.key("geometry")
             w.beginObject()
             w.key("type"); w.string("LineString")
@@ -63,6 +68,52 @@ extension GuarantorAPI {
         w.endArray()
         w.endObject()
         return w.bytes
+    }
+
+    /// The candidate lines the mission keeps (lines.json), without a mission directory only the agreement's.
+    func candidateLines() throws -> CandidateLines? {
+        guard let directory = missionDirectory else { return nil }
+        do {
+            return try CandidateLines(directory: directory)
+        } catch let error as ConfigurationError {
+            throw APIError(.serviceUnavailable, "the mission's lines cannot be read: \(error)")
+        }
+    }
+
+    /// `GET /lines`: each line's id, title, source, date and length, the agreement's first.
+    func linesList() throws -> [UInt8] {
+        guard let lines = try candidateLines() else {
+            let value: JSONValue = .object([
+                "lines": .array([
+                    .object([
+                        "id": .string(CandidateLines.agreementId), "title": .string(state.mission.agreement.title),
+                        "lengthMeters": .number(state.mission.line.lengthMeters.rounded()), "agreement": .bool(true),
+                    ])
+                ])
+            ])
+            return Array(value.prettyPrinted.utf8)
+        }
+        do {
+            return Array(try lines.listing(base: state.mission).prettyPrinted.utf8)
+        } catch let error as ConfigurationError {
+            throw APIError(.serviceUnavailable, "the mission's lines cannot be read: \(error)")
+        }
+    }
+
+    /// `GET /lines/{id}`: a line as GeoJSON.
+    func lineById(_ id: String) throws -> [UInt8] {
+        if id == CandidateLines.agreementId {
+            return lineGeoJSON(properties: [("id", id), ("title", state.mission.agreement.title)])
+        }
+        guard let lines = try candidateLines(), let entry = lines.entry(id) else {
+            throw APIError(.notFound, "no line \(id)")
+        }
+        do {
+            let mission = try lines.mission(id, base: state.mission)
+            return lineGeoJSON(mission.line, properties: [("id", entry.id), ("title", entry.title)])
+        } catch let error as ConfigurationError {
+            throw APIError(.serviceUnavailable, "line \(id) cannot be read: \(error)")
+        }
     }
 
     /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by

@@ -55,10 +55,14 @@ public struct GuarantorAPI: Sendable {
     let limiter: RateLimiter
     let metrics: Metrics
 
+    /// The mission directory, for the candidate lines it keeps (lines.json); `nil`: only the agreement's line.
+    public let missionDirectory: URL?
+
     public init(
         state: MissionState, limits: APILimits = APILimits(), integrity: IntegrityConfiguration = .init(),
-        signingKey: Curve25519.Signing.PrivateKey? = nil
+        signingKey: Curve25519.Signing.PrivateKey? = nil, missionDirectory: URL? = nil
     ) {
+        self.missionDirectory = missionDirectory
         self.state = state
         self.limits = limits
         self.integrity = integrity
@@ -158,6 +162,10 @@ public struct GuarantorAPI: Sendable {
             method: .get, path: "/agreement", right: .readRecords, summary: "The agreement: parties, zones, rules"),
         APIRoute(method: .get, path: "/line", right: .readRecords, summary: "The ceasefire line as GeoJSON"),
         APIRoute(
+            method: .get, path: "/lines", right: .readRecords,
+            summary: "The agreement's line and the candidate lines: id, title, source, date, length"),
+        APIRoute(method: .get, path: "/lines/{id}", right: .readRecords, summary: "One line as GeoJSON"),
+        APIRoute(
             method: .get, path: "/zones", right: .readRecords,
             summary: "The agreement's zones as GeoJSON: each zone's two edges, and what it prohibits"),
         APIRoute(method: .get, path: "/stream", right: .readRecords, summary: "Live alerts and incident changes (SSE)"),
@@ -216,6 +224,13 @@ public struct GuarantorAPI: Sendable {
         }
         on(router, .get, "/line") { request, _ in
             try Self.noParameters(request); return Self.json(lineGeoJSON())
+        }
+        on(router, .get, "/lines") { request, _ in
+            try Self.noParameters(request); return Self.json(try linesList())
+        }
+        on(router, .get, "/lines/{id}") { request, _ in
+            try Self.noParameters(request)
+            return Self.json(try lineById(String(request.uri.path.split(separator: "/").last ?? "")))
         }
         on(router, .get, "/zones") { request, _ in
             try Self.noParameters(request); return Self.json(zonesGeoJSON())

@@ -237,6 +237,27 @@ enum OpenAPIDocument {
                 "Statements", object(["statements": array(type("object"))], required: ["statements"]))
         case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"), (.get, "/zones"):
             responses["200"] = response("The configuration", type("object"))
+        case (.get, "/lines"):
+            responses["200"] = response(
+                "The lines, the agreement's first",
+                object(
+                    [
+                        "lines": array(
+                            object(
+                                [
+                                    "id": type("string"), "title": type("string"), "source": type("string"),
+                                    "date": type("string"), "lengthMeters": type("number"),
+                                    "agreement": type("boolean"),
+                                ], required: ["id", "title", "lengthMeters", "agreement"]))
+                    ], required: ["lines"]))
+        case (.get, "/lines/{id}"):
+            parameters = [
+                .object([
+                    "name": .string("id"), "in": .string("path"), "required": .bool(true), "schema": type("string"),
+                ])
+            ]
+            responses["200"] = response("The line as a GeoJSON FeatureCollection", type("object"))
+            responses["404"] = errorResponse
         case (.get, "/stream"):
             parameters = [
                 .object([

@@ -36,7 +36,9 @@ import Testing
             var integrity = IntegrityConfiguration()
             integrity.missionPublicKey = signingKey.publicKey
             integrity.witnesses = witnessKeys.mapValues(\.publicKey)
-            api = GuarantorAPI(state: state, limits: limits, integrity: integrity, signingKey: signingKey)
+            api = GuarantorAPI(
+                state: state, limits: limits, integrity: integrity, signingKey: signingKey,
+                missionDirectory: Self.missionURL)
         }
 
         static let missionURL = ServerTests.examples.appendingPathComponent("mission")

@@ -2,8 +2,8 @@
 /// sectors, the sources, and which side of the line belongs to which party.
 public struct Mission: Sendable {
     public let agreement: Agreement
-    public let line: CeasefireLine
-    public let sectors: SectorMap
+    public private(set) var line: CeasefireLine
+    public private(set) var sectors: SectorMap
     public let sources: SourceRegistry
     /// What the parties declared (declarations.json).
     public let declarations: Declarations
@@ -17,7 +17,7 @@ public struct Mission: Sendable {
         agreement.rules.map(\.id) + ["noDeclaration", "awayFromDeclaredSite", "missingFromDeclaredSite"]
     }
     /// The index in `agreement.parties` of the party whose side is the line's left.
-    public let leftParty: Int
+    public private(set) var leftParty: Int
     /// The zones' half-widths, narrowest first (as `agreement.zones`).
     private let zoneWidths: [Double]
 
@@ -46,14 +46,26 @@ public struct Mission: Sendable {
         self.sources = sources
         self.declarations = declarations
         zoneWidths = agreement.zones.map(\.halfWidthMeters)
+        (line, leftParty) = try Self.place(
+            lineParts, parties: agreement.parties, lineFile: lineFile, agreementFile: agreementFile)
+        switch agreement.sectors {
+        case .alongLine(let stretch): sectors = SectorMap.stretches(of: stretch, lineLength: line.lengthMeters)
+        case .areas: sectors = .areas(AreaIndex(areas: areas ?? []))
+        }
+    }
+
+    /// A line checked and indexed, and the index of the party whose side is its left: each party's reference point
+    /// must lie clearly on its own side.
+    static func place(_ lineParts: [[GeoPoint]], parties: [Party], lineFile: String, agreementFile: String) throws
+        -> (CeasefireLine, Int)
+    {
         let line: CeasefireLine
         do {
             line = try CeasefireLine(parts: lineParts)
         } catch let error as GeometryError {
             throw Problem(file: lineFile, error: FieldError(path: "coordinates" + error.path, reason: error.reason))
         }
-        self.line = line
-        let positions = agreement.parties.map { line.locate($0.referencePoint) }
+        let positions = parties.map { line.locate($0.referencePoint) }
         for (i, position) in positions.enumerated() where position.distanceMeters < Self.minimumReferenceDistance {
             throw Problem(
                 file: agreementFile,
@@ -66,14 +78,23 @@ public struct Mission: Sendable {
         guard positions[0].isLeft != positions[1].isLeft else {
             throw Problem(
                 file: agreementFile,
-                error: FieldError(
-                    path: "parties", reason: "both reference points lie on the same side of the line"))
+                error: FieldError(path: "parties", reason: "both reference points lie on the same side of the line"))
         }
-        leftParty = positions[0].isLeft ? 0 : 1
-        switch agreement.sectors {
-        case .alongLine(let stretch): sectors = SectorMap.stretches(of: stretch, lineLength: line.lengthMeters)
-        case .areas: sectors = .areas(AreaIndex(areas: areas ?? []))
+        return (line, positions[0].isLeft ? 0 : 1)
+    }
+
+    /// The same mission under another line (a candidate's): sides, distances and zones follow it, and sectors drawn
+    /// along the line are drawn along it; sectors that are areas stay as they are.
+    /// - Throws: ``Problem`` naming `file` when the line is not valid, or the agreement when a party's reference point
+    ///   does not lie clearly on its side of it.
+    public func replacingLine(_ parts: [[GeoPoint]], file: String) throws -> Mission {
+        var copy = self
+        (copy.line, copy.leftParty) = try Self.place(
+            parts, parties: agreement.parties, lineFile: file, agreementFile: "agreement.json")
+        if case .alongLine(let stretch) = agreement.sectors {
+            copy.sectors = SectorMap.stretches(of: stretch, lineLength: copy.line.lengthMeters)
         }
+        return copy
     }
 
     /// Where a point lies: side, distance, position along the line, zones and sector.

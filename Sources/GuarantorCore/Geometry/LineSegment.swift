@@ -26,6 +26,20 @@ struct LineSegment: Sendable {
     let length: Double
     let startAlong: Double
 
+    /// The point of the edge a `fraction` (0…1) of the way along its chord, seen from `origin`: on the ellipsoid and
+    /// on the edge's curve.
+    func point(at fraction: Double) -> GeoPoint {
+        let origin = Vector3(x: 0, y: 0, z: originZ)
+        let d = start + (end - start) * fraction - origin
+        // |origin + s d| on the ellipsoid: (s dx)² / a² + (s dy)² / a² + (oz + s dz)² / b² = 1.
+        let a2 = WGS84.a * WGS84.a, b2 = a2 * (1 - WGS84.e2)
+        let qa = (d.x * d.x + d.y * d.y) / a2 + d.z * d.z / b2
+        let qb = 2 * originZ * d.z / b2
+        let qc = originZ * originZ / b2 - 1
+        let s = (-qb + (qb * qb - 4 * qa * qc).squareRoot()) / (2 * qa)
+        return WGS84.geodetic(origin + d * s)
+    }
+
     init(from a: GeoPoint, to b: GeoPoint, startAlong: Double) {
         start = WGS84.ecef(a)
         end = WGS84.ecef(b)
