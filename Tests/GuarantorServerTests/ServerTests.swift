@@ -85,6 +85,7 @@ import Testing
             ["/incidents/\(IncidentKey.incidentId(IncidentKey.of(observationId: "rt-monitor")))/observations"]
         case "/proofs/inclusion": ["/proofs/inclusion?sequence=1&size=\(max(events, 1))"]
         case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
+        case "/lines/{id}": ["/lines/agreement", "/lines/east"]
         default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]
         }
     }
