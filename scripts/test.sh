@@ -35,6 +35,8 @@ python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${C
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"
   python3 scripts/replay_ucdp.py --guarantor .build/release/guarantor
+  # Two dated front lines compared, beside shapely + pyproj (issue 14); a small store for the record's part.
+  python3 scripts/bench_lines.py --guarantor .build/release/guarantor --observations 20000 --check
   # Verification on the noise profiles (issue 13): standard and realistic must meet every target; harsh is reported.
   python3 scripts/verification_targets.py --guarantor .build/release/guarantor --require standard realistic
 else

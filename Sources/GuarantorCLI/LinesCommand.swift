@@ -70,7 +70,7 @@ public struct LinesListCommand: ParsableCommand {
     }
 }
 
-/// `guarantor lines compare --mission DIR A B [--settlements FILE] --out OUT`
+/// `guarantor lines compare --mission DIR A B [--settlements FILE] [--store S] --out OUT`
 public struct LinesCompareCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "compare",
@@ -83,7 +83,9 @@ public struct LinesCompareCommand: ParsableCommand {
     @Argument(help: "Line B: a candidate id or a GeoJSON file.") var b: String
     @Option(help: "A gazetteer: GeoNames postal codes (tab-separated) or GeoJSON points with a name.")
     var settlements: String?
-    @Option(help: "The directory for summary.json, settlements.ndjson and summary.md.") var out: String
+    @Option(help: "A store whose record to replay under both lines (observations, incidents, violations).")
+    var store: String?
+    @Option(help: "The directory for summary.json, settlements.ndjson, areas.geojson and summary.md.") var out: String
 
     public init() {}
 
@@ -102,11 +104,24 @@ public struct LinesCompareCommand: ParsableCommand {
                 throw CLIError("\(settlements): \(error)")
             }
         }
-        let comparison = LineComparison(a: lineA, b: lineB, settlements: places)
+        var record: RecordComparison?
+        if let store {
+            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("no store at \(store)") }
+            let opened = try Files.openStore(store, mission: base)
+            var records: [LogRecord] = []
+            do {
+                try opened.forEachRecord { _, r in records.append(r) }
+            } catch let error as StoreError {
+                throw CLIError("\(error)")
+            }
+            record = RecordComparison(a: lineA.mission, b: lineB.mission, records: records)
+        }
+        let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
         let outURL = URL(fileURLWithPath: out, isDirectory: true)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
         try Data(comparison.summary.prettyPrinted.utf8).write(to: outURL.appendingPathComponent("summary.json"))
         try Data(comparison.settlementLines).write(to: outURL.appendingPathComponent("settlements.ndjson"))
+        try Data(comparison.areasGeoJSON).write(to: outURL.appendingPathComponent("areas.geojson"))
         try Data(comparison.markdown.utf8).write(to: outURL.appendingPathComponent("summary.md"))
         print(comparison.markdown)
     }

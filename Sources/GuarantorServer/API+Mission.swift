@@ -116,6 +116,54 @@ extension GuarantorAPI {
         }
     }
 
+    /// `GET /lines/compare?a=ID&b=ID`: summary.json of `guarantor lines compare` for two of the mission's lines, over
+    /// the gazetteer the mission directory holds (settlements.tsv in GeoNames' format or settlements.geojson), and over
+    /// the stored record as the caller may read it: only observations its member may read are replayed, so every count
+    /// is one the reader could make itself.
+    func linesCompare(_ request: Request, _ caller: EventStore.KeyHolder) throws -> [UInt8] {
+        try Self.allowParameters(request, ["a", "b"])
+        let q = request.uri.queryParameters
+        guard let a = q.get("a"), let b = q.get("b") else {
+            throw APIError(.badRequest, "a and b: give the ids of the two lines to compare (GET /lines lists them)")
+        }
+        guard let lines = try candidateLines() else {
+            throw APIError(.notFound, "the server was started without a mission directory: it keeps no candidate lines")
+        }
+        func candidate(_ id: String, _ name: String) throws -> LineComparison.Candidate {
+            guard let entry = lines.entry(id) else {
+                throw APIError(
+                    .notFound, "\(name): no line \"\(id)\" (lines: \(lines.entries.map(\.id).joined(separator: ", ")))")
+            }
+            do {
+                return .init(id: entry.id, title: entry.title, mission: try lines.mission(id, base: state.mission))
+            } catch let error as ConfigurationError {
+                throw APIError(.serviceUnavailable, "line \(id) cannot be read: \(error)")
+            }
+        }
+        let lineA = try candidate(a, "a"), lineB = try candidate(b, "b")
+        var places: [Settlement] = []
+        for name in ["settlements.tsv", "settlements.geojson"] {
+            guard let directory = missionDirectory,
+                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
+            else { continue }
+            do {
+                places = try Gazetteer.read(Array(data))
+            } catch let error as FieldError {
+                throw APIError(.serviceUnavailable, "the mission's \(name) cannot be read: \(error)")
+            }
+            break
+        }
+        var records: [LogRecord] = []
+        try state.store.forEachRecord { _, r in records.append(r) }
+        let member = caller.member
+        let record = RecordComparison(
+            a: lineA.mission, b: lineB.mission, records: records,
+            readable: { Releasability.canRead(member: member, $0) })
+        let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
+        try audit(caller, "/lines/compare", records: record.observations.compared)
+        return Array(comparison.summary.prettyPrinted.utf8)
+    }
+
     /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by
     /// the half-width), with the zone's id, half-width and prohibitions as properties.
     func zonesGeoJSON() -> [UInt8] {

@@ -164,6 +164,11 @@ public struct GuarantorAPI: Sendable {
         APIRoute(
             method: .get, path: "/lines", right: .readRecords,
             summary: "The agreement's line and the candidate lines: id, title, source, date, length"),
+        APIRoute(
+            method: .get, path: "/lines/compare", right: .readRecords,
+            summary:
+                "Two lines compared (a, b: line ids): lengths, distances, area and settlements that change side, and how the record the caller may read reads under each"
+        ),
         APIRoute(method: .get, path: "/lines/{id}", right: .readRecords, summary: "One line as GeoJSON"),
         APIRoute(
             method: .get, path: "/zones", right: .readRecords,
@@ -228,6 +233,7 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/lines") { request, _ in
             try Self.noParameters(request); return Self.json(try linesList())
         }
+        on(router, .get, "/lines/compare") { request, caller in Self.json(try linesCompare(request, caller!)) }
         on(router, .get, "/lines/{id}") { request, _ in
             try Self.noParameters(request)
             return Self.json(try lineById(String(request.uri.path.split(separator: "/").last ?? "")))

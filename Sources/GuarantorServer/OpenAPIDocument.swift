@@ -136,9 +136,11 @@ enum OpenAPIDocument {
         return .object(r)
     }
 
-    private static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
+    private static func query(_ name: String, _ schema: JSONValue, _ description: String, required: Bool = false)
+        -> JSONValue
+    {
         .object([
-            "name": .string(name), "in": .string("query"), "required": .bool(false), "schema": schema,
+            "name": .string(name), "in": .string("query"), "required": .bool(required), "schema": schema,
             "description": .string(description),
         ])
     }
@@ -250,6 +252,20 @@ enum OpenAPIDocument {
                                     "agreement": type("boolean"),
                                 ], required: ["id", "title", "lengthMeters", "agreement"]))
                     ], required: ["lines"]))
+        case (.get, "/lines/compare"):
+            parameters = [
+                query("a", type("string"), "Line A's id (GET /lines)", required: true),
+                query("b", type("string"), "Line B's id", required: true),
+            ]
+            responses["200"] = response(
+                "summary.json of guarantor lines compare (docs/FORMATS.md), the record counted over what the caller may read",
+                object(
+                    [
+                        "a": type("object"), "b": type("object"), "distance": type("object"), "area": type("object"),
+                        "settlements": type("object"), "record": type("object"),
+                    ], required: ["a", "b", "distance", "area", "settlements", "record"]))
+            responses["400"] = errorResponse
+            responses["404"] = errorResponse
         case (.get, "/lines/{id}"):
             parameters = [
                 .object([

@@ -310,10 +310,7 @@ public final class EventStore: Sendable {
     }
 
     /// What the log holds, decoded, in log order: the engine's inputs.
-    public enum Record: Sendable {
-        case observation(Observation)
-        case action(MissionAction)
-    }
+    public typealias Record = LogRecord
 
     /// Every observation and action in log order (up to event `size`, if given), with redacted fields removed.
     /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read.

@@ -68,6 +68,8 @@ extension JSONValue {
     public var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
     /// The text, if a string.
     public var string: String? { if case .string(let s) = self { s } else { nil } }
+    /// The value, if a number.
+    public var number: Double? { if case .number(let n) = self { n } else { nil } }
     /// The items, if an array.
     public var items: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 }

@@ -111,4 +111,145 @@ import Testing
         #expect(comparison.changes.contains { $0.settlement.name == "Вугледар" && $0.to == "RU" })
         #expect((20_000...100_000).contains(comparison.aToB.maximumMeters))
     }
+
+    /// DeepState's occupied territory on a date (one MultiPolygon), as an area index.
+    static func occupied(_ date: String) throws -> AreaIndex {
+        let url = TestData.sharedData.appendingPathComponent(
+            "deepstate-occupied-territory-daily/deepstatemap_data_\(date).geojson")
+        guard case .object(var root) = try JSONValue.parse(Data(contentsOf: url)),
+            case .array(let features)? = root["features"], case .object(var feature) = features[0]
+        else { throw FieldError(path: "", reason: "not a FeatureCollection") }
+        feature["properties"] = .object(["name": .string("occupied")])
+        root["features"] = .array([.object(feature)])
+        return AreaIndex(areas: try GeoJSON.namedAreas(.object(root)))
+    }
+
+    /// A check no one here tuned: the settlements that change side between the front lines of 2024-07-08 and
+    /// 2025-12-01 (derived from DeepState's polygons by a process we did not write) against DeepState's
+    /// occupied-territory polygons of the same dates, read directly. Away from the lines' ends (20 km) and more than
+    /// 2 km from either line, the two agree for at least 99 % of settlements, both on the side each date gives and on
+    /// whether a settlement changed. The differences are printed; docs/DECISIONS.md says what they are.
+    @Test(.enabled(if: TestData.hasSharedData, "\(TestData.missingDataMessage)"))
+    func settlementsThatChangeSideAgreeWithDeepStatesOccupiedTerritory() throws {
+        let base = try MissionDirectory.load(Self.missionURL)
+        func line(_ date: String) throws -> Mission {
+            let url = TestData.sharedData.appendingPathComponent("front-line-derived/front_line_\(date).geojson")
+            return try base.replacingLine(GeoJSON.lineParts(JSONValue.parse(Data(contentsOf: url))), file: date)
+        }
+        let (a, b) = (try line("20240708"), try line("20251201"))
+        let (occupiedA, occupiedB) = (try Self.occupied("20240708"), try Self.occupied("20251201"))
+        let gazetteer = TestData.sharedData.appendingPathComponent(
+            "ukraine-settlements-geonames-postal/UA_postal_codes_geonames.tsv")
+        let places = try Gazetteer.read(Array(try Data(contentsOf: gazetteer)))
+        let ru = base.agreement.parties.firstIndex { $0.id == "RU" }!
+        var compared = 0, sidesAgree = 0, changesAgree = 0, changed = 0, changedInDeepState = 0
+        var differences: [String] = []
+        for place in places {
+            let ca = a.classify(place.point), cb = b.classify(place.point)
+            let ends = 20_000.0
+            guard ca.distanceToLineMeters > 2_000, cb.distanceToLineMeters > 2_000,
+                ca.alongLineMeters > ends, ca.alongLineMeters < a.line.lengthMeters - ends,
+                cb.alongLineMeters > ends, cb.alongLineMeters < b.line.lengthMeters - ends
+            else { continue }
+            compared += 1
+            let inA = occupiedA.area(containing: place.point) != nil
+            let inB = occupiedB.area(containing: place.point) != nil
+            let sides = (ca.party == ru) == inA && (cb.party == ru) == inB
+            let change = (ca.party != cb.party) == (inA != inB)
+            if sides { sidesAgree += 1 }
+            if change { changesAgree += 1 }
+            if ca.party != cb.party { changed += 1 }
+            if inA != inB { changedInDeepState += 1 }
+            if !sides || !change {
+                differences.append(
+                    "\(place.name) (\(place.region ?? "")) \(place.point.lon),\(place.point.lat): "
+                        + "lines \(ca.party == ru ? "RU" : "UA")→\(cb.party == ru ? "RU" : "UA"), "
+                        + "DeepState \(inA ? "RU" : "UA")→\(inB ? "RU" : "UA"), "
+                        + "\(Int(ca.distanceToLineMeters)) m and \(Int(cb.distanceToLineMeters)) m from the lines")
+            }
+        }
+        print(
+            "DeepState cross-check: \(compared) settlements, sides agree \(sidesAgree), changes agree \(changesAgree)")
+        print("  changed by the lines \(changed), by DeepState \(changedInDeepState); differences:")
+        for d in differences { print("  " + d) }
+        #expect(compared > 10_000)
+        #expect(changed > 150)
+        #expect(Double(sidesAgree) >= 0.99 * Double(compared), "\(sidesAgree) of \(compared)")
+        #expect(Double(changesAgree) >= 0.99 * Double(compared), "\(changesAgree) of \(compared)")
+    }
+
+    // MARK: The area between two lines
+
+    /// A mission whose line is `a` (lon, lat pairs), and the same mission under `b`.
+    static func missions(_ a: [(Double, Double)], _ b: [(Double, Double)]) throws -> (Mission, Mission) {
+        let partsA = [a.map { GeoPoint(lon: $0.0, lat: $0.1) }]
+        let base = try Mission(
+            agreement: try Agreement(
+                json: MissionTests.agreementJSON {
+                    $0["line"] = .object([
+                        "type": .string("LineString"),
+                        "coordinates": .array(a.map { .array([.number($0.0), .number($0.1)]) }),
+                    ])
+                    $0["sectors"] = .object(["alongLineMeters": .number(1_000_000)])
+                }),
+            lineParts: partsA, areas: nil, sources: EngineEquivalenceTests.mission.sources)
+        return (base, try base.replacingLine([b.map { GeoPoint(lon: $0.0, lat: $0.1) }], file: "b"))
+    }
+
+    static func compare(_ a: [(Double, Double)], _ b: [(Double, Double)]) throws -> LineComparison {
+        let (ma, mb) = try missions(a, b)
+        return LineComparison(
+            a: .init(id: "a", title: "a", mission: ma), b: .init(id: "b", title: "b", mission: mb), settlements: [])
+    }
+
+    /// Expected areas are pyproj's (`Geod(ellps="WGS84").polygon_area_perimeter`) of the same rings: the lines' edges
+    /// densified along their geodesics, the connectors along straight lines in longitude and latitude.
+    @Test func theAreaBetweenTwoParallelLinesIsTheEllipsoidsOwn() throws {
+        let a = (0...6).map { (37.0, 47.0 + 0.5 * Double($0)) }, b = (0...6).map { (37.1, 47.0 + 0.5 * Double($0)) }
+        let c = try Self.compare(a, b)
+        // East of A is RU's side, west of B is UA's: the strip passes to UA; pyproj: 2,465.061 km².
+        #expect(abs(c.areaToPartyKm2["UA"]! - 2_465.061) < 2.5, "\(c.areaToPartyKm2)")
+        #expect(c.areaToPartyKm2["RU"]! == 0)
+        #expect(c.lobes.count == 1 && c.lobes[0].to == "UA" && c.lobes[0].from == "RU")
+        // The other way round, the same area passes back.
+        let back = try Self.compare(b, a)
+        #expect(abs(back.areaToPartyKm2["RU"]! - c.areaToPartyKm2["UA"]!) < 0.5)
+        // A line walked the other way is turned round first: the same region.
+        let reversed = try Self.compare(a, b.reversed())
+        #expect(abs(reversed.areaToPartyKm2["UA"]! - c.areaToPartyKm2["UA"]!) < 0.01)
+    }
+
+    @Test func linesThatCrossMakeOneLobeBetweenEachCrossing() throws {
+        let a = (0...6).map { (37.0, 47.0 + 0.5 * Double($0)) }
+        let b = [(37.1, 47.0), (36.9, 48.5), (37.1, 50.0)]
+        let c = try Self.compare(a, b)
+        // B runs east of A, then west, then east: three lobes, passing to UA, RU, UA (pyproj: 321.698, 616.588,
+        // 294.461 km²).
+        #expect(c.lobes.map(\.to) == ["UA", "RU", "UA"], "\(c.lobes.map { ($0.to, $0.areaKm2) })")
+        for (lobe, expected) in zip(c.lobes, [321.698, 616.588, 294.461]) {
+            #expect(abs(lobe.areaKm2 - expected) < expected * 0.002, "\(lobe.areaKm2) against \(expected)")
+        }
+        #expect(abs(c.areaToPartyKm2["UA"]! - (321.698 + 294.461)) < 1.5)
+        // areas.geojson: one counter-clockwise, closed Polygon per lobe, with from, to and its area.
+        let json = try JSONValue.parse(c.areasGeoJSON)
+        let features = try JSONFields(json).array("features")
+        #expect(features.count == 3)
+        let first = try JSONFields(features[0])
+        #expect(try first.object("properties").string("to") == "UA")
+        let ring = try first.object("geometry").array("coordinates")
+        guard case .array(let positions) = ring[0], case .array(let p0) = positions.first!,
+            case .array(let pn) = positions.last!
+        else { throw FieldError(path: "", reason: "no ring") }
+        #expect(p0 == pn)
+    }
+
+    @Test func linesWithDifferentEndsAreClosedByStraightConnectors() throws {
+        let a = (0...6).map { (37.0, 47.0 + 0.5 * Double($0)) }, b = (0...5).map { (37.1, 47.5 + 0.5 * Double($0)) }
+        let c = try Self.compare(a, b)
+        // From B's start (37.1, 47.5) straight to A's start (37.0, 47.0): pyproj gives 2,254.333 km² for the ring, and
+        // every point of it lies on RU's side under A and UA's under B.
+        #expect(abs(c.areaToPartyKm2["UA"]! - 2_254.333) < 2.5, "\(c.areaToPartyKm2)")
+        let summary = try JSONFields(c.summary).object("area")
+        #expect(try summary.object("toPartyKm2").number("UA") == (c.areaToPartyKm2["UA"]! * 1000).rounded() / 1000)
+    }
 }

@@ -86,6 +86,7 @@ import Testing
         case "/proofs/inclusion": ["/proofs/inclusion?sequence=1&size=\(max(events, 1))"]
         case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
         case "/lines/{id}": ["/lines/agreement", "/lines/east"]
+        case "/lines/compare": ["/lines/compare?a=agreement&b=east"]
         default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]
         }
     }

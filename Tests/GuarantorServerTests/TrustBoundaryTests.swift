@@ -198,6 +198,42 @@ extension TrustBoundaryTests {
         }
     }
 
+    /// `GET /lines/compare` counts the record as the caller may read it: a RED report at Bakhmut, which the east line
+    /// puts on UA's side, counts for the mission and not for a member that may not read it.
+    @Test func comparingLinesOverHTTPCountsWhatTheCallerMayRead() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let analyst = try f.key("MISSION", "analyst", .analyst)
+        let polish = try f.key("PL", "pl-analyst", .analyst)
+        try await f.run { client in
+            let batch = [
+                #"{"id":"kramatorsk","source":"us-acoustic-07","observedAt":"2026-03-01T01:00:00Z","kind":"mortarFire","location":{"lon":37.58,"lat":48.73,"uncertaintyMeters":200},"tlp":"CLEAR"}"#,
+                #"{"id":"bakhmut","source":"us-radar-03","observedAt":"2026-03-01T02:00:00Z","kind":"mortarFire","location":{"lon":38.0,"lat":48.5947,"uncertaintyMeters":200},"tlp":"RED"}"#,
+            ].joined(separator: "\n")
+            let posted = try await Self.post(client, "/observations", sensor, batch, "application/x-ndjson")
+            #expect(posted.status == .created)
+            func compare(_ query: String, _ key: String) async throws -> (HTTPResponse.Status, [String: JSONValue]) {
+                let r = try await client.execute(
+                    uri: "/lines/compare\(query)", method: .get, headers: ServerTests.headers(key))
+                return (r.status, (try? JSONValue.parse(ServerTests.text(r)))?.object ?? [:])
+            }
+            let (status, mission) = try await compare("?a=agreement&b=east", analyst)
+            #expect(status == .ok, "\(mission)")
+            let observations = mission["record"]?.object?["observations"]?.object
+            #expect(observations?["compared"] == .number(2))
+            #expect(observations?["sideChangedTo"]?.object?["UA"] == .number(1))
+            #expect(mission["area"]?.object?["toPartyKm2"]?.object?["UA"]?.number ?? 0 > 10)
+            let (_, pl) = try await compare("?a=agreement&b=east", polish)
+            let seen = pl["record"]?.object?["observations"]?.object
+            #expect(seen?["compared"] == .number(1) && seen?["sideChangedTo"]?.object?["UA"] == .number(0))
+            // The same figures as `guarantor lines compare` would give without the store: area and distances.
+            #expect(pl["area"] == mission["area"] && pl["distance"] == mission["distance"])
+            #expect(try await compare("?a=agreement", analyst).0 == .badRequest)
+            #expect(try await compare("?a=agreement&b=west", analyst).0 == .notFound)
+            #expect(try await compare("?a=agreement&b=east&c=1", analyst).0 == .badRequest)
+        }
+    }
+
     /// A report two incidents explain about equally is an incident of its own, listed with `?ambiguous=true`.
     @Test func ambiguousReportsAreListedForAnalysts() async throws {
         let f = try Fixture()

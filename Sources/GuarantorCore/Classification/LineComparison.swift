@@ -45,12 +45,18 @@ public struct LineComparison: Sendable {
     /// Settlements considered, and those that change side, by distance along line A (then name).
     public let settlementCount: Int
     public let changes: [Change]
+    /// The region between the lines and what of it passes to each party (``AreaBetweenLines``).
+    let area: AreaBetweenLines
+    /// How a stored record reads under each line, when one was given.
+    public let record: RecordComparison?
 
     /// Samples along a line are at most this far apart.
     public static let sampleSpacingMeters = 100.0
 
-    /// Compares line A with line B (both missions of the same agreement) over `settlements`.
-    public init(a: Candidate, b: Candidate, settlements: [Settlement]) {
+    /// Compares line A with line B (both missions of the same agreement) over `settlements`, and over a record
+    /// already compared under both (``RecordComparison``).
+    public init(a: Candidate, b: Candidate, settlements: [Settlement], record: RecordComparison? = nil) {
+        self.record = record
         self.a = a
         self.b = b
         aToB = Self.separation(of: a.mission.line, from: b.mission.line)
@@ -69,6 +75,25 @@ public struct LineComparison: Sendable {
         }
         changes.sort { ($0.alongA, $0.settlement.name) < ($1.alongA, $1.settlement.name) }
         self.changes = changes
+        area = AreaBetweenLines(a: a.mission, b: b.mission)
+    }
+
+    /// The area that passes to each party (lies on its side under B and on the other's under A), km², by party id.
+    public var areaToPartyKm2: [String: Double] {
+        let parties = a.mission.agreement.parties.map(\.id)
+        return Dictionary(uniqueKeysWithValues: parties.indices.map { (parties[$0], area.toParty[$0] / 1e6) })
+    }
+
+    /// The polygons between the lines, as `(from, to, km²)`, in the order areas.geojson lists them.
+    public var lobes: [(from: String, to: String, areaKm2: Double, ring: [GeoPoint])] {
+        let parties = a.mission.agreement.parties.map(\.id)
+        var out: [(from: String, to: String, areaKm2: Double, ring: [GeoPoint])] = []
+        for lobe in area.lobes {
+            for p in parties.indices where (lobe.toParty[p] / 1e6 * 1000).rounded() > 0 {
+                out.append((parties[1 - p], parties[p], lobe.toParty[p] / 1e6, lobe.ring))
+            }
+        }
+        return out
     }
 
     /// The largest and mean distance from points of `line` to `other`, sampled along every edge.
@@ -120,14 +145,31 @@ public struct LineComparison: Sendable {
             let known = gained.compactMap(\.settlement.population)
             population[p] = known.isEmpty ? .null : .number(Double(known.reduce(0, +)))
         }
-        return .object([
+        let sectorNames = a.mission.sectors.names
+        var perSector: [JSONValue] = []
+        for (i, row) in area.bySector.enumerated() where row.contains(where: { ($0 / 1e3).rounded() > 0 }) {
+            perSector.append(
+                .object([
+                    "sector": i < sectorNames.count ? .string(sectorNames[i]) : .null,
+                    "toPartyKm2": .object(
+                        Dictionary(uniqueKeysWithValues: parties.indices.map { (parties[$0], Self.km2(row[$0])) })),
+                ]))
+        }
+        var members: [String: JSONValue] = [
             "a": line(a), "b": line(b),
+            "area": .object([
+                "toPartyKm2": .object(
+                    Dictionary(uniqueKeysWithValues: parties.indices.map { (parties[$0], Self.km2(area.toParty[$0])) })),
+                "perSector": .array(perSector), "polygons": .number(Double(lobes.count)),
+            ]),
             "distance": .object(["aToB": separation(aToB), "bToA": separation(bToA)]),
             "settlements": .object([
                 "considered": .number(Double(settlementCount)), "changed": .number(Double(changes.count)),
                 "toParty": .object(toParty), "populationToParty": .object(population),
             ]),
-        ])
+        ]
+        if let record { members["record"] = record.summary(mission: a.mission) }
+        return .object(members)
     }
 
     /// settlements.ndjson: one line per settlement that changes side, by distance along line A.
@@ -160,10 +202,30 @@ public struct LineComparison: Sendable {
         text += "| length | \(km(a.mission.line.lengthMeters)) | \(km(b.mission.line.lengthMeters)) |\n"
         text += "| farthest from the other line | \(km(aToB.maximumMeters)) | \(km(bToA.maximumMeters)) |\n"
         text += "| mean distance from the other line | \(km(aToB.meanMeters)) | \(km(bToA.meanMeters)) |\n\n"
+        let areas = areaToPartyKm2
+        text += "Between the lines, "
+        text += parties.map { p in String(format: "**%.1f km²** pass to %@", areas[p] ?? 0, p) }
+            .joined(separator: ", ")
+        text += " (\(lobes.count) polygon\(lobes.count == 1 ? "" : "s") in areas.geojson).\n\n"
         text += "Of \(settlementCount) settlements, **\(changes.count)** lie on another party's side under \(b.id)"
         text += " than under \(a.id): "
         text += parties.map { p in "\(changes.filter { $0.to == p }.count) pass to \(p)" }.joined(separator: ", ")
         text += ".\n\n"
+        if let record {
+            let r = record.observations, i = record.incidents
+            func sides(_ p: RecordComparison.Placement) -> String {
+                parties.indices.map { "\(p.sideChangedTo[$0]) to \(parties[$0])" }.joined(separator: ", ")
+            }
+            text += "Of the stored record, \(r.compared) observations and \(i.compared) incidents were replayed under"
+            text += " both lines: observations on another side \(sides(r)); incidents \(sides(i)).\n\n"
+            text += "| rule | findings under \(a.id) | under \(b.id) | only under \(a.id) | only under \(b.id) |"
+            text += " attributed otherwise |\n| --- | --- | --- | --- | --- | --- |\n"
+            for (rule, c) in record.rules {
+                text += "| \(rule) | \(c.underA) | \(c.underB) | \(c.onlyUnderA) | \(c.onlyUnderB) |"
+                text += " \(c.attributionChanged) |\n"
+            }
+            text += "\n"
+        }
         let largest = changes.sorted {
             ($0.settlement.population ?? -1, $0.distanceToB, $1.settlement.name)
                 > ($1.settlement.population ?? -1, $1.distanceToB, $0.settlement.name)
@@ -180,4 +242,51 @@ public struct LineComparison: Sendable {
     }
 
     private static func round(_ degrees: Double) -> Double { (degrees * 1e6).rounded() / 1e6 }
+    /// Square metres as km², to 0.001 km².
+    private static func km2(_ m2: Double) -> JSONValue { .number((m2 / 1e3).rounded() / 1e3) }
+
+    /// areas.geojson: one Polygon feature per region between the lines and party it passes to, with `from`, `to`
+    /// and `areaKm2` (what of it passes; 0.001 km²), in the order of the walk along line A.
+    public var areasGeoJSON: [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("features")
+        w.beginArray()
+        for lobe in lobes {
+            w.beginObject()
+            w.key("type"); w.string("Feature")
+            w.key("properties")
+            w.beginObject()
+            w.key("from"); w.string(lobe.from)
+            w.key("to"); w.string(lobe.to)
+            w.key("areaKm2"); w.number(lobe.areaKm2, decimals: 3)
+            w.endObject()
+            w.key("geometry")
+            w.beginObject()
+            w.key("type"); w.string("Polygon")
+            w.key("coordinates")
+            w.beginArray()
+            w.beginArray()
+            // RFC 7946: an exterior ring runs counter-clockwise, and closes on its first position.
+            var ring = lobe.ring
+            var twiceArea = 0.0
+            for i in ring.indices {
+                let p = ring[i], q = ring[(i + 1) % ring.count]
+                twiceArea += p.lon * q.lat - q.lon * p.lat
+            }
+            if twiceArea < 0 { ring.reverse() }
+            for p in ring + [ring[0]] {
+                w.beginArray(); w.number(p.lon, decimals: 6); w.number(p.lat, decimals: 6); w.endArray()
+            }
+            w.endArray()
+            w.endArray()
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.newline()
+        return w.bytes
+    }
 }
