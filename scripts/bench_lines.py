@@ -12,8 +12,8 @@ shapely.make_valid, measures each polygon with pyproj's geodesic area on WGS84, 
 reference points) and scans the area between the lines; its figure is the whole command (read the mission, the lines,
 the gazetteer; write four files).
 
-With --observations N (default 0) a store of about N simulated observations (realistic noise, the usual density of
-about 88 an hour, so a million is a year at 1.3 times that; --intensity K packs them K times as densely) is made with
+With --observations N (default 0) a store of about N simulated observations (realistic noise, 30 days: the usual
+front gives about 63,000, so a million is 16 times as dense) is made with
 `guarantor simulate` and `guarantor ingest` (minutes for a million), or --store reuses one, and the command is timed
 again with --store: the record replayed under both lines (two threads). The peer has no counterpart for that part.
 
@@ -78,7 +78,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--guarantor", required=True)
     ap.add_argument("--observations", type=int, default=0)
-    ap.add_argument("--intensity", type=float, default=1.0)
     ap.add_argument("--store")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--data", default=os.environ.get("GUARANTOR_DATA", os.path.join(os.path.dirname(__file__), "../../shared/data")))
@@ -111,13 +110,12 @@ def main():
         store = args.store
         if not store and args.observations > 0:
             sim = os.path.join(tmp, "sim")
-            # The usual front yields about 88 observations an hour; --intensity packs them into fewer hours.
-            # (a simulation covers at most a year, so a larger store is packed more densely)
-            intensity = max(args.intensity, args.observations / (88 * 8_760))
-            hours = args.observations / (88 * intensity)
+            # 30 days of the usual front yield about 63,000 observations; more are packed into the same 30 days (the
+            # simulated days must end before today for ingest to accept them).
+            intensity = max(1.0, args.observations / 63_000)
             started = time.perf_counter()
-            print(run([g, "simulate", "--mission", mission, "--hours", f"{hours:.0f}", "--intensity",
-                       f"{intensity:.2f}", "--noise", "realistic", "--out", sim]).stdout.strip())
+            print(run([g, "simulate", "--mission", mission, "--hours", "720", "--intensity", f"{intensity:.1f}",
+                       "--noise", "realistic", "--out", sim]).stdout.strip())
             store = os.path.join(tmp, "events.sqlite")
             run([g, "ingest", "--mission", mission, "--store", store, os.path.join(sim, "observations.ndjson")])
             print(f"  store made in {time.perf_counter() - started:.0f} s")
