@@ -4,12 +4,14 @@ import Foundation
 ///
 /// **Closing the region.** Two candidate lines rarely end at the same places. The region between them is the ring
 /// formed by line A, a straight connector from A's end to B's end, line B walked backwards, and a straight connector
-/// from B's start back to A's start; B is walked in the direction that puts its start nearer A's start. The parts of
+/// from B's start back to A's start; B is turned round first when that makes the two connectors shorter. The parts of
 /// a MultiLineString are joined in their order. Edges follow their own geodesic curves (densified to ≤ 1 km), then
 /// count as straight in longitude and latitude.
 ///
-/// **Lobes.** Where A and B cross, the ring is cut into lobes (the polygons of areas.geojson): walking the ring, a
-/// crossing met a second time closes the loop since its first visit.
+/// **Lobes.** Where two edges of the ring cross (A with B, mostly; a connector with a line too), the ring is cut into
+/// lobes (the polygons of areas.geojson): walking the ring, a crossing met a second time closes the loop since its
+/// first visit. Lobes that overlap (a line folding back across the other) are each scanned, so their overlap counts
+/// twice: known, not yet mended (issue 14's note).
 ///
 /// **Area.** Each lobe is scanned in rows ``rowDegrees`` of latitude high; the inside of a row (even–odd) is cut
 /// into pieces of at most ``pieceMeters``, and a piece counts where its midpoint lies on one party's side under A and
@@ -78,8 +80,8 @@ struct AreaBetweenLines: Sendable {
         return points
     }
 
-    /// A, then B backwards (B turned round first when its start lies nearer A's end); closed from its last vertex to
-    /// its first.
+    /// A, then B backwards (B turned round first when that makes the two connectors shorter); closed from its last
+    /// vertex to its first.
     static func ring(_ a: CeasefireLine, _ b: CeasefireLine) -> [GeoPoint] {
         let pa = densified(a)
         var pb = densified(b)
@@ -97,7 +99,7 @@ struct AreaBetweenLines: Sendable {
         var index: Int
     }
 
-    /// The ring cut into loops at the crossings of its A part with its B part.
+    /// The ring cut into loops where any two of its edges cross.
     static func lobes(of ring: [GeoPoint]) -> [[GeoPoint]] {
         let n = ring.count
         // Edge e runs from ring[e] to ring[(e + 1) % n]. Crossings are looked for between any two edges by a grid of
