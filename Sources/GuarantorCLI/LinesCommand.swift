@@ -108,13 +108,13 @@ public struct LinesCompareCommand: ParsableCommand {
         if let store {
             guard FileManager.default.fileExists(atPath: store) else { throw CLIError("no store at \(store)") }
             let opened = try Files.openStore(store, mission: base)
-            var records: [LogRecord] = []
             do {
-                try opened.forEachRecord { _, r in records.append(r) }
+                record = try RecordComparison(a: lineA.mission, b: lineB.mission, actions: try opened.actions()) {
+                    _, body in try opened.forEachRecord { _, r in body(r) }
+                }
             } catch let error as StoreError {
                 throw CLIError("\(error)")
             }
-            record = RecordComparison(a: lineA.mission, b: lineB.mission, records: records)
         }
         let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
         let outURL = URL(fileURLWithPath: out, isDirectory: true)

@@ -120,7 +120,7 @@ extension GuarantorAPI {
     /// the gazetteer the mission directory holds (settlements.tsv in GeoNames' format or settlements.geojson), and over
     /// the stored record as the caller may read it: only observations its member may read are replayed, so every count
     /// is one the reader could make itself.
-    func linesCompare(_ request: Request, _ caller: EventStore.KeyHolder) throws -> [UInt8] {
+    func linesCompare(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> [UInt8] {
         try Self.allowParameters(request, ["a", "b"])
         let q = request.uri.queryParameters
         guard let a = q.get("a"), let b = q.get("b") else {
@@ -153,15 +153,40 @@ extension GuarantorAPI {
             }
             break
         }
-        var records: [LogRecord] = []
-        try state.store.forEachRecord { _, r in records.append(r) }
-        let member = caller.member
-        let record = RecordComparison(
-            a: lineA.mission, b: lineB.mission, records: records,
-            readable: { Releasability.canRead(member: member, $0) })
-        let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
-        try audit(caller, "/lines/compare", records: record.observations.compared)
-        return Array(comparison.summary.prettyPrinted.utf8)
+        let store = state.store, member = caller.member
+        /// Readable restricted observations, counted on one thread and read after both finished.
+        final class RestrictedCount: @unchecked Sendable {
+            private let lock = NSLock()
+            private var count = 0
+            func add() { lock.withLock { count += 1 } }
+            var value: Int { lock.withLock { count } }
+        }
+        let result = try await lineComparisons.result(
+            .init(a: a, b: b, member: member),
+            isCurrent: { try !store.hasRecords(after: $0.through) }
+        ) { [places] in
+            // Up to the log's head as it is now; the two replays stream it from the store.
+            let through = try store.head().count
+            let actions = try store.actions(upTo: through)
+            let restricted = RestrictedCount()
+            let readable: @Sendable (Observation) -> Bool = { Releasability.canRead(member: member, $0) }
+            let record = try RecordComparison(a: lineA.mission, b: lineB.mission, actions: actions) { line, body in
+                try store.forEachRecord(upTo: through) { _, r in
+                    // Counted once, on line A's pass.
+                    if line == 0, case .observation(let o) = r, readable(o), Releasability.isRestricted(o) {
+                        restricted.add()
+                    }
+                    body(r)
+                }
+            } readable: {
+                readable($0)
+            }
+            let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
+            return .init(
+                summary: Array(comparison.summary.prettyPrinted.utf8), through: through, restricted: restricted.value)
+        }
+        if result.restricted > 0 { try audit(caller, "/lines/compare", records: result.restricted) }
+        return result.summary
     }
 
     /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by

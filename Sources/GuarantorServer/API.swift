@@ -54,6 +54,7 @@ public struct GuarantorAPI: Sendable {
     public let merkle: MerkleIndex
     let limiter: RateLimiter
     let metrics: Metrics
+    let lineComparisons = LineComparisons()
 
     /// The mission directory, for the candidate lines it keeps (lines.json); `nil`: only the agreement's line.
     public let missionDirectory: URL?
@@ -233,7 +234,7 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/lines") { request, _ in
             try Self.noParameters(request); return Self.json(try linesList())
         }
-        on(router, .get, "/lines/compare") { request, caller in Self.json(try linesCompare(request, caller!)) }
+        on(router, .get, "/lines/compare") { request, caller in Self.json(try await linesCompare(request, caller!)) }
         on(router, .get, "/lines/{id}") { request, _ in
             try Self.noParameters(request)
             return Self.json(try lineById(String(request.uri.path.split(separator: "/").last ?? "")))

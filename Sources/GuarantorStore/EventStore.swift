@@ -659,6 +659,16 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Whether the log holds an event after `sequence` that is not an audit record (an observation, action,
+    /// redaction, key or checkpoint): what a result computed up to `sequence` would not have read.
+    public func hasRecords(after sequence: Int64) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM event WHERE sequence > ? AND kind != ?)",
+                arguments: [sequence, EventKind.audit.rawValue]) ?? false
+        }
+    }
+
     /// The number of events and the last hash (``EventChain/genesis`` when empty).
     public func head() throws -> (count: Int64, hash: [UInt8]) {
         try pool.read { try Self.head($0) }

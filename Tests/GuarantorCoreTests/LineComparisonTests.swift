@@ -252,4 +252,28 @@ import Testing
         let summary = try JSONFields(c.summary).object("area")
         #expect(try summary.object("toPartyKm2").number("UA") == (c.areaToPartyKm2["UA"]! * 1000).rounded() / 1000)
     }
+
+    /// Where the ring winds round a place twice its lobes overlap; the union is measured, each place once.
+    @Test func overlappingLobesCountTheirOverlapOnce() {
+        func square(_ lon: Double, _ lat: Double, _ side: Double) -> [GeoPoint] {
+            [(0.0, 0.0), (side, 0), (side, side), (0, side)].map { GeoPoint(lon: lon + $0.0, lat: lat + $0.1) }
+        }
+        func measured(_ loops: [[GeoPoint]]) -> (total: Double, byLoop: [Double]) {
+            var byLoop = [Double](repeating: 0, count: loops.count)
+            AreaBetweenLines.scan(loops) { _, area, loop in byLoop[loop] += area }
+            return (byLoop.reduce(0, +), byLoop)
+        }
+        let outer = square(37.0, 48.0, 0.4), inner = square(37.1, 48.1, 0.2), beside = square(37.3, 48.0, 0.4)
+        let alone = measured([outer]).total
+        // pyproj's geodesic area of the outer square's ring (edges straight in lon/lat, densified): 1,322.5 km²; rows of
+        // 100 m cut the edges to within 0.2 %.
+        #expect(abs(alone / 1e6 - 1_322.5) < 2.7, "\(alone / 1e6)")
+        // An inner loop adds nothing, and its places are the outer's.
+        let nested = measured([outer, inner])
+        #expect(abs(nested.total - alone) < 1e-6 * alone && nested.byLoop[1] == 0)
+        // Two squares overlapping by a quarter of each: 1.75 squares, the shared part counted for the first.
+        let side = measured([outer, beside])
+        #expect(abs(side.total / alone - 1.75) < 0.01, "\(side.total / alone)")
+        #expect(abs(side.byLoop[0] - alone) < 1e-6 * alone)
+    }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import GuarantorCore
-import GuarantorServer
 import GuarantorStore
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import GuarantorServer
 
 /// Whose clock counts and who may decide (issue 12), through a real server on 127.0.0.1.
 @Suite struct TrustBoundaryTests {
@@ -228,10 +229,62 @@ extension TrustBoundaryTests {
             #expect(seen?["compared"] == .number(1) && seen?["sideChangedTo"]?.object?["UA"] == .number(0))
             // The same figures as `guarantor lines compare` would give without the store: area and distances.
             #expect(pl["area"] == mission["area"] && pl["distance"] == mission["distance"])
+            // The mission's analyst received a count over one RED report: audited, once per reply; the Polish analyst's
+            // counts rest on CLEAR reports only: not audited.
+            func audits() throws -> [String] {
+                try f.store.events().filter { $0.kind == "audit" }.map { String(decoding: $0.payload, as: UTF8.self) }
+                    .filter { $0.contains(#""endpoint":"/lines/compare""#) }
+            }
+            #expect(try audits().count == 1 && audits()[0].contains(#""user":"analyst""#))
+            #expect(try audits()[0].contains(#""records":1"#))
+            // Asked again with nothing new in the log, the same summary (remembered), audited again.
+            let (_, again) = try await compare("?a=agreement&b=east", analyst)
+            #expect(try again == mission && audits().count == 2)
+            // A new report is counted at once.
+            let late =
+                #"{"id":"late","source":"us-acoustic-07","observedAt":"2026-03-01T03:00:00Z","kind":"mortarFire","location":{"lon":37.58,"lat":48.73,"uncertaintyMeters":200},"tlp":"CLEAR"}"#
+            #expect(
+                try await Self.post(client, "/observations", sensor, late, "application/x-ndjson").status == .created)
+            let (_, after) = try await compare("?a=agreement&b=east", analyst)
+            #expect(after["record"]?.object?["observations"]?.object?["compared"] == .number(3))
             #expect(try await compare("?a=agreement", analyst).0 == .badRequest)
             #expect(try await compare("?a=agreement&b=west", analyst).0 == .notFound)
             #expect(try await compare("?a=agreement&b=east&c=1", analyst).0 == .badRequest)
         }
+    }
+
+    /// A comparison replays the whole log twice: one runs at a time, off the server's threads, and is remembered.
+    @Test func oneComparisonOfLinesRunsAtATimeAndIsRemembered() async throws {
+        let gate = LineComparisons()
+        let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let key = LineComparisons.Key(a: "a", b: "b", member: "M")
+        async let first = gate.result(key, isCurrent: { _ in true }) {
+            started.signal()
+            release.wait()
+            return .init(summary: [1], through: 5, restricted: 0)
+        }
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async {
+                started.wait(); c.resume()
+            }
+        }
+        // While it runs, another is refused with Retry-After.
+        await #expect(throws: APIError.self) {
+            try await gate.result(.init(a: "a", b: "c", member: "M"), isCurrent: { _ in true }) {
+                .init(summary: [2], through: 5, restricted: 0)
+            }
+        }
+        release.signal()
+        #expect(try await first.summary == [1])
+        // Remembered while the log has nothing new; computed again once it has.
+        let same = try await gate.result(key, isCurrent: { $0.through == 5 }) {
+            .init(summary: [3], through: 6, restricted: 0)
+        }
+        #expect(same.summary == [1])
+        let fresh = try await gate.result(key, isCurrent: { _ in false }) {
+            .init(summary: [3], through: 6, restricted: 0)
+        }
+        #expect(fresh.summary == [3])
     }
 
     /// A report two incidents explain about equally is an incident of its own, listed with `?ambiguous=true`.

@@ -10,10 +10,10 @@ import Foundation
 ///
 /// **Lobes.** Where two edges of the ring cross (A with B, mostly; a connector with a line too), the ring is cut into
 /// lobes (the polygons of areas.geojson): walking the ring, a crossing met a second time closes the loop since its
-/// first visit. Lobes that overlap (a line folding back across the other) are each scanned, so their overlap counts
-/// twice: known, not yet mended (issue 14's note).
+/// first visit. Lobes can overlap (where the ring winds round a place twice); the area is their union, each place
+/// counted once, for one lobe.
 ///
-/// **Area.** Each lobe is scanned in rows ``rowDegrees`` of latitude high; the inside of a row (even–odd) is cut
+/// **Area.** The lobes are scanned together in rows ``rowDegrees`` of latitude high; the inside of a row (even–odd) is cut
 /// into pieces of at most ``pieceMeters``, and a piece counts where its midpoint lies on one party's side under A and
 /// the other's under B (the mission's rule, ``Mission/classify(_:)``): toward B's party, in the sector of the
 /// midpoint under A. Each piece's area is the ellipsoid's own (M·N·cos φ dφ dλ). So a part of the ring where both
@@ -45,19 +45,16 @@ struct AreaBetweenLines: Sendable {
         var toParty = [Double](repeating: 0, count: parties)
         var bySector = [[Double]](
             repeating: [Double](repeating: 0, count: parties), count: a.sectors.names.count + 1)
-        var measured: [Lobe] = []
-        for lobe in lobes {
-            var own = [Double](repeating: 0, count: parties)
-            Self.scan(lobe) { point, area in
-                let underA = a.classify(point), underB = b.classify(point)
-                guard underA.party != underB.party else { return }
-                own[underB.party] += area
-                let sector = underA.sector >= 0 ? Int(underA.sector) : bySector.count - 1
-                bySector[sector][underB.party] += area
-            }
-            for p in 0..<parties { toParty[p] += own[p] }
-            if own.contains(where: { $0 > 0 }) { measured.append(Lobe(ring: lobe, toParty: own)) }
+        var own = [[Double]](repeating: [Double](repeating: 0, count: parties), count: lobes.count)
+        Self.scan(lobes) { point, area, lobe in
+            let underA = a.classify(point), underB = b.classify(point)
+            guard underA.party != underB.party else { return }
+            own[lobe][underB.party] += area
+            toParty[underB.party] += area
+            let sector = underA.sector >= 0 ? Int(underA.sector) : bySector.count - 1
+            bySector[sector][underB.party] += area
         }
+        let measured = zip(lobes, own).filter { $0.1.contains { $0 > 0 } }.map { Lobe(ring: $0.0, toParty: $0.1) }
         self.lobes = measured
         self.toParty = toParty
         self.bySector = bySector
@@ -181,14 +178,18 @@ struct AreaBetweenLines: Sendable {
 
     // MARK: Scanning
 
-    /// Calls `piece` with the midpoint and area (m²) of every piece of the loop's inside, row by row.
-    static func scan(_ loop: [GeoPoint], piece: (GeoPoint, Double) -> Void) {
-        let n = loop.count
-        var edges: [(y0: Double, y1: Double, p: GeoPoint, q: GeoPoint)] = []
-        for i in 0..<n {
-            let p = loop[i], q = loop[(i + 1) % n]
-            guard p.lat != q.lat else { continue }
-            edges.append((min(p.lat, q.lat), max(p.lat, q.lat), p, q))
+    /// Calls `piece` with the midpoint, area (m²) and lobe of every piece of the loops' union, row by row. Each loop's
+    /// inside is even–odd; where loops overlap, a piece counts once, for the loop whose inside starts farther west on
+    /// that row (the lower index on a tie).
+    static func scan(_ loops: [[GeoPoint]], piece: (GeoPoint, Double, Int) -> Void) {
+        var edges: [(y0: Double, y1: Double, p: GeoPoint, q: GeoPoint, loop: Int)] = []
+        for (l, loop) in loops.enumerated() {
+            let n = loop.count
+            for i in 0..<n {
+                let p = loop[i], q = loop[(i + 1) % n]
+                guard p.lat != q.lat else { continue }
+                edges.append((min(p.lat, q.lat), max(p.lat, q.lat), p, q, l))
+            }
         }
         guard !edges.isEmpty else { return }
         edges.sort { $0.y0 < $1.y0 }
@@ -196,7 +197,8 @@ struct AreaBetweenLines: Sendable {
         var row = Int((edges[0].y0 / rowDegrees).rounded(.down))
         var next = 0
         var active: [Int] = []
-        var xs: [Double] = []
+        var crossings: [(loop: Int, x: Double)] = []
+        var insides: [(x0: Double, x1: Double, loop: Int)] = []
         let degree = Double.pi / 180
         while true {
             let y = (Double(row) + 0.5) * rowDegrees
@@ -206,27 +208,42 @@ struct AreaBetweenLines: Sendable {
                 next += 1
             }
             active.removeAll { edges[$0].y1 <= y }
-            xs.removeAll(keepingCapacity: true)
+            crossings.removeAll(keepingCapacity: true)
             for i in active {
                 let e = edges[i]
-                xs.append(e.p.lon + (y - e.p.lat) / (e.q.lat - e.p.lat) * (e.q.lon - e.p.lon))
+                crossings.append((e.loop, e.p.lon + (y - e.p.lat) / (e.q.lat - e.p.lat) * (e.q.lon - e.p.lon)))
             }
-            xs.sort()
+            crossings.sort { ($0.loop, $0.x) < ($1.loop, $1.x) }
+            insides.removeAll(keepingCapacity: true)
+            var k = 0
+            while k + 1 < crossings.count {
+                // A loop crosses a row an even number of times; its insides are pairs from the west.
+                if crossings[k].loop == crossings[k + 1].loop {
+                    insides.append((crossings[k].x, crossings[k + 1].x, crossings[k].loop))
+                    k += 2
+                } else {
+                    k += 1
+                }
+            }
+            insides.sort { ($0.x0, $0.loop) < ($1.x0, $1.loop) }
             // The ellipsoid's radii of curvature at this latitude: M along the meridian, N across it.
             let sinPhi = sin(y * degree)
             let w = 1 - WGS84.e2 * sinPhi * sinPhi
             let metresPerDegreeLon = WGS84.a / w.squareRoot() * cos(y * degree) * degree
             let rowMetres = WGS84.a * (1 - WGS84.e2) / (w * w.squareRoot()) * degree * rowDegrees
-            var k = 0
-            while k + 1 < xs.count {
-                let x0 = xs[k], x1 = xs[k + 1]
+            var covered = -Double.infinity
+            for inside in insides {
+                let x0 = max(inside.x0, covered), x1 = inside.x1
+                guard x1 > x0 else { continue }
+                covered = x1
                 let width = (x1 - x0) * metresPerDegreeLon
                 let count = max(1, Int((width / pieceMeters).rounded(.up)))
                 let step = (x1 - x0) / Double(count)
                 for j in 0..<count {
-                    piece(GeoPoint(lon: x0 + (Double(j) + 0.5) * step, lat: y), step * metresPerDegreeLon * rowMetres)
+                    piece(
+                        GeoPoint(lon: x0 + (Double(j) + 0.5) * step, lat: y), step * metresPerDegreeLon * rowMetres,
+                        inside.loop)
                 }
-                k += 2
             }
             row += 1
         }

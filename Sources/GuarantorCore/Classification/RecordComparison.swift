@@ -29,13 +29,17 @@ public struct RecordComparison: Sendable {
         }
 
         mutating func add(_ a: Classification, _ b: Classification) {
+            add(party: (a.party, b.party), zones: (a.zones, b.zones))
+        }
+
+        mutating func add(party: (a: Int, b: Int), zones: (a: UInt64, b: UInt64)) {
             compared += 1
-            if a.party != b.party { sideChangedTo[b.party] += 1 }
-            guard a.zones != b.zones else { return }
+            if party.a != party.b { sideChangedTo[party.b] += 1 }
+            guard zones.a != zones.b else { return }
             for z in entering.indices {
                 let bit: UInt64 = 1 << UInt64(z)
-                if a.zones & bit == 0 && b.zones & bit != 0 { entering[z] += 1 }
-                if a.zones & bit != 0 && b.zones & bit == 0 { leaving[z] += 1 }
+                if zones.a & bit == 0 && zones.b & bit != 0 { entering[z] += 1 }
+                if zones.a & bit != 0 && zones.b & bit == 0 { leaving[z] += 1 }
             }
         }
     }
@@ -61,18 +65,38 @@ public struct RecordComparison: Sendable {
     /// Findings attributed to each party (and `unattributed`) under A and under B.
     public let attributedTo: [(party: String, underA: Int, underB: Int)]
 
-    /// Replays `records` under each line (two engines, side by side on two threads) and compares the results.
-    /// - Parameter readable: which observations enter (a reader's view); actions always do.
-    public init(a: Mission, b: Mission, records: [LogRecord], readable: (Observation) -> Bool = { _ in true }) {
-        let kept = records.filter {
-            if case .observation(let o) = $0 { return readable(o) }
-            return true
+    /// Replays the log under each line (two engines, side by side on two threads) and compares the results.
+    /// - Parameters:
+    ///   - actions: every action of the log (the engine pins the incidents they name before it starts).
+    ///   - records: reads the log in order, calling its argument once per record; it is called once for each line (0
+    ///     for A, 1 for B), from that line's thread, so the log is streamed rather than held. A thrown error ends the
+    ///     comparison.
+    ///   - readable: which observations enter (a reader's view); actions always do.
+    public init(
+        a: Mission, b: Mission, actions: [MissionAction],
+        records: @Sendable (_ line: Int, (LogRecord) -> Void) throws -> Void,
+        readable: @escaping @Sendable (Observation) -> Bool = { _ in true }
+    ) throws {
+        let runs = try Self.replayBoth([a, b], actions: actions, records: records, readable: readable)
+        self.init(a: a, ra: runs[0], rb: runs[1])
+    }
+
+    /// Replays `records` under each line and compares the results.
+    public init(a: Mission, b: Mission, records: [LogRecord]) {
+        let actions = records.compactMap { r -> MissionAction? in
+            if case .action(let a) = r { return a }
+            return nil
         }
-        let runs = Self.replayBoth([a, b], kept)
-        let (ra, rb) = (runs[0], runs[1])
+        // Reading an array throws nothing.
+        self = try! RecordComparison(a: a, b: b, actions: actions) { _, body in records.forEach(body) }
+    }
+
+    private init(a: Mission, ra: Run, rb: Run) {
         let parties = a.agreement.parties.count, zones = a.agreement.zones.count
         var observations = Placement(parties: parties, zones: zones)
-        for (ca, cb) in zip(ra.classifications, rb.classifications) { observations.add(ca, cb) }
+        for (ca, cb) in zip(ra.classifications, rb.classifications) {
+            observations.add(party: (Int(ca.party), Int(cb.party)), zones: (ca.zones, cb.zones))
+        }
         self.observations = observations
 
         var incidents = Placement(parties: parties, zones: zones)
@@ -112,44 +136,71 @@ public struct RecordComparison: Sendable {
         }
     }
 
-    /// One line's replay: every observation's classification, in order, and the results.
+    /// One line's replay: every observation's place (side and zones), in order, and the results.
     private struct Run: Sendable {
-        var classifications: [Classification] = []
+        var classifications: [Placed] = []
         var results = VerificationResults(incidents: [], violations: [], actions: [], impediments: [])
     }
 
-    /// Replays the records under each mission, one thread each.
-    private static func replayBoth(_ missions: [Mission], _ records: [LogRecord]) -> [Run] {
+    /// What ``Placement`` compares of an observation's classification.
+    private struct Placed: Sendable {
+        var party: Int32
+        var zones: UInt64
+    }
+
+    /// Replays the log under each mission, one thread each, draining the engine's changes as it goes.
+    private static func replayBoth(
+        _ missions: [Mission], actions: [MissionAction],
+        records: @Sendable (_ line: Int, (LogRecord) -> Void) throws -> Void,
+        readable: @escaping @Sendable (Observation) -> Bool
+    ) throws -> [Run] {
         let box = RunBox(count: missions.count)
-        let actions = records.compactMap { r -> MissionAction? in
-            if case .action(let a) = r { return a }
-            return nil
-        }
         DispatchQueue.concurrentPerform(iterations: missions.count) { i in
             var run = Run()
             var engine = MissionEngine(mission: missions[i], options: Replay.options(pinning: actions))
-            for record in records {
-                switch record {
-                case .observation(let o): run.classifications.append(engine.add(o))
-                case .action(let a): engine.add(a)
+            var fold = ResultFold(standingFindings: engine.standingFindings)
+            var sinceDrain = 0
+            do {
+                try records(i) { record in
+                    switch record {
+                    case .observation(let o):
+                        guard readable(o) else { return }
+                        let c = engine.add(o)
+                        run.classifications.append(Placed(party: Int32(c.party), zones: c.zones))
+                    case .action(let a): engine.add(a)
+                    }
+                    sinceDrain += 1
+                    if sinceDrain >= 4_096 {
+                        sinceDrain = 0
+                        fold.apply(engine.takeChanges())
+                    }
                 }
+            } catch {
+                box.fail(error)
+                return
             }
             engine.finish()
-            var fold = ResultFold(standingFindings: engine.standingFindings)
             fold.apply(engine.takeChanges())
             run.results = fold.verification
             box.set(i, run)
         }
-        return box.runs
+        return try box.runs()
     }
 
-    /// The runs of the two threads, each written once.
+    /// The runs of the two threads, each written once, or the first error either met.
     private final class RunBox: @unchecked Sendable {
         private let lock = NSLock()
         private var slots: [Run]
+        private var error: Error?
         init(count: Int) { slots = Array(repeating: Run(), count: count) }
         func set(_ i: Int, _ run: Run) { lock.withLock { slots[i] = run } }
-        var runs: [Run] { lock.withLock { slots } }
+        func fail(_ e: Error) { lock.withLock { error = error ?? e } }
+        func runs() throws -> [Run] {
+            try lock.withLock {
+                if let error { throw error }
+                return slots
+            }
+        }
     }
 
     // MARK: summary.json
