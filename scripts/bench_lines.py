@@ -108,7 +108,8 @@ def main():
         print(f"shapely + pyproj:        {peer_seconds:6.2f} s   area {peer_area:9.1f} km²   settlements inside the region {peer_inside}")
         print(f"ratio (peer / guarantor): {peer_seconds / ours:.1f}x")
         store = args.store
-        if not store and args.observations > 0:
+        # --store S with --observations N: made at S when S is missing (and kept), reused when it is there.
+        if args.observations > 0 and not (store and os.path.exists(store)):
             sim = os.path.join(tmp, "sim")
             # 30 days of the usual front yield about 63,000 observations; more are packed into the same 30 days (the
             # simulated days must end before today for ingest to accept them).
@@ -116,7 +117,7 @@ def main():
             started = time.perf_counter()
             print(run([g, "simulate", "--mission", mission, "--hours", "720", "--intensity", f"{intensity:.1f}",
                        "--noise", "realistic", "--out", sim]).stdout.strip())
-            store = os.path.join(tmp, "events.sqlite")
+            store = store or os.path.join(tmp, "events.sqlite")
             run([g, "ingest", "--mission", mission, "--store", store, os.path.join(sim, "observations.ndjson")])
             print(f"  store made in {time.perf_counter() - started:.0f} s")
         if store:

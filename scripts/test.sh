@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: system packages, the unit and integration tests (Swift Testing),
-# schemathesis against the live API, the crash loop, the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
+# schemathesis against the live API, the crash loop, the dashboard in headless Chromium, the end-to-end check of 1,000,000 points on the real front line with a release build, and the replay of the UCDP
 # GED events of 2014–2019 against the Minsk-era contact line.
 # Real data is read from $GUARANTOR_DATA (default: ../shared/data beside the repository).
 set -euo pipefail
@@ -11,6 +11,10 @@ export DEBIAN_FRONTEND=noninteractive
 # libsqlite3-dev for GRDB; curl is the SSE client of the server tests.
 if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev curl >/dev/null
+fi
+# Headless Chromium and its driver for the dashboard's check (scripts/dashboard_check.py).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
 fi
 python3 -c 'import pyproj, shapely, numpy, schemathesis' 2>/dev/null || pip install -q pyproj shapely numpy schemathesis
 
@@ -31,6 +35,8 @@ swift build -c release --product guarantor
 scripts/schemathesis.sh .build/release/guarantor
 # SIGKILL under load, 50 times: nothing acknowledged lost, nothing half-applied, served state = a clean replay.
 python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${CRASH_ROUNDS:-50}"
+# The dashboard in headless Chromium: public view, releasability in the DOM and the stream, a review, a live alert.
+python3 scripts/dashboard_check.py --guarantor .build/release/guarantor
 
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"

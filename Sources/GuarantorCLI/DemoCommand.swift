@@ -56,6 +56,8 @@ public struct DemoCommand: ParsableCommand {
         )
         print()
         print(Summary(mission: mission, classifications: output.classifications).text)
+        print()
+        print("Next: guarantor serve --demo, then open http://127.0.0.1:8080/ — the mission on a map, live.")
     }
 
     /// Writes the demo mission (the hand-traced line, default zones, sources, coalition and triggers) into

@@ -53,7 +53,7 @@ public struct ServeCommand: AsyncParsableCommand {
         let mission = try Files.loadMission(missionPath)
         let eventStore = try Files.openStore(storePath, mission: mission)
         if demo {
-            feed = Simulator.run(mission: mission, seed: 7, hours: 48).observations
+            feed = Self.marked(Simulator.run(mission: mission, seed: 7, hours: 48).observations, mission: mission)
             say("Demo mission in \(missionPath), store \(storePath)")
             for (member, user, role) in [
                 ("MISSION", "demo-analyst", Role.analyst), ("US", "us-liaison", .liaison),
@@ -81,7 +81,8 @@ public struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let feedCount = feed.count
         let app = GuarantorServerRunner.application(api: api, host: host, port: port) { bound in
-            say("Guarantor API on http://\(host):\(bound)/ — GET /health, /openapi.json; Ctrl-C stops it")
+            say("Guarantor on http://\(host):\(bound)/ — the dashboard (public view; sign in with a key for more),")
+            say("  the API at /openapi.json; Ctrl-C stops it")
             if feedCount > 0 {
                 say(
                     "  feeding \(feedCount) simulated observations; watch: curl -N -H 'Authorization: Bearer KEY' http://\(host):\(bound)/stream"
@@ -109,6 +110,28 @@ public struct ServeCommand: AsyncParsableCommand {
             try await state.saveSnapshot()
         } catch {
             say("warning: no snapshot saved at shutdown: \(error)")
+        }
+    }
+}
+
+extension ServeCommand {
+    /// The demo's releasability, so that every view has something to show: what the mission sees itself (patrols,
+    /// cameras) and what is public anyway (open sources, the parties' claims) is TLP:CLEAR; the members' sensors stay
+    /// GREEN (the coalition); satellite imagery is AMBER (the mission and its originator); one in ten of the UK's
+    /// UAV reports is RED (the UK only).
+    static func marked(_ observations: [Observation], mission: Mission) -> [Observation] {
+        observations.enumerated().map { n, observation in
+            var o = observation
+            guard let source = mission.sources[o.source] else { return o }
+            switch source.kind {
+            case .patrol, .staticCamera, .osint, .partyClaim: o.tlp = .clear
+            case .satellite: o.tlp = .amber
+            case .uav where source.organisation == "UK" && n % 10 == 0:
+                o.tlp = .red
+                o.originator = "UK"
+            default: break
+            }
+            return o
         }
     }
 }

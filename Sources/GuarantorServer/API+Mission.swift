@@ -189,6 +189,59 @@ extension GuarantorAPI {
         return result.summary
     }
 
+    /// The mission's sectors as GeoJSON: its sector polygons as the mission directory holds them, or, for sectors
+    /// along the line, one LineString per stretch (cut at the first vertex past each boundary: a backdrop, not a
+    /// measure) with its `name`.
+    func sectorsGeoJSON() throws -> [UInt8] {
+        switch state.mission.agreement.sectors {
+        case .areas(let path):
+            guard let directory = missionDirectory,
+                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(path).path)
+            else {
+                throw APIError(.notFound, "the sectors' file \(path) is not in a mission directory this server reads")
+            }
+            return Array(data)
+        case .alongLine(let stretch):
+            let names = state.mission.sectors.names
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("type"); w.string("FeatureCollection")
+            w.key("features")
+            w.beginArray()
+            var along = 0.0
+            var current: [GeoPoint] = []
+            var index = 0
+            func flush() {
+                guard current.count >= 2 else { return }
+                w.beginObject()
+                w.key("type"); w.string("Feature")
+                w.key("properties"); w.beginObject(); w.key("name"); w.string(names[min(index, names.count - 1)])
+                w.endObject()
+                w.key("geometry"); w.beginObject(); w.key("type"); w.string("LineString")
+                w.key("coordinates"); w.beginArray()
+                for p in current { w.beginArray(); w.number(p.lon); w.number(p.lat); w.endArray() }
+                w.endArray(); w.endObject()
+                w.endObject()
+            }
+            for part in state.mission.line.parts {
+                current = [part[0]]
+                for (p, q) in zip(part, part.dropFirst()) {
+                    along += WGS84.distance(p, q)
+                    current.append(q)
+                    if Int(along / stretch) > index {
+                        flush()
+                        index = Int(along / stretch)
+                        current = [q]
+                    }
+                }
+                flush()
+            }
+            w.endArray()
+            w.endObject()
+            return w.bytes
+        }
+    }
+
     /// One Feature per zone: a MultiLineString of its left and right edges (each part of the line moved sideways by
     /// the half-width), with the zone's id, half-width and prohibitions as properties.
     func zonesGeoJSON() -> [UInt8] {

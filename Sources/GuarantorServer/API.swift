@@ -22,6 +22,19 @@ public struct APIRoute: Sendable {
     public var path: String
     public var right: Right?
     public var summary: String
+
+    /// Whether the route needs a key: every route with a right, `/actions` (its right depends on the action) and `/me`.
+    public var needsKey: Bool { right != nil || path == "/actions" || path == "/me" }
+
+    /// Whether a request without a key reads it as the public: TLP:CLEAR records only (``Releasability/publicReader``).
+    public var isPublic: Bool { right == .readRecords && method == .get && Self.publicPaths.contains(path) }
+
+    /// The routes of the public view: the map, the guarantee's state, the stream. Not the review queue, members'
+    /// obligations, drafted statements, comparisons of lines or exports.
+    static let publicPaths: Set<String> = [
+        "/incidents", "/incidents/{id}/observations", "/violations", "/alerts", "/sanctions", "/impediments",
+        "/coalition", "/agreement", "/line", "/lines", "/lines/{id}", "/zones", "/sectors", "/stream",
+    ]
 }
 
 /// Limits of the API.
@@ -134,6 +147,8 @@ public struct GuarantorAPI: Sendable {
         APIRoute(method: .get, path: "/openapi.json", right: nil, summary: "This API, as OpenAPI 3.1"),
         APIRoute(method: .get, path: "/metrics", right: .readOperations, summary: "Prometheus metrics"),
         APIRoute(
+            method: .get, path: "/me", right: nil, summary: "The key's holder: member, user, role and its rights"),
+        APIRoute(
             method: .post, path: "/observations", right: .submitObservations,
             summary: "File one observation (application/json) or many (application/x-ndjson), all or none"),
         APIRoute(
@@ -174,6 +189,10 @@ public struct GuarantorAPI: Sendable {
         APIRoute(
             method: .get, path: "/zones", right: .readRecords,
             summary: "The agreement's zones as GeoJSON: each zone's two edges, and what it prohibits"),
+        APIRoute(
+            method: .get, path: "/sectors", right: .readRecords,
+            summary:
+                "The mission's sectors as GeoJSON (its sector polygons; stretches of the line for sectors along it)"),
         APIRoute(method: .get, path: "/stream", right: .readRecords, summary: "Live alerts and incident changes (SSE)"),
         APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
@@ -207,6 +226,9 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/health") { _, _ in try await health() }
         on(router, .get, "/openapi.json") { _, _ in Self.json(Array(OpenAPIDocument.json.utf8)) }
         on(router, .get, "/metrics") { _, _ in await metricsText() }
+        on(router, .get, "/me") { request, caller in
+            try Self.noParameters(request); return Self.json(Self.me(caller!))
+        }
         on(router, .post, "/observations") { request, caller in try await ingest(request, caller!) }
         on(router, .get, "/incidents") { request, caller in try await incidents(request, caller!) }
         on(router, .get, "/incidents/queue") { request, caller in try await queue(request, caller!) }
@@ -242,6 +264,10 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/zones") { request, _ in
             try Self.noParameters(request); return Self.json(zonesGeoJSON())
         }
+        on(router, .get, "/sectors") { request, _ in
+            try Self.noParameters(request); return Self.json(try sectorsGeoJSON())
+        }
+        Dashboard.add(to: router)
         on(router, .get, "/stream") { request, caller in try await stream(request, caller!) }
         on(router, .get, "/export/{file}") { request, caller in try await export(request, caller!) }
         on(router, .get, "/checkpoints") { request, _ in

@@ -101,9 +101,20 @@ struct KeyMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard route.right != nil || route.path == "/actions" else { return try await next(request, context) }
+        guard route.needsKey else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw APIError(.unauthorized, "an API key is required: Authorization: Bearer gk_…")
+            guard route.isPublic, request.headers[.authorization] == nil else {
+                throw APIError(.unauthorized, "an API key is required: Authorization: Bearer gk_…")
+            }
+            // The public view: TLP:CLEAR only, every such caller sharing one rate bucket.
+            if let wait = limiter.take(EventStore.KeyHolder.publicReader.id) {
+                throw APIError(
+                    .tooManyRequests, "more than \(Int(limits.requestsPerSecond)) requests a second without a key",
+                    retryAfter: Int(wait.rounded(.up)))
+            }
+            var context = context
+            context.caller = .publicReader
+            return try await next(request, context)
         }
         guard let holder = try store.keyHolder(hash: APIKeys.hash(String(header.dropFirst("Bearer ".count)))) else {
             throw APIError(.unauthorized, "unknown API key")

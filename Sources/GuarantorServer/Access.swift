@@ -57,6 +57,10 @@ public enum APIKeys {
     public static func create(member: String, user: String, role: Role, in store: EventStore) throws -> (
         key: String, holder: EventStore.KeyHolder
     ) {
+        guard member != Releasability.publicReader else {
+            throw FieldError(
+                path: "member", reason: "\(member) is the public view's reader, not a member: it has no keys")
+        }
         var random = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let id = "k" + EventChain.hex(Array(secret.prefix(4)))
@@ -77,6 +81,31 @@ public enum APIKeys {
         let hex = EventChain.digestPrefix(Array(key.utf8), bytes: 32)
         return Array(hex.utf8)
     }
+}
+
+extension GuarantorAPI {
+    /// `GET /me`: who the key belongs to and what its role may do (the dashboard shows the actions it allows).
+    static func me(_ holder: EventStore.KeyHolder) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("member"); w.string(holder.member)
+        w.key("user"); w.string(holder.user)
+        w.key("role"); w.string(holder.role)
+        w.key("rights")
+        w.beginArray()
+        for right in Right.allCases where Role(rawValue: holder.role)?.rights.contains(right) == true {
+            w.string(right.rawValue)
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+}
+
+extension EventStore.KeyHolder {
+    /// Whoever calls a public route without a key (``APIRoute/isPublic``).
+    public static let publicReader = EventStore.KeyHolder(
+        id: "public", member: Releasability.publicReader, role: "public", user: "public")
 }
 
 /// Requests per key per second, with a burst: a token bucket each.

@@ -237,7 +237,8 @@ enum OpenAPIDocument {
         case (.get, "/statements"):
             responses["200"] = response(
                 "Statements", object(["statements": array(type("object"))], required: ["statements"]))
-        case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"), (.get, "/zones"):
+        case (.get, "/coalition"), (.get, "/agreement"), (.get, "/line"), (.get, "/zones"), (.get, "/sectors"),
+            (.get, "/me"):
             responses["200"] = response("The configuration", type("object"))
         case (.get, "/lines"):
             responses["200"] = response(
@@ -351,8 +352,10 @@ enum OpenAPIDocument {
             responses["404"] = errorResponse
         default: responses["200"] = response("OK", nil)
         }
-        if route.right != nil || route.path == "/actions" {
-            op["security"] = .array([.object(["apiKey": .array([])])])
+        if route.needsKey {
+            // A public route is read without a key too (the public view, TLP:CLEAR only).
+            op["security"] = .array(
+                [.object(["apiKey": .array([])])] + (route.isPublic ? [JSONValue.object([:])] : []))
             responses["401"] = errorResponse
             responses["403"] = errorResponse
             responses["429"] = errorResponse

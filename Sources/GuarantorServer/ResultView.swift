@@ -115,6 +115,8 @@ struct ResultView: Sendable {
 
     /// A live incident as a member sees it (`nil`: in full).
     mutating func show(_ record: IncidentRecord, to member: String?) throws -> Shown? {
+        // The public view shows an incident only when every report behind it is TLP:CLEAR.
+        if member == Releasability.publicReader && !record.isPublic { return nil }
         let i = record.incident
         let unreadable = member.map { m in record.markings.filter { !$0.isReadable(by: m) } } ?? []
         let restricted = member.map { m in record.markings.contains { $0.isReadable(by: m) } } ?? false
@@ -142,6 +144,7 @@ struct ResultView: Sendable {
 
     /// A sealed incident as a member sees it (`nil`: in full).
     mutating func show(_ row: EventStore.SealedIncident, to member: String?) throws -> Shown? {
+        if member == Releasability.publicReader && !row.isPublic { return nil }
         let unreadable = member.map { m in row.markings.filter { !$0.isReadable(by: m) } } ?? []
         let restricted = member.map { m in row.markings.contains { $0.isReadable(by: m) } } ?? false
         if unreadable.isEmpty {
@@ -213,7 +216,7 @@ struct ResultView: Sendable {
         if let record = live[incident] { return try show(record, to: member) != nil }
         if superseded.contains(incident) { return false }
         // An alert names findings that stand; only a restricted incident needs a look.
-        guard restrictedSealed.contains(incident) else { return true }
+        guard member == Releasability.publicReader || restrictedSealed.contains(incident) else { return true }
         guard let row = try store.sealedIncidents(ids: [incident])[incident] else { return false }
         return try show(row, to: member) != nil
     }

@@ -33,6 +33,8 @@ extension EventStore {
         /// Its observations, in the incident's order.
         public var members: [String]
         public var markings: [Marking]
+        /// Every observation marked TLP:CLEAR (``IncidentRecord/isPublic``).
+        public var isPublic: Bool
 
         /// What its line says of a report two incidents explain about equally (``Incident/ambiguousBetween``).
         public var ambiguousBetween: [String]? {
@@ -66,6 +68,7 @@ extension EventStore {
             verifiedFindings = record.findings.filter { $0.incidentStatus == .verified }.count
             members = i.observationIds
             markings = record.markings
+            isPublic = record.isPublic
         }
 
         init(row: Row) {
@@ -84,6 +87,7 @@ extension EventStore {
             verifiedFindings = status == "verified" ? findingIds.count : 0
             members = (row["members"] as String).split(separator: "\n").map(String.init)
             markings = Self.markings(row["markings"] as String)
+            isPublic = row["public"]
         }
 
         static func text(_ markings: [Marking]) -> String {
@@ -160,6 +164,10 @@ extension EventStore {
                     ) STRICT;
                     """)
         }
+        // Rows written before it are not public (the view shows them to members only) until results are rebuilt.
+        migrator.registerMigration("v2 public incidents") { db in
+            try db.execute(sql: "ALTER TABLE sealed_incident ADD COLUMN public INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -178,8 +186,9 @@ extension EventStore {
                 let insert = try db.makeStatement(
                     sql: """
                         INSERT OR REPLACE INTO sealed_incident
-                        (id, start, "end", status, sector, lon, lat, late, restricted, line, findings, finding_ids, members, markings)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (id, start, "end", status, sector, lon, lat, late, restricted, line, findings, finding_ids, members, markings,
+                        public)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 let member = try db.makeStatement(
                     sql: "INSERT OR REPLACE INTO sealed_member (key, incident) VALUES (?, ?)")
@@ -187,7 +196,7 @@ extension EventStore {
                     try insert.execute(arguments: [
                         i.id, i.start, i.end, i.status, i.sector, i.lon, i.lat, i.late, !i.markings.isEmpty,
                         Data(i.line), Data(i.findings), i.findingIds.joined(separator: "\n"),
-                        i.members.joined(separator: "\n"), SealedIncident.text(i.markings),
+                        i.members.joined(separator: "\n"), SealedIncident.text(i.markings), i.isPublic,
                     ])
                     // The first member's key is the incident's id: only the others need a row to be found by.
                     for id in i.members.dropFirst() {

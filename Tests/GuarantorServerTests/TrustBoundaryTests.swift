@@ -192,10 +192,10 @@ extension TrustBoundaryTests {
             #expect(agreementStatus == .ok && agreement != east)
             let (missing, _) = try await get("/lines/west")
             #expect(missing == .notFound)
-            let (unauthorised, _) = try await (
-                client.execute(uri: "/lines", method: .get, headers: ServerTests.headers(nil)).status, ()
-            )
-            #expect(unauthorised == .unauthorized)
+            // Lines are in the public view; comparing them is not.
+            #expect(try await client.execute(uri: "/lines", method: .get, headers: [:]).status == .ok)
+            let compare = try await client.execute(uri: "/lines/compare?a=agreement&b=east", method: .get, headers: [:])
+            #expect(compare.status == .unauthorized)
         }
     }
 
@@ -250,6 +250,101 @@ extension TrustBoundaryTests {
             #expect(try await compare("?a=agreement", analyst).0 == .badRequest)
             #expect(try await compare("?a=agreement&b=west", analyst).0 == .notFound)
             #expect(try await compare("?a=agreement&b=east&c=1", analyst).0 == .badRequest)
+        }
+    }
+
+    /// Without a key, the public view: incidents whose every report is TLP:CLEAR, and nothing of the others.
+    @Test func withoutAKeyThePublicReadsOnlyWhatIsClear() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        try await f.run { client in
+            @Sendable func line(_ id: String, _ lon: Double, _ tlp: String?) -> String {
+                let marking = tlp.map { #","tlp":"\#($0)""# } ?? ""
+                return
+                    #"{"id":"\#(id)","source":"us-acoustic-07","observedAt":"2026-03-01T01:00:00Z","kind":"mortarFire","location":{"lon":\#(lon),"lat":48.73,"uncertaintyMeters":200}\#(marking)}"#
+            }
+            let batch = [line("clear", 37.58, "CLEAR"), line("green", 37.9, nil), line("red", 38.2, "RED")]
+            let posted = try await Self.post(
+                client, "/observations", sensor, batch.joined(separator: "\n"), "application/x-ndjson")
+            #expect(posted.status == .created)
+            let open = try await client.execute(uri: "/incidents", method: .get, headers: [:])
+            #expect(open.status == .ok)
+            let body = ServerTests.text(open)
+            #expect(body.contains(#""clear""#) && !body.contains("green") && !body.contains(#""red""#), "\(body)")
+            let incidents = try JSONFields(try JSONValue.parse(body)).array("incidents")
+            #expect(incidents.count == 1)
+            // The incident of a GREEN report is not found, even by its id.
+            let analyst = try f.key("MISSION", "analyst", .analyst)
+            let all = try JSONFields(
+                try JSONValue.parse(
+                    ServerTests.text(
+                        try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers(analyst))
+                    )
+                )
+            ).array("incidents")
+            #expect(all.count == 3)
+            for incident in all {
+                let id = try JSONFields(incident).string("id")
+                let r = try await client.execute(uri: "/incidents/\(id)/observations", method: .get, headers: [:])
+                let shown = ServerTests.text(r)
+                #expect(shown.contains(#""clear""#) ? r.status == .ok : r.status == .notFound, "\(id): \(shown)")
+            }
+            // Routes outside the public view still need a key; a wrong key is never read as the public.
+            for path in ["/obligations", "/statements", "/incidents/queue", "/lines/compare?a=agreement&b=east"] {
+                #expect(try await client.execute(uri: path, method: .get, headers: [:]).status == .unauthorized)
+            }
+            let wrong = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers("gk_x"))
+            #expect(wrong.status == .unauthorized)
+            #expect(try await client.execute(uri: "/coalition", method: .get, headers: [:]).status == .ok)
+            // A week later the three are sealed and read back from the results database: the same public view.
+            let later = line("later", 36.0, "GREEN").replacingOccurrences(of: "03-01", with: "03-08")
+            #expect(
+                try await Self.post(client, "/observations", sensor, later, "application/x-ndjson").status == .created)
+            var sealed = 0
+            for _ in 0..<50 where sealed < 3 {
+                _ = try await client.execute(uri: "/incidents", method: .get, headers: [:])
+                sealed = try f.store.sealedCounts().values.reduce(0, +)
+                if sealed < 3 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(sealed >= 3)
+            let again = ServerTests.text(try await client.execute(uri: "/incidents", method: .get, headers: [:]))
+            #expect(
+                try JSONFields(try JSONValue.parse(again)).array("incidents").count == 1 && again.contains(#""clear""#))
+            // The public read nothing restricted, so none of its reads was audited (the analyst's was).
+            let audits = try f.store.events().filter { $0.kind == "audit" }.map {
+                String(decoding: $0.payload, as: UTF8.self)
+            }
+            #expect(audits.count == 1 && !audits.contains { $0.contains(#""user":"public""#) })
+        }
+        // No key is ever made for the public's reader.
+        #expect(throws: FieldError.self) { try f.key(Releasability.publicReader, "x", .analyst) }
+    }
+
+    /// The dashboard is served by the binary: its page, script and style sheet, allowing nothing from elsewhere.
+    @Test func theDashboardIsServedFromTheBinary() async throws {
+        let f = try Fixture()
+        try await f.run { client in
+            let page = try await client.execute(uri: "/", method: .get, headers: [:])
+            #expect(page.status == .ok && page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(ServerTests.text(page).contains(#"<script src="/dashboard.js"></script>"#))
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+            for (path, type) in [("/dashboard.js", "text/javascript"), ("/dashboard.css", "text/css")] {
+                let r = try await client.execute(uri: path, method: .get, headers: [:])
+                #expect(r.status == .ok && r.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
+                #expect(r.body.readableBytes > 1_000)
+            }
+            // Nothing on the page is fetched from another origin.
+            for asset in ["/", "/dashboard.js", "/dashboard.css"] {
+                let text = ServerTests.text(try await client.execute(uri: asset, method: .get, headers: [:]))
+                #expect(!text.contains("https://"), "\(asset)")
+            }
+            // The page learns who a key belongs to from /me.
+            let analyst = try f.key("UK", "uk-analyst", .analyst)
+            let me = try await client.execute(uri: "/me", method: .get, headers: ServerTests.headers(analyst))
+            #expect(
+                ServerTests.text(me)
+                    == #"{"member":"UK","user":"uk-analyst","role":"analyst","rights":["readRecords","review"]}"#)
+            #expect(try await client.execute(uri: "/me", method: .get, headers: [:]).status == .unauthorized)
         }
     }
 

@@ -9,6 +9,8 @@ public struct IncidentRecord: Sendable, Equatable {
     public var impediment: ImpedimentCount?
     /// Its observations marked AMBER or above, which not every member may read (every other one every member may).
     public var markings: [Marking] = []
+    /// Whether every one of its observations is marked TLP:CLEAR: only then does the public view show it.
+    public var isPublic = false
 }
 
 /// How an observation is marked when not every member may read it (TLP AMBER and above): what decides who may.
@@ -75,7 +77,9 @@ public struct IncidentBuilder: Sendable {
             markings.append(
                 Marking(observationId: o.id, tlp: tlp, originator: o.originator, recipients: o.recipients))
         }
-        return IncidentRecord(incident: incident, findings: findings, impediment: impediment, markings: markings)
+        return IncidentRecord(
+            incident: incident, findings: findings, impediment: impediment, markings: markings,
+            isPublic: members.allSatisfy { $0.observation.tlp == .clear })
     }
 
     /// The incident of a group of reports sorted by (observedAt, id): its id follows from the first one.

@@ -15,7 +15,11 @@ public enum Releasability {
     public static let mission = "MISSION"
 
     /// Whether a user of `member` may read a record marked `tlp` that came from `originator`.
+    /// The reader of the public view (no key): it reads only what is marked TLP:CLEAR, whoever sent it.
+    public static let publicReader = "PUBLIC"
+
     public static func canRead(member: String, tlp: TLP?, originator: String?, recipients: [String]) -> Bool {
+        if member == publicReader { return tlp == .clear }
         let origin = originator ?? mission
         if member == origin || recipients.contains(member) { return true }
         switch tlp ?? .green {
