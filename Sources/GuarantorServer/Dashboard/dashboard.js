@@ -153,22 +153,34 @@ async function loadAll() {
     id: l.id, agreement: l.agreement, geojson: await api('/lines/' + encodeURIComponent(l.id)),
   })));
   fitMap();
-  await loadIncidents();
+  mark('lines');
+  drawMap();
+  await loadIncidents(() => drawMap());
+  mark('incidents');
   await loadViolations();
   await Promise.all([loadCoalition(), loadAlerts()]);
   renderAll();
   startStream();
 }
 
-async function loadIncidents() {
+/** Every incident the reader may read, a page of 1,000 at a time; `pageLoaded` runs after each page (the map draws
+ * the first thousand while the rest arrive). */
+async function loadIncidents(pageLoaded = () => {}) {
   let after = null;
   for (let page = 0; page < 100; page++) {
     const body = await api('/incidents?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
     for (const i of body.incidents) state.incidents.set(i.id, i);
+    if (page === 0) mark('firstIncidents');
+    pageLoaded();
     if (!body.next) break;
     after = body.next;
   }
 }
+
+/** Milliseconds since navigation at which the page reached each step (read by scripts/dashboard_check.py). */
+const timings = {};
+window.guarantorTimings = timings;
+function mark(name) { if (!(name in timings)) timings[name] = Math.round(performance.now()); }
 
 async function loadViolations() {
   state.violations = [];
@@ -357,6 +369,7 @@ function paint() {
     }
   }
   canvas.dataset.incidents = String(drawn);
+  if (drawn > 0) mark('firstPaintWithIncidents');
   $('#map-count').textContent = t('incidentsOnMap', drawn);
   if (!state.lines.length) { ctx.fillStyle = '#66788a'; ctx.fillText(t('mapMissing'), 20, 30); }
 }
