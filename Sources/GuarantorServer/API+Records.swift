@@ -209,7 +209,18 @@ extension GuarantorAPI {
 
     func sanctions(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
         try Self.noParameters(request)
-        return Self.list("sanctions", ndjson: await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? [])
+        let lines = await state.guarantee().map { Replay.guaranteeFiles($0).3 } ?? []
+        guard caller == .publicReader else { return Self.list("sanctions", ndjson: lines) }
+        // The public sees a package's activation or lifting only when it sees the alert behind it.
+        let shown = Set(try await shownAlerts(for: caller.member).map(\.id))
+        var kept: [UInt8] = []
+        for line in lines.split(separator: 0x0A) {
+            guard case .object(let m) = try JSONValue.parse(Array(line)), case .string(let alert) = m["alertId"],
+                shown.contains(alert)
+            else { continue }
+            kept += line + [0x0A]
+        }
+        return Self.list("sanctions", ndjson: kept)
     }
 
     func queue(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {
@@ -301,11 +312,21 @@ extension GuarantorAPI {
         return shown
     }
 
-    /// The alerts, as a member sees them.
+    /// Whether the public view shows an alert: it rests on findings, and the public may read every one. Alerts about
+    /// members' obligations and deliveries (overdue, continuity) rest on none and are the coalition's business; a
+    /// trigger or tripwire alert resting on a hidden report would say that the report exists, and where.
+    static func isPublic(_ alert: Alert, readable: Set<String>) -> Bool {
+        !alert.violationIds.isEmpty && alert.violationIds.allSatisfy(readable.contains)
+    }
+
+    /// The alerts, as a member sees them (the public: only those ``isPublic(_:readable:)`` allows).
     func shownAlerts(for member: String) async throws -> [Alert] {
         let alerts = await state.guarantee()?.alerts ?? []
         let readable = try await state.readable(findings: alerts.flatMap(\.violationIds), by: member)
-        return alerts.map { Self.shown($0, readable: readable) }
+        return
+            alerts
+            .filter { member != Releasability.publicReader || Self.isPublic($0, readable: readable) }
+            .map { Self.shown($0, readable: readable) }
     }
 
     func alerts(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {

@@ -31,7 +31,7 @@ extension GuarantorAPI {
                 // revoked (checked at most once a second).
                 var checked = ContinuousClock.now
                 receiving: for await (id, event) in events {
-                    if ContinuousClock.now - checked >= .seconds(1) {
+                    if ContinuousClock.now - checked >= .seconds(1), caller != .publicReader {
                         guard try state.store.keyStands(id: caller.id) else { break receiving }
                         checked = .now
                     }
@@ -43,6 +43,10 @@ extension GuarantorAPI {
                         continue
                     case .alert(let alert):
                         let readable = try await state.readable(findings: alert.violationIds, by: member, current: true)
+                        // The public is told of an alert only when it may read everything the alert rests on.
+                        if member == Releasability.publicReader && !Self.isPublic(alert, readable: readable) {
+                            continue
+                        }
                         var w = JSONWriter()
                         Replay.alertLine(Self.shown(alert, readable: readable), into: &w)
                         data = w.bytes

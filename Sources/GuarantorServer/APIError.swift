@@ -116,7 +116,9 @@ struct KeyMiddleware: RouterMiddleware {
             context.caller = .publicReader
             return try await next(request, context)
         }
-        guard let holder = try store.keyHolder(hash: APIKeys.hash(String(header.dropFirst("Bearer ".count)))) else {
+        guard let holder = try store.keyHolder(hash: APIKeys.hash(String(header.dropFirst("Bearer ".count)))),
+            holder.member != Releasability.publicReader
+        else {
             throw APIError(.unauthorized, "unknown API key")
         }
         if let right = route.right, Role(rawValue: holder.role)?.rights.contains(right) != true {

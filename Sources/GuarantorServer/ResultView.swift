@@ -128,11 +128,12 @@ struct ResultView: Sendable {
                 Replay.violationLine(finding, into: &v)
                 v.newline()
             }
-            return Shown(
-                id: i.id, start: i.start.nanoseconds, end: i.end.nanoseconds, status: i.status.rawValue,
-                sector: sectorName(i), point: i.location.point,
-                line: try withholdingAnchors(w.bytes, i.ambiguousBetween, from: member), findings: v.bytes,
-                findingIds: record.findings.map(\.id), restricted: restricted)
+            return Self.forReader(
+                Shown(
+                    id: i.id, start: i.start.nanoseconds, end: i.end.nanoseconds, status: i.status.rawValue,
+                    sector: sectorName(i), point: i.location.point,
+                    line: try withholdingAnchors(w.bytes, i.ambiguousBetween, from: member), findings: v.bytes,
+                    findingIds: record.findings.map(\.id), restricted: restricted), member)
         }
         let member = member!
         if unreadable.count == i.observationIds.count { return nil }
@@ -148,11 +149,12 @@ struct ResultView: Sendable {
         let unreadable = member.map { m in row.markings.filter { !$0.isReadable(by: m) } } ?? []
         let restricted = member.map { m in row.markings.contains { $0.isReadable(by: m) } } ?? false
         if unreadable.isEmpty {
-            return Shown(
-                id: row.id, start: row.start, end: row.end, status: row.status, sector: row.sector,
-                point: GeoPoint(lon: row.lon, lat: row.lat),
-                line: try withholdingAnchors(row.line, row.ambiguousBetween, from: member), findings: row.findings,
-                findingIds: row.findingIds, restricted: restricted)
+            return Self.forReader(
+                Shown(
+                    id: row.id, start: row.start, end: row.end, status: row.status, sector: row.sector,
+                    point: GeoPoint(lon: row.lon, lat: row.lat),
+                    line: try withholdingAnchors(row.line, row.ambiguousBetween, from: member),
+                    findings: row.findings, findingIds: row.findingIds, restricted: restricted), member)
         }
         let member = member!
         if unreadable.count == row.members.count { return nil }
@@ -163,6 +165,37 @@ struct ResultView: Sendable {
         let part = try partial(incident, findings: findings, member: member, restricted: restricted)
         parts[row.id, default: [:]][member] = .some(part)
         return part
+    }
+
+    /// What the public sees of an incident it may see: no link to another incident (`joinsIncidentId`, in the line
+    /// and its findings' lines) and no `ambiguousBetween`, since the incident linked to may rest on reports it may not
+    /// read, and even the number of anchors withheld would say that they exist.
+    static func forReader(_ shown: Shown, _ member: String?) -> Shown {
+        guard member == Releasability.publicReader else { return shown }
+        var shown = shown
+        shown.line = removing(["joinsIncidentId", "ambiguousBetween"], from: shown.line)
+        var findings: [UInt8] = []
+        for line in shown.findings.split(separator: 0x0A) {
+            findings += removing(["joinsIncidentId"], from: Array(line)) + [0x0A]
+        }
+        shown.findings = findings
+        return shown
+    }
+
+    /// A line of JSON written by ``JSONWriter`` without the members `names` (whose values are strings of ids or
+    /// arrays of them), every other byte as it was.
+    static func removing(_ names: [String], from line: [UInt8]) -> [UInt8] {
+        var line = line
+        for name in names {
+            let key = Array(",\"\(name)\":".utf8)
+            guard let found = line.firstRange(of: key) else { continue }
+            let valueStart = found.upperBound
+            guard valueStart < line.count else { continue }
+            let closing: UInt8 = line[valueStart] == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: "\"")
+            guard let end = line[(valueStart + 1)...].firstIndex(of: closing) else { continue }
+            line.removeSubrange(found.lowerBound...end)
+        }
+        return line
     }
 
     /// An incident's line whose `ambiguousBetween` names only the observations the member may read: the id of a

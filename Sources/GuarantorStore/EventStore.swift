@@ -581,6 +581,10 @@ public final class EventStore: Sendable {
     /// Stores a new API key's hash (never the key) for a holder, and records its creation in the log (id, holder,
     /// role, time), in one transaction.
     public func addKey(hash: [UInt8], holder: KeyHolder, createdAt: String) throws {
+        guard holder.member != Releasability.publicReader else {
+            throw StoreError(
+                code: .writeFailed, message: "\(holder.member) is the public view's reader: it has no keys")
+        }
         do {
             try pool.write { db in
                 try db.execute(

@@ -247,7 +247,7 @@ import Testing
 
     /// `curl -N` on /stream for a few seconds: what an SSE client receives. It runs on a thread of its own, never
     /// one of the few that serve requests.
-    static func curlStream(port: Int, key: String, seconds: Int, lastEventId: Int? = nil) async throws -> String {
+    static func curlStream(port: Int, key: String?, seconds: Int, lastEventId: Int? = nil) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
@@ -258,10 +258,11 @@ import Testing
         }
     }
 
-    static func curlStreamBlocking(port: Int, key: String, seconds: Int, lastEventId: Int?) throws -> String {
+    static func curlStreamBlocking(port: Int, key: String?, seconds: Int, lastEventId: Int?) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        var arguments = ["-s", "-N", "--max-time", "\(seconds)", "-H", "Authorization: Bearer \(key)"]
+        var arguments =
+            ["-s", "-N", "--max-time", "\(seconds)"] + (key.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
         if let lastEventId { arguments += ["-H", "Last-Event-ID: \(lastEventId)"] }
         process.arguments = arguments + ["http://127.0.0.1:\(port)/stream"]
         let out = Pipe()

@@ -296,6 +296,28 @@ extension TrustBoundaryTests {
             let wrong = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers("gk_x"))
             #expect(wrong.status == .unauthorized)
             #expect(try await client.execute(uri: "/coalition", method: .get, headers: [:]).status == .ok)
+            // Alerts: a strike on the protected site reported only in GREEN raises a tripwire alert every member sees;
+            // the public is not told of it (nor of the sanctions it may activate), and the public's stream stays open.
+            let stream = Task { try await ServerTests.curlStream(port: client.port!, key: nil, seconds: 4) }
+            try await Task.sleep(for: .milliseconds(1_500))
+            let strike = line("green-strike", 35.0462, "GREEN").replacingOccurrences(of: "48.73", with: "48.4647")
+                .replacingOccurrences(of: "mortarFire", with: "explosion")
+            let clearLater = line("clear-later", 37.4, "CLEAR").replacingOccurrences(of: "01:00", with: "02:00")
+            let filed = try await Self.post(
+                client, "/observations", sensor, strike + "\n" + clearLater, "application/x-ndjson")
+            #expect(filed.status == .created)
+            let streamed = try await stream.value
+            let laterIncident = VerificationEngine.incidentId(firstObservation: "clear-later")
+            #expect(streamed.contains(laterIncident), "the public's stream ended early: \(streamed)")
+            #expect(!streamed.contains("event: alert") && !streamed.contains("green"))
+            let everyone = ServerTests.text(
+                try await client.execute(uri: "/alerts", method: .get, headers: ServerTests.headers(analyst)))
+            #expect(everyone.contains(#""triggerId":"tripwire""#))
+            let publicAlerts = ServerTests.text(try await client.execute(uri: "/alerts", method: .get, headers: [:]))
+            #expect(!publicAlerts.contains("tripwire") && !publicAlerts.contains("deployment"), "\(publicAlerts)")
+            let publicSanctions = ServerTests.text(
+                try await client.execute(uri: "/sanctions", method: .get, headers: [:]))
+            #expect(publicSanctions == #"{"sanctions":[]}"#)
             // A week later the three are sealed and read back from the results database: the same public view.
             let later = line("later", 36.0, "GREEN").replacingOccurrences(of: "03-01", with: "03-08")
             #expect(
@@ -309,7 +331,7 @@ extension TrustBoundaryTests {
             #expect(sealed >= 3)
             let again = ServerTests.text(try await client.execute(uri: "/incidents", method: .get, headers: [:]))
             #expect(
-                try JSONFields(try JSONValue.parse(again)).array("incidents").count == 1 && again.contains(#""clear""#))
+                try JSONFields(try JSONValue.parse(again)).array("incidents").count == 2 && again.contains(#""clear""#))
             // The public read nothing restricted, so none of its reads was audited (the analyst's was).
             let audits = try f.store.events().filter { $0.kind == "audit" }.map {
                 String(decoding: $0.payload, as: UTF8.self)
@@ -346,6 +368,15 @@ extension TrustBoundaryTests {
                     == #"{"member":"UK","user":"uk-analyst","role":"analyst","rights":["readRecords","review"]}"#)
             #expect(try await client.execute(uri: "/me", method: .get, headers: [:]).status == .unauthorized)
         }
+    }
+
+    /// The public sees no link from an incident it may see to another one.
+    @Test func thePublicSeesNoLinksToOtherIncidents() {
+        let line = Array(#"{"id":"I1","late":true,"joinsIncidentId":"I2","ambiguousBetween":["a","b"],"count":1}"#.utf8)
+        let removed = ResultView.removing(["joinsIncidentId", "ambiguousBetween"], from: line)
+        #expect(String(decoding: removed, as: UTF8.self) == #"{"id":"I1","late":true,"count":1}"#)
+        #expect(
+            ResultView.removing(["joinsIncidentId"], from: Array(#"{"id":"I1"}"#.utf8)) == Array(#"{"id":"I1"}"#.utf8))
     }
 
     /// A comparison replays the whole log twice: one runs at a time, off the server's threads, and is remembered.

@@ -14,10 +14,10 @@ public enum Releasability {
     /// The mission's own staff (analysts of the monitoring centre) as a member id.
     public static let mission = "MISSION"
 
-    /// Whether a user of `member` may read a record marked `tlp` that came from `originator`.
     /// The reader of the public view (no key): it reads only what is marked TLP:CLEAR, whoever sent it.
     public static let publicReader = "PUBLIC"
 
+    /// Whether a user of `member` may read a record marked `tlp` that came from `originator`.
     public static func canRead(member: String, tlp: TLP?, originator: String?, recipients: [String]) -> Bool {
         if member == publicReader { return tlp == .clear }
         let origin = originator ?? mission
