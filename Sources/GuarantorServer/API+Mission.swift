@@ -170,17 +170,17 @@ extension GuarantorAPI {
             let actions = try store.actions(upTo: through)
             let restricted = RestrictedCount()
             let readable: @Sendable (Observation) -> Bool = { Releasability.canRead(member: member, $0) }
-            let record = try RecordComparison(a: lineA.mission, b: lineB.mission, actions: actions) { line, body in
-                try store.forEachRecord(upTo: through) { _, r in
-                    // Counted once, on line A's pass.
-                    if line == 0, case .observation(let o) = r, readable(o), Releasability.isRestricted(o) {
-                        restricted.add()
+            let record = try RecordComparison(
+                a: lineA.mission, b: lineB.mission, actions: actions,
+                records: { line, body in
+                    try store.forEachRecord(upTo: through) { _, r in
+                        // Counted once, on line A's pass.
+                        if line == 0, case .observation(let o) = r, readable(o), Releasability.isRestricted(o) {
+                            restricted.add()
+                        }
+                        body(r)
                     }
-                    body(r)
-                }
-            } readable: {
-                readable($0)
-            }
+                }, readable: readable)
             let comparison = LineComparison(a: lineA, b: lineB, settlements: places, record: record)
             return .init(
                 summary: Array(comparison.summary.prettyPrinted.utf8), through: through, restricted: restricted.value)

@@ -100,6 +100,9 @@ struct ResultView: Sendable {
     ) throws -> [Shown] {
         var found: [Shown] = []
         var standing = self.standing
+        var filter = filter
+        // The public's rows are chosen by the database; ``show(_:to:)`` still decides.
+        filter.publicOnly = member == Releasability.publicReader
         try standing.forEach(after: cursor, filter: filter, batch: min(max(limit, 256), 4_096)) { incident in
             let shown: Shown?
             switch incident {

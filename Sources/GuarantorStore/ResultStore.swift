@@ -248,6 +248,8 @@ extension EventStore {
         public var startsTo: Int64?
         /// Unrestricted incidents inside this box (restricted ones always pass: what a reader sees of them moves).
         public var box: (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)?
+        /// Only incidents the public view may show (``SealedIncident/isPublic``).
+        public var publicOnly = false
 
         public init() {}
     }
@@ -274,6 +276,7 @@ extension EventStore {
             conditions.append("start <= ?")
             arguments.append(t)
         }
+        if filter.publicOnly { conditions.append("public = 1") }
         if let b = filter.box {
             conditions.append("(restricted = 1 OR (lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?))")
             arguments += [b.minLon, b.maxLon, b.minLat, b.maxLat]

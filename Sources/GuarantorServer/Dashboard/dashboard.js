@@ -163,34 +163,35 @@ async function loadAll() {
   startStream();
 }
 
-/** Every incident the reader may read, a page of 1,000 at a time; `pageLoaded` runs after each page (the map draws
- * the first thousand while the rest arrive). */
-async function loadIncidents(pageLoaded = () => {}) {
+/** Reads every page of a paged list (`/incidents`, `/violations`: 1,000 a page, on with `next`), calling `each` with
+ * each page's records as it arrives. */
+async function readPages(path, field, each) {
   let after = null;
   for (let page = 0; page < 100; page++) {
-    const body = await api('/incidents?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
-    for (const i of body.incidents) state.incidents.set(i.id, i);
-    if (page === 0) mark('firstIncidents');
-    pageLoaded();
+    const body = await api(path + '?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
+    each(body[field]);
     if (!body.next) break;
     after = body.next;
   }
 }
 
-/** Milliseconds since navigation at which the page reached each step (read by scripts/dashboard_check.py). */
+/** Every incident the reader may read; `pageLoaded` runs after each page (the map draws the first thousand while
+ * the rest arrive). */
+async function loadIncidents(pageLoaded = () => {}) {
+  await readPages('/incidents', 'incidents', (incidents) => {
+    for (const i of incidents) state.incidents.set(i.id, i);
+    pageLoaded();
+  });
+}
+
+/** Milliseconds since navigation at which the page reached each step (read by scripts/bench_dashboard.py). */
 const timings = {};
 window.guarantorTimings = timings;
 function mark(name) { if (!(name in timings)) timings[name] = Math.round(performance.now()); }
 
 async function loadViolations() {
   state.violations = [];
-  let after = null;
-  for (let page = 0; page < 100; page++) {
-    const body = await api('/violations?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
-    state.violations.push(...body.violations);
-    if (!body.next) break;
-    after = body.next;
-  }
+  await readPages('/violations', 'violations', (violations) => state.violations.push(...violations));
   state.findings.clear();
   for (const v of state.violations) {
     if (!v.incidentId) continue;
