@@ -203,6 +203,10 @@ public struct VerifyCommand: ParsableCommand {
     @Option(help: "The mission directory (integrity.json holds the public keys).") var mission: String
     @Option(help: "The store.") var store: String
     @Option(help: "A checkpoint you hold (JSON, as GET /checkpoints/{size} returns it).") var checkpoint: String?
+    @Option(
+        name: .customLong("report"),
+        help: "A report file you hold (html, md or pdf): checked against the reports issued in the log (repeatable).")
+    var reports: [String] = []
 
     public init() {}
 
@@ -220,7 +224,7 @@ public struct VerifyCommand: ParsableCommand {
                 throw CLIError("\(checkpoint): \(error)")
             }
         }
-        let report: LogVerifier.Report
+        var report: LogVerifier.Report
         do {
             report = try LogVerifier(
                 mission: mission, store: store, integrity: try Files.integrity(self.mission),
@@ -229,6 +233,22 @@ public struct VerifyCommand: ParsableCommand {
             .verify(held: held)
         } catch let error as StoreError {
             throw CLIError("\(error)")
+        }
+        for path in reports {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            let verifier = LogVerifier(
+                mission: mission, store: store, integrity: try Files.integrity(self.mission), fingerprint: "")
+            let found = try verifier.issuedReports(matching: Array(data))
+            if found.isEmpty {
+                report.failures.append(
+                    "\(path): no report issued in this log has its SHA-256: it was edited, or never issued")
+            }
+            for (sequence, r, file) in found {
+                let what = r.kind == "daily" ? "daily report \(r.subject)" : "spot report on alert \(r.subject)"
+                report.passed.append(
+                    "\(path) is \(file) of the \(what) for \(r.reader) (\(r.language)), issued \(r.issuedAt) as event "
+                        + "\(sequence), drawn from events 1…\(r.through)")
+            }
         }
         for line in report.passed { say("ok: \(line)") }
         for line in report.failures { say("FAILED: \(line)") }

@@ -34,6 +34,7 @@ public struct APIRoute: Sendable {
     static let publicPaths: Set<String> = [
         "/incidents", "/incidents/{id}/observations", "/violations", "/alerts", "/sanctions", "/impediments",
         "/coalition", "/agreement", "/line", "/lines", "/lines/{id}", "/zones", "/sectors", "/stream",
+        "/reports/daily/{date}", "/reports/spot/{id}",
     ]
 }
 
@@ -195,6 +196,14 @@ public struct GuarantorAPI: Sendable {
                 "The mission's sectors as GeoJSON (its sector polygons; stretches of the line for sectors along it)"),
         APIRoute(method: .get, path: "/stream", right: .readRecords, summary: "Live alerts and incident changes (SSE)"),
         APIRoute(
+            method: .get, path: "/reports/daily/{date}", right: .readRecords,
+            summary:
+                "The daily report for a date (YYYY-MM-DD), as the reader may read it: html, md or pdf; issued to the log"
+        ),
+        APIRoute(
+            method: .get, path: "/reports/spot/{id}", right: .readRecords,
+            summary: "The spot report on a tripwire alert or an alert on a grave finding; issued to the log"),
+        APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
             summary: "A replay file (incidents, violations, alerts, obligations, statements), filtered, audited"),
         APIRoute(
@@ -243,6 +252,12 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/statements") { request, caller in try await statements(request, caller!) }
         on(router, .get, "/sanctions") { request, caller in try await sanctions(request, caller!) }
         on(router, .get, "/impediments") { request, caller in try await impediments(request, caller!) }
+        on(router, .get, "/reports/daily/{date}") { request, caller in
+            try await dailyReport(request, caller!, date: String(request.uri.path.split(separator: "/").last ?? ""))
+        }
+        on(router, .get, "/reports/spot/{id}") { request, caller in
+            try await spotReport(request, caller!, alert: String(request.uri.path.split(separator: "/").last ?? ""))
+        }
         on(router, .get, "/coalition") { request, _ in
             try Self.noParameters(request); return Self.json(Array(coalitionJSON().utf8))
         }

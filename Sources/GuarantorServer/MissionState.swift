@@ -20,6 +20,8 @@ public actor MissionState {
     /// The engine, fed by drawings, or by an action when no drawing is under way (never both).
     private let box: EngineBox
     private var view: ResultView
+    /// The log position the view's results include.
+    private var viewThrough: Int64 = 0
     /// Records stored and acknowledged, not yet fed to the engine, and the log position of the last.
     private var pending: [EventStore.Record] = []
     private var pendingThrough: Int64 = 0
@@ -64,6 +66,7 @@ public actor MissionState {
         var view = ResultView(mission: mission, store: store, standing: stored.engine.standingFindings)
         try view.load(stored)
         self.view = view
+        viewThrough = stored.position
         lastSnapshot = (stored.startedFrom ?? 0, .now)
         relay.state = self
     }
@@ -162,6 +165,7 @@ public actor MissionState {
         let applied = box.stored.adopt(trial, changes: changes, through: stored.eventCount)
         written += 1
         publish(applied)
+        viewThrough = stored.eventCount
         drawn = written
         resumeReaders()
         return outcome
@@ -210,6 +214,7 @@ public actor MissionState {
             }
             if drawingTimes.count < 10_000 { drawingTimes.append(ContinuousClock.now - started) }
             publish(applied)
+            viewThrough = through
             drawn = target
             resumeReaders()
         }
@@ -249,6 +254,7 @@ public actor MissionState {
         try box.stored.saveSnapshot()
         let applied = box.stored.drawAndApply()
         publish(applied)
+        viewThrough = box.stored.position
         lastSnapshot = (box.stored.position, .now)
     }
 
@@ -293,6 +299,23 @@ public actor MissionState {
         if let record = view.live[id] { return try view.show(record, to: member) }
         guard !view.superseded.contains(id), let row = try store.sealedIncidents(ids: [id])[id] else { return nil }
         return try view.show(row, to: member)
+    }
+
+    /// The daily report for `date` as `reader` sees it, from results that include every acknowledged write.
+    public func dailyReport(
+        date: String, cutoff: String, timeZone: String, reader: ReportReader, language: ReportLanguage
+    ) async throws -> Reports.Files {
+        await caughtUp()
+        return try view.dailyReport(
+            date: date, cutoff: cutoff, timeZone: timeZone, reader: reader, language: language, through: viewThrough)
+    }
+
+    /// The spot report on an alert as `reader` sees it.
+    public func spotReport(alert: String, reader: ReportReader, language: ReportLanguage) async throws
+        -> Reports.Files
+    {
+        await caughtUp()
+        return try view.spotReport(alert: alert, reader: reader, language: language, through: viewThrough)
     }
 
     /// Incidents per status (the review queues' sizes).

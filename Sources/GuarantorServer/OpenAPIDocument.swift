@@ -228,6 +228,30 @@ enum OpenAPIDocument {
             op["requestBody"] = .object(["required": .bool(true), "content": content(ref("Action"))])
             responses["201"] = response("Applied and stored", ref("ActionResult"))
             for code in ["400", "409", "422"] { responses[code] = errorResponse }
+        case (.get, "/reports/daily/{date}"), (.get, "/reports/spot/{id}"):
+            let name = route.path == "/reports/daily/{date}" ? "date" : "id"
+            parameters = [
+                .object([
+                    "name": .string(name), "in": .string("path"), "required": .bool(true), "schema": type("string"),
+                ]),
+                query("lang", enumeration(ReportLanguage.allCases.map(\.rawValue)), "The language (en)"),
+                query("format", enumeration(["html", "md", "pdf"]), "html (self-contained), md or pdf (html)"),
+            ]
+            if name == "date" {
+                parameters += [
+                    query("cutoff", type("string"), "The day's cut-off, HH:MM local (19:30)"),
+                    query("timeZone", type("string"), "The cut-off's time zone (Europe/Kyiv)"),
+                ]
+            }
+            responses["200"] = .object([
+                "description": .string("The report; headers X-Report-Event and X-Report-SHA256 name its issue"),
+                "content": .object([
+                    "text/html": .object([:]), "text/markdown": .object([:]), "application/pdf": .object([:]),
+                ]),
+            ])
+            responses["400"] = errorResponse
+            responses["404"] = errorResponse
+            responses["503"] = errorResponse
         case (.get, "/alerts"):
             responses["200"] = response("Alerts", object(["alerts": array(ref("Alert"))], required: ["alerts"]))
         case (.get, "/obligations"):

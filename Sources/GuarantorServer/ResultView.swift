@@ -122,7 +122,8 @@ struct ResultView: Sendable {
         if member == Releasability.publicReader && !record.isPublic { return nil }
         let i = record.incident
         let unreadable = member.map { m in record.markings.filter { !$0.isReadable(by: m) } } ?? []
-        let restricted = member.map { m in record.markings.contains { $0.isReadable(by: m) } } ?? false
+        let restricted =
+            member.map { m in record.markings.contains { $0.isReadable(by: m) } } ?? !record.markings.isEmpty
         if unreadable.isEmpty {
             var w = JSONWriter(capacity: 512)
             mission.incidentLine(i, into: &w)
@@ -150,7 +151,7 @@ struct ResultView: Sendable {
     mutating func show(_ row: EventStore.SealedIncident, to member: String?) throws -> Shown? {
         if member == Releasability.publicReader && !row.isPublic { return nil }
         let unreadable = member.map { m in row.markings.filter { !$0.isReadable(by: m) } } ?? []
-        let restricted = member.map { m in row.markings.contains { $0.isReadable(by: m) } } ?? false
+        let restricted = member.map { m in row.markings.contains { $0.isReadable(by: m) } } ?? !row.markings.isEmpty
         if unreadable.isEmpty {
             return Self.forReader(
                 Shown(

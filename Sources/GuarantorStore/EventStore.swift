@@ -157,6 +157,9 @@ public final class EventStore: Sendable {
                     CREATE INDEX event_redactions ON event (sequence) WHERE kind = 'redaction';
                     """)
         }
+        migrator.registerMigration("v7 index of issued reports") { db in
+            try db.execute(sql: "CREATE INDEX event_reports ON event (sequence) WHERE kind = 'report'")
+        }
         return migrator
     }
 
@@ -336,7 +339,7 @@ public final class EventStore: Sendable {
                 switch EventKind(rawValue: event.kind) {
                 case .observation: return .observation(try Observation(json: json, isKnownSource: { _ in true }))
                 case .action: return .action(try MissionAction(json: json))
-                case .audit, .redaction, .key: return nil
+                case .audit, .redaction, .key, .report: return nil
                 case nil: throw FieldError(path: "", reason: "unknown event kind \(event.kind)")
                 }
             } catch {
@@ -423,6 +426,46 @@ public final class EventStore: Sendable {
     /// Appends an audit record (a read of restricted data or an export): not an input of the engines, but part of
     /// the tamper-evident log.
     public func audit(_ payload: [UInt8]) throws { _ = try append(.audit, payload) }
+
+    /// Appends a report's issue (``IssuedReport``), unless the same report with the same files was issued before.
+    /// - Returns: the sequence number of its event, and whether it is new.
+    public func issue(_ report: IssuedReport) throws -> (sequence: Int64, new: Bool) {
+        do {
+            return try pool.write { db in
+                for (sequence, found) in try Self.issuedReports(db, sha256: report.files[0].sha256)
+                where found.hasSameFiles(as: report) {
+                    return (sequence, false)
+                }
+                return (try Self.append(.report, report.canonicalJSON, in: db), true)
+            }
+        } catch {
+            throw StoreError(code: .writeFailed, message: "could not write to the store: \(Self.describe(error))")
+        }
+    }
+
+    /// The reports issued, in log order, with a file of SHA-256 `sha256` when given.
+    public func issuedReports(sha256: String? = nil) throws -> [(sequence: Int64, report: IssuedReport)] {
+        try pool.read { db in try Self.issuedReports(db, sha256: sha256) }
+    }
+
+    private static func issuedReports(_ db: Database, sha256: String?) throws -> [(
+        sequence: Int64, report: IssuedReport
+    )] {
+        // The kind is written out, not bound, so that SQLite uses the partial index event_reports.
+        let rows = try Row.fetchAll(
+            db,
+            sql:
+                "SELECT sequence, payload FROM event WHERE kind = 'report' AND instr(payload, ?) > 0 ORDER BY sequence",
+            arguments: [sha256 ?? ""])
+        return try rows.map { row in
+            let sequence: Int64 = row["sequence"]
+            do {
+                return (sequence, try IssuedReport(json: JSONValue.parse(Array(row["payload"] as Data))))
+            } catch {
+                throw StoreError(code: .corrupt, message: "event \(sequence) (report) cannot be read: \(error)")
+            }
+        }
+    }
 
     /// Appends a redaction (see ``Redaction``): the event it names keeps its leaf, and its fields are hidden from
     /// every output from now on.
@@ -673,13 +716,13 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Whether the log holds an event after `sequence` that is not an audit record (an observation, action,
-    /// redaction, key or checkpoint): what a result computed up to `sequence` would not have read.
+    /// Whether the log holds an event after `sequence` that is not an audit record or an issued report (an
+    /// observation, action, redaction or key): what a result computed up to `sequence` would not have read.
     public func hasRecords(after sequence: Int64) throws -> Bool {
         try pool.read { db in
             try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM event WHERE sequence > ? AND kind != ?)",
-                arguments: [sequence, EventKind.audit.rawValue]) ?? false
+                db, sql: "SELECT EXISTS (SELECT 1 FROM event WHERE sequence > ? AND kind NOT IN (?, ?))",
+                arguments: [sequence, EventKind.audit.rawValue, EventKind.report.rawValue]) ?? false
         }
     }
 

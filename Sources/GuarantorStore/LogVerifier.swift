@@ -76,6 +76,24 @@ public struct LogVerifier {
             report.passed.append("redactions: \(redactions), each signed by the mission")
         }
 
+        // Each issued report's event reads, and names a part of the log before it.
+        var issued = 0
+        let failuresBefore = report.failures.count
+        for event in events where event.kind == EventKind.report.rawValue {
+            issued += 1
+            guard let r = try? IssuedReport(json: JSONValue.parse(event.payload)) else {
+                report.failures.append("event \(event.sequence) (report) cannot be read as an issued report")
+                continue
+            }
+            if r.through >= event.sequence {
+                report.failures.append(
+                    "event \(event.sequence) (report) says it was drawn from events up to \(r.through), after itself")
+            }
+        }
+        if issued > 0 && report.failures.count == failuresBefore {
+            report.passed.append("reports: \(issued) issued, each file's SHA-256 in the log")
+        }
+
         // 2. The Merkle tree against every checkpoint, the mission's signature and the witnesses' cosignatures.
         var tree = MerkleTree()
         for e in events { tree.append(leafHash: e.leafHash) }
@@ -115,6 +133,15 @@ public struct LogVerifier {
             report.failures.append("results and snapshots: the log cannot be replayed: \(error)")
         }
         return report
+    }
+
+    /// The issued reports a file is a copy of: those that recorded its SHA-256 (none: edited, or never issued).
+    public func issuedReports(matching bytes: [UInt8]) throws -> [(sequence: Int64, report: IssuedReport, file: String)]
+    {
+        let digest = EventChain.hex(Array(SHA256.hash(data: bytes)))
+        return try store.issuedReports(sha256: digest).compactMap { found in
+            found.report.files.first { $0.sha256 == digest }.map { (found.sequence, found.report, $0.name) }
+        }
     }
 
     /// 3. The results: a fresh replay of the log up to the latest checkpoint, file by file.

@@ -154,6 +154,55 @@ import Testing
         }
     }
 
+    /// A daily report is written as HTML, Markdown (and PDF), the same bytes each time from the same log, issued to the
+    /// log once; `verify --report` confirms a copy and names an edited one; the public's report is CLEAR only.
+    @Test func anIssuedReportIsInTheLogAndAnEditedCopyIsCaught() throws {
+        let s = try Setup()
+        func report(_ out: String, _ extra: [String] = []) throws -> CommandLineTests.Run {
+            try CommandLineTests.guarantor(
+                [
+                    "report", "daily", "--mission", s.mission, "--store", s.store, "--date", "2026-01-05", "--no-pdf",
+                    "--out", s.dir.appendingPathComponent(out).path,
+                ] + extra)
+        }
+        let first = try report("r1")
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try report("r2")
+        #expect(again.status == 0, "\(again.stderr)")
+        let html = s.dir.appendingPathComponent("r1/report.html").path
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(
+            page == (try String(contentsOfFile: s.dir.appendingPathComponent("r2/report.html").path, encoding: .utf8)))
+        #expect(page.contains("Incidents recorded: ") && page.contains("<svg") && !page.contains("<script"))
+        #expect(!page.contains("src=\"http") && !page.contains("href=\"http"), "nothing is fetched from elsewhere")
+        // Issued once: the second run found the same files in the log.
+        let event = first.stdout.split(separator: "\n").first { $0.contains("issued as event") }
+        #expect(event != nil && again.stdout.contains(String(event!)), "\(first.stdout) / \(again.stdout)")
+
+        let checked = try CommandLineTests.guarantor(
+            [
+                "verify", "--mission", s.mission, "--store", s.store, "--report", html, "--report",
+                s.dir.appendingPathComponent("r1/report.md").path,
+            ])
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        #expect(checked.stdout.contains("is report.html of the daily report 2026-01-05 for MISSION"))
+        #expect(checked.stdout.contains("reports: 1 issued"))
+        let edited = s.dir.appendingPathComponent("edited.html").path
+        try page.replacingOccurrences(of: "Incidents recorded: ", with: "Incidents recorded: 1").write(
+            toFile: edited, atomically: true, encoding: .utf8)
+        let caught = try CommandLineTests.guarantor(
+            ["verify", "--mission", s.mission, "--store", s.store, "--report", edited])
+        #expect(caught.status == 1 && caught.stdout.contains("edited, or never issued"), "\(caught.stdout)")
+
+        let uk = try report("uk", ["--public", "--lang", "uk"])
+        #expect(uk.status == 0, "\(uk.stderr)")
+        let ukPage = try String(contentsOfFile: s.dir.appendingPathComponent("uk/report.html").path, encoding: .utf8)
+        #expect(ukPage.contains("Щоденний звіт 2026-01-05") && ukPage.contains("TLP:CLEAR"))
+        #expect(ukPage.contains("<html lang=\"uk\">"))
+        let bad = try report("bad", ["--member", "XX"])
+        #expect(bad.status != 0 && bad.stderr.contains("--member"), "\(bad.stderr)")
+    }
+
     @Test func aRedactionHidesTextWithoutBreakingAnyProof() throws {
         let dir = try CommandLineTests.temporaryDirectory()
         let mission = dir.appendingPathComponent("mission").path

@@ -87,6 +87,8 @@ import Testing
         case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
         case "/lines/{id}": ["/lines/agreement", "/lines/east"]
         case "/lines/compare": ["/lines/compare?a=agreement&b=east"]
+        case "/reports/daily/{date}": ["/reports/daily/2026-03-01", "/reports/daily/2026-03-02?format=md"]
+        case "/reports/spot/{id}": ["/reports/spot/Anone"]
         default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]
         }
     }
@@ -136,6 +138,9 @@ import Testing
                         #expect(code == 400, "\(route.path) \(role): \(code)")
                     } else if let right = route.right, !role.rights.contains(right) {
                         #expect(code == 403, "\(route.path) \(role): \(code) \(Self.text(response))")
+                    } else if route.path == "/reports/spot/{id}" {
+                        // Allowed; there is no alert of that id.
+                        #expect(code == 404, "\(route.path) \(role): \(code) \(Self.text(response))")
                     } else {
                         #expect(code < 300, "\(route.path) \(role): \(code) \(Self.text(response))")
                     }

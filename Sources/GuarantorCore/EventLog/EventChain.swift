@@ -62,4 +62,6 @@ public enum EventKind: String, Sendable, CaseIterable {
     /// An API key was created or revoked: its id, holder, role and time (never the key or its hash). Not an input
     /// of the engines.
     case key
+    /// A report was issued (``IssuedReport``): what, for whom, and each file's SHA-256. Not an input of the engines.
+    case report
 }

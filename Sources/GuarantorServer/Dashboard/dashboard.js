@@ -15,12 +15,12 @@ const I18N = {
     comparePeriods: 'Last 30 days against the previous 30', pledged: 'Pledged', deployed: 'Deployed',
     ceiling: 'Ceiling', none: 'None', sector: 'Sector', level: 'Level', party: 'Party', last30: 'Last 30 days',
     previous30: 'Previous 30', change: 'Change', pillar: 'Pillar', count: 'Pledges',
-    statusReported: 'reported', statusCredible: 'credible', statusVerified: 'verified', statusRejected: 'rejected',
+    statusReported: 'reported', statusCorroborated: 'corroborated', statusVerified: 'verified', statusRejected: 'rejected',
     statusDisputed: 'disputed', grave: 'grave', serious: 'serious', minor: 'minor',
     line: 'Agreement line', candidate: 'Candidate line', zone: 'Zone', site: 'Protected site',
     incident: 'Incident', kind: 'Kind', status: 'Status', side: 'Side', distance: 'Distance to the line',
     sources: 'Sources', timeline: 'Timeline', start: 'First report', end: 'Last report', verifiedAt: 'Verified',
-    credibleAt: 'Credible', lastReview: 'Last review', findings: 'Findings', reports: 'Reports it may read',
+    lastReview: 'Last review', findings: 'Findings', reports: 'Reports it may read',
     noFindings: 'No violation found.', attributedTo: 'attributed to {0}', unattributed: 'not attributed',
     reason: 'Reason', verify: 'Verify', reject: 'Reject', dispute: 'Dispute', reopen: 'Reopen', merge: 'Merge',
     split: 'Split', mergeWith: 'Incident ids to merge into this one (comma-separated)',
@@ -43,12 +43,12 @@ const I18N = {
     comparePeriods: 'Останні 30 днів проти попередніх 30', pledged: 'Обіцяно', deployed: 'Розгорнуто',
     ceiling: 'Межа', none: 'Немає', sector: 'Сектор', level: 'Рівень', party: 'Сторона', last30: 'Останні 30 днів',
     previous30: 'Попередні 30', change: 'Зміна', pillar: 'Напрям', count: 'Зобовʼязань',
-    statusReported: 'повідомлено', statusCredible: 'достовірно', statusVerified: 'перевірено',
+    statusReported: 'повідомлено', statusCorroborated: 'підтверджено кількома джерелами', statusVerified: 'перевірено',
     statusRejected: 'відхилено', statusDisputed: 'оскаржено', grave: 'тяжке', serious: 'серйозне', minor: 'незначне',
     line: 'Лінія угоди', candidate: 'Лінія-кандидат', zone: 'Зона', site: 'Захищений обʼєкт',
     incident: 'Інцидент', kind: 'Вид', status: 'Статус', side: 'Сторона', distance: 'Відстань до лінії',
     sources: 'Джерела', timeline: 'Хронологія', start: 'Перший звіт', end: 'Останній звіт', verifiedAt: 'Перевірено',
-    credibleAt: 'Достовірно', lastReview: 'Остання перевірка', findings: 'Висновки', reports: 'Доступні звіти',
+    lastReview: 'Остання перевірка', findings: 'Висновки', reports: 'Доступні звіти',
     noFindings: 'Порушень не виявлено.', attributedTo: 'приписано: {0}', unattributed: 'не приписано',
     reason: 'Підстава', verify: 'Підтвердити', reject: 'Відхилити', dispute: 'Оскаржити', reopen: 'Відкрити знову',
     merge: 'Обʼєднати', split: 'Розділити', mergeWith: 'Інциденти, які приєднати до цього (через кому)',
@@ -72,7 +72,7 @@ function t(key, ...values) {
 }
 
 const STATUS_COLOURS = {
-  reported: '#8d99a6', credible: '#f0a202', verified: '#d7263d', rejected: '#c9d3dc', disputed: '#7b2cbf',
+  reported: '#8d99a6', corroborated: '#f0a202', verified: '#d7263d', rejected: '#c9d3dc', disputed: '#7b2cbf',
 };
 const SEVERITY_COLOURS = { grave: '#5c0011', serious: '#ef6c00', minor: '#d4b000' };
 const SEVERITY_RANK = { minor: 1, serious: 2, grave: 3 };
@@ -467,7 +467,7 @@ function incidentDetails(i) {
   box.append(dl);
   box.append(el('h3', {}, t('timeline')));
   const timeline = el('ul');
-  for (const [label, value] of [['start', i.start], ['credibleAt', i.credibleAt], ['verifiedAt', i.verifiedAt],
+  for (const [label, value] of [['start', i.start], ['verifiedAt', i.verifiedAt],
     ['end', i.end]]) {
     if (value) timeline.append(el('li', {}, t(label) + ': ' + time(value)));
   }
