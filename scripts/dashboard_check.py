@@ -13,14 +13,17 @@ marked ones: TLP:CLEAR reports, a GREEN one, and a RED report of France's. Then,
 3. the mission's analyst verifies an incident through the Review tab; its status changes on the map's data and in the
    API;
 4. with the page open, a strike on the protected site is filed: its tripwire alert appears on the page within 1 s;
-5. the Ukrainian switch relabels the page.
+5. the Ukrainian switch relabels the page;
+6. the daily report as PDF for Poland and the public: pdftotext reads the count of incidents in the day, equal to what
+   `/incidents` gives that reader, and France's RED report is not in it; pdftoppm renders its pages.
 
-Screenshots of every view go to --artifacts (default .build/artifacts/dashboard). Exit 0 when every check passes.
+Screenshots of every view and the report's pages go to --artifacts (default .build/artifacts/dashboard). Exit 0 when every check passes.
 """
 import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -322,6 +325,30 @@ def main():
         browser.wait("return document.querySelector('#checkpoints').children.length > 0;", "the auditor's view")
         browser.screenshot(os.path.join(args.artifacts, "auditor.png"))
         check(not browser.console_errors(), "no console errors in any view")
+
+        # 4. The daily report of 2026-03-02 as PDF (19:30 Kyiv is 17:30Z in March), its text read back with pdftotext
+        # and its count compared with the API's for the same reader; its pages as images (pdftoppm).
+        day = ("2026-03-01T17:30:00Z", "2026-03-02T17:30:00Z")
+        for name in ("pl", None):
+            who = name or "public"
+            status, pdf = http("GET", server.base + "/reports/daily/2026-03-02?format=pdf",
+                               headers={"Authorization": f"Bearer {server.keys[name]}"} if name else {}, timeout=120)
+            check(status == 200 and pdf.startswith(b"%PDF"), f"{who}: GET /reports/daily/2026-03-02?format=pdf")
+            path = os.path.join(args.artifacts, f"report-{who}.pdf")
+            with open(path, "wb") as f:
+                f.write(pdf)
+            text = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True).stdout
+            expected = sum(1 for i in server.incidents(name) if day[0] <= i["start"] < day[1])
+            found = re.search(r"Incidents recorded: (\d+)", text)
+            check(found is not None and int(found.group(1)) == expected,
+                  f"{who}: the PDF says {found and found.group(1)} incidents in the day, /incidents {expected}")
+            check(all(x not in text for x in ("fr-red-1", red_incident, "SECRET")),
+                  f"{who}: France's RED report is not in the PDF")
+            subprocess.run(["pdftoppm", "-r", "60", "-png", path, os.path.join(args.artifacts, f"report-{who}")],
+                           check=True)
+        status, page = http("GET", server.base + "/reports/daily/2026-03-02")
+        check(status == 200 and b"<script" not in page and b"http://" not in page.replace(b"http://www.w3.org", b""),
+              "the public report's HTML is self-contained")
     finally:
         if browser:
             browser.close()

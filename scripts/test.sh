@@ -13,8 +13,11 @@ if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; the
   apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev curl >/dev/null
 fi
 # Headless Chromium and its driver for the dashboard's check (scripts/dashboard_check.py).
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+# poppler-utils (pdftotext, pdftoppm) reads the reports' PDFs back; tzdata gives the reports' cut-off its time zone.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v pdftotext >/dev/null \
+  || [ ! -e /usr/share/zoneinfo/Europe/Kyiv ]; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core \
+    poppler-utils tzdata >/dev/null
 fi
 python3 -c 'import pyproj, shapely, numpy, schemathesis' 2>/dev/null || pip install -q pyproj shapely numpy schemathesis
 

@@ -109,7 +109,8 @@ public enum Reports {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: browser)
         process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--disable-extensions", "--disable-background-networking", "--disable-sync",
             "--user-data-dir=\(directory.appendingPathComponent("profile").path)", "--no-pdf-header-footer",
             "--print-to-pdf=\(out.path)", page.absoluteString,
         ]

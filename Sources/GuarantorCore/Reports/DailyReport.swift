@@ -133,31 +133,46 @@ public struct DailyReport: Sendable {
         if violationsToday.isEmpty && violationsBefore.isEmpty {
             doc.add(.paragraph(t("violations.none")))
         } else {
-            let kinds = ObservationKind.allCases.filter { k in
-                (today + previous).contains { $0.kind == k && !$0.violations.isEmpty }
+            // Violations per (sector, kind) and per sector (kind nil), counted in one pass over each day.
+            struct Cell: Hashable {
+                var sector: String?
+                var kind: ObservationKind?
             }
-            func count(_ incidents: [ReportIncident], sector: String?, kind: ObservationKind? = nil) -> Int {
-                incidents.filter { $0.sector == sector && (kind == nil || $0.kind == kind) }.reduce(0) {
-                    $0 + $1.violations.count
+            func tally(_ incidents: [ReportIncident]) -> [Cell: Int] {
+                var cells: [Cell: Int] = [:]
+                for i in incidents {
+                    let n = i.violations.count
+                    guard n > 0 else { continue }
+                    cells[Cell(sector: i.sector, kind: i.kind), default: 0] += n
+                    cells[Cell(sector: i.sector, kind: nil), default: 0] += n
+                    cells[Cell(sector: "\u{0}total", kind: i.kind), default: 0] += n
                 }
+                return cells
             }
-            let sectors: [String?] =
-                mission.sectors.names.map { Optional($0) }.filter { s in
-                    count(today, sector: s) + count(previous, sector: s) > 0
-                } + ((today + previous).contains { $0.sector == nil && !$0.violations.isEmpty } ? [nil] : [])
+            let cellsNow = tally(today), cellsBefore = tally(previous)
+            let kinds = ObservationKind.allCases.filter { k in
+                cellsNow[Cell(sector: "\u{0}total", kind: k)] != nil
+                    || cellsBefore[Cell(sector: "\u{0}total", kind: k)] != nil
+            }
+            func count(_ cells: [Cell: Int], sector: String?, kind: ObservationKind? = nil) -> Int {
+                cells[Cell(sector: sector, kind: kind)] ?? 0
+            }
+            let sectors: [String?] = (mission.sectors.names.map { Optional($0) } + [nil]).filter { s in
+                cellsNow[Cell(sector: s, kind: nil)] != nil || cellsBefore[Cell(sector: s, kind: nil)] != nil
+            }
             var rows: [[String]] = []
             var chart: [(label: String, values: [Int])] = []
             for sector in sectors {
-                let now = count(today, sector: sector), before = count(previous, sector: sector)
+                let now = count(cellsNow, sector: sector), before = count(cellsBefore, sector: sector)
                 rows.append(
-                    [sector ?? t("noSector")] + kinds.map { "\(count(today, sector: sector, kind: $0))" } + [
+                    [sector ?? t("noSector")] + kinds.map { "\(count(cellsNow, sector: sector, kind: $0))" } + [
                         "\(now)", "\(before)", Self.change(now, before),
                     ])
                 chart.append((sector ?? t("noSector"), [now, before]))
             }
             rows.append(
                 [t("col.total")]
-                    + kinds.map { k in "\(today.filter { $0.kind == k }.reduce(0) { $0 + $1.violations.count })" }
+                    + kinds.map { k in "\(cellsNow[Cell(sector: "\u{0}total", kind: k)] ?? 0)" }
                     + [
                         "\(violationsToday.count)", "\(violationsBefore.count)",
                         Self.change(violationsToday.count, violationsBefore.count),
@@ -273,12 +288,13 @@ public struct DailyReport: Sendable {
                         t("col.finding"), t("col.rule"), t("col.severity"), t("col.party"), t("col.endorsedBy"),
                         t("col.contestedBy"),
                     ],
-                    rows: weighed.map {
+                    rows: weighed.prefix(Self.tableRows).map {
                         [
                             $0.id, $0.rule, t.severity($0.severity), $0.party, $0.endorsedBy.joined(separator: ", "),
                             $0.contestedBy.joined(separator: ", "),
                         ]
                     }, numeric: false))
+            if weighed.count > Self.tableRows { doc.add(.paragraph(t("table.more", Self.tableRows, weighed.count))) }
         }
 
         // 6. The guarantee.
@@ -298,18 +314,27 @@ public struct DailyReport: Sendable {
                         raised.isEmpty
                             ? t("guarantee.allZero") : raised.map { "\($0.key) \($0.value)" }.joined(separator: ", "))))
             doc.add(.subheading(t("guarantee.alerts")))
+            // Escalations first; alerts about deliveries and deadlines only by count past the first rows.
+            let ranked =
+                periodAlerts.filter { $0.kind == .tripwire || $0.kind == .trigger || $0.kind == .deescalation }
+                + periodAlerts.filter { !($0.kind == .tripwire || $0.kind == .trigger || $0.kind == .deescalation) }
             if periodAlerts.isEmpty {
                 doc.add(.paragraph(t("guarantee.noAlerts")))
             } else {
+                let alertKinds = Self.tally(periodAlerts.map { t.alertKind($0.kind) }, order: [])
+                doc.add(.paragraph(alertKinds.map { "\($0.key) \($0.count)" }.joined(separator: ", ")))
                 doc.add(
                     .table(
                         header: [t("col.time"), t("col.kind"), t("col.level"), t("col.sector"), t("col.detail")],
-                        rows: periodAlerts.map {
+                        rows: ranked.prefix(Self.tableRows).sorted { ($0.firedAt, $0.id) < ($1.firedAt, $1.id) }.map {
                             [
                                 Self.time($0.firedAt), t.alertKind($0.kind) + ($0.provisional ? " (provisional)" : ""),
                                 "\($0.level)", $0.sector ?? "-", $0.detail,
                             ]
                         }, numeric: false))
+                if periodAlerts.count > Self.tableRows {
+                    doc.add(.paragraph(t("table.more", Self.tableRows, periodAlerts.count)))
+                }
             }
             let due = input.obligations.filter { period.contains($0.deadline) }
             let overdue = input.obligations.filter { $0.status == .overdue && $0.deadline < period.to }
@@ -317,7 +342,9 @@ public struct DailyReport: Sendable {
             if input.reader != .publicReader {
                 doc.add(.paragraph(t("guarantee.obligations", due.count, overdue.count)))
             }
-            let listed = (due + overdue.filter { o in !due.contains { $0.id == o.id } })
+            let dueIds = Set(due.map(\.id))
+            let allListed = due + overdue.filter { !dueIds.contains($0.id) }
+            let listed = Array(allListed.prefix(Self.tableRows))
             if !listed.isEmpty {
                 doc.add(
                     .table(
@@ -328,6 +355,9 @@ public struct DailyReport: Sendable {
                                 t.obligationStatus($0.status),
                             ]
                         }, numeric: false))
+                if allListed.count > listed.count {
+                    doc.add(.paragraph(t("table.more", listed.count, allListed.count)))
+                }
             }
             var inForce: [String: Bool] = [:]
             for s in input.sanctions where s.at < period.to { inForce[s.package] = s.activated }
@@ -346,6 +376,9 @@ public struct DailyReport: Sendable {
         doc.add(.paragraph(t("footer")))
         return doc
     }
+
+    /// At most this many rows in a table of alerts or obligations (the API has them all).
+    static let tableRows = 50
 
     // MARK: Shared wording
 

@@ -62,10 +62,15 @@ public enum ReportFigures {
             out +=
                 "<rect x=\"\(fixed((site.location.lon - minLon) * kx * scale - 4))\" y=\"\(fixed((maxLat - site.location.lat) * scale - 4))\" width=\"8\" height=\"8\" fill=\"#fff\" stroke=\"#1f4e79\" stroke-width=\"2\"><title>\(ReportDocument.escape(site.name))</title></rect>"
         }
+        // Titles (tooltips) only on a map of few dots: thousands of them would only slow printing.
+        let titled = dots.count <= 500
+        out += "<g fill-opacity=\"0.8\" stroke=\"#fff\" stroke-width=\"0.5\">"
         for dot in dots.sorted(by: { ($0.radius, $0.title) > ($1.radius, $1.title) }) {
             out +=
-                "<circle cx=\"\(x(dot.point))\" cy=\"\(y(dot.point))\" r=\"\(fixed(dot.radius))\" fill=\"\(dot.colour)\" fill-opacity=\"0.8\" stroke=\"#fff\" stroke-width=\"0.5\"><title>\(ReportDocument.escape(dot.title))</title></circle>"
+                "<circle cx=\"\(x(dot.point))\" cy=\"\(y(dot.point))\" r=\"\(fixed(dot.radius))\" fill=\"\(dot.colour)\""
+            out += titled ? "><title>\(ReportDocument.escape(dot.title))</title></circle>" : "/>"
         }
+        out += "</g>"
         out += "</g>"
         if !legend.isEmpty {
             out +=

@@ -37,6 +37,7 @@ public struct ReportText: Sendable {
         "summary.byParty": "Violations attributed: {0}.",
         "summary.alerts": "Alerts raised: {0}.",
         "summary.mostAffected": "Sector with the most violations: {0} ({1}).",
+        "table.more": "The first {0} of {1} (escalations first); the API lists them all.",
         "none": "none", "unstated": "unstated", "noSector": "(no sector)",
         "map.title": "Map of the period's incidents",
         "map.caption":
@@ -121,6 +122,7 @@ public struct ReportText: Sendable {
         "summary.byParty": "Приписані порушення: {0}.",
         "summary.alerts": "Сповіщень: {0}.",
         "summary.mostAffected": "Сектор з найбільшою кількістю порушень: {0} ({1}).",
+        "table.more": "Перші {0} з {1} (спершу ескалації); API показує всі.",
         "none": "немає", "unstated": "не вказано", "noSector": "(поза секторами)",
         "map.title": "Мапа інцидентів за період",
         "map.caption":

@@ -29,7 +29,8 @@ const I18N = {
     decline: 'Decline', reference: 'Reference (where the proof is)', overdue: 'overdue', noObligations: 'No obligations.',
     checkpoint: 'Latest checkpoint', size: 'Events', root: 'Root', signedAt: 'Signed', cosignatures: 'Cosignatures',
     noCheckpoint: 'No checkpoint yet.', newAlert: 'Alert: {0}', level1: 'level {0}', mapMissing: 'No line to draw.',
-    loading: 'Loading…',
+    loading: 'Loading…', dailyReport: 'Daily report', spotReport: 'Spot report',
+    reportIssued: '{0} issued as event {1} of the log', reportRefused: 'No report: {0}',
   },
   uk: {
     tabMap: 'Мапа', tabGuarantee: 'Гарантія', tabAnalyst: 'Перевірка', tabLiaison: 'Зобовʼязання', tabAuditor: 'Аудит',
@@ -58,7 +59,8 @@ const I18N = {
     noObligations: 'Зобовʼязань немає.', checkpoint: 'Остання контрольна точка', size: 'Подій', root: 'Корінь',
     signedAt: 'Підписано', cosignatures: 'Співпідписи', noCheckpoint: 'Контрольних точок ще немає.',
     newAlert: 'Сповіщення: {0}', level1: 'рівень {0}', mapMissing: 'Немає лінії для показу.',
-    loading: 'Завантаження…',
+    loading: 'Завантаження…', dailyReport: 'Щоденний звіт', spotReport: 'Терміновий звіт',
+    reportIssued: '{0} видано як подію {1} журналу', reportRefused: 'Звіту немає: {0}',
   },
 };
 
@@ -515,8 +517,44 @@ function renderAlerts() {
 }
 
 function alertItem(a) {
-  return el('li', { 'data-alert': a.id },
-    `${time(a.firedAt)} · ${a.triggerId || a.kind} · ${t('level1', a.level)} · ${a.sector || ''} · ${a.detail || ''}`);
+  const item = el('li', { 'data-alert': a.id },
+    `${time(a.firedAt)} · ${a.triggerId || a.kind} · ${t('level1', a.level)} · ${a.sector || ''} · ${a.detail || ''} `);
+  if (a.kind === 'tripwire') {
+    const button = el('button', { class: 'small' }, t('spotReport'));
+    button.addEventListener('click', () => downloadReport(`/reports/spot/${encodeURIComponent(a.id)}?lang=${lang}`,
+      `spot-${a.id}.html`));
+    item.append(button);
+  }
+  return item;
+}
+
+/** Fetches a report with the key in the header and hands it to the browser as a download (issued to the log). */
+async function downloadReport(path, name) {
+  const status = $('#report-status');
+  status.textContent = t('loading');
+  const headers = {};
+  if (state.key) headers.Authorization = 'Bearer ' + state.key;
+  const response = await fetch(path, { headers });
+  if (!response.ok) {
+    let reason = await response.text();
+    try { reason = JSON.parse(reason).error || reason; } catch { /* plain text */ }
+    status.textContent = t('reportRefused', reason);
+    return;
+  }
+  const link = el('a', { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  status.textContent = t('reportIssued', name, response.headers.get('X-Report-Event'));
+}
+
+function setUpReports() {
+  const date = $('#report-date');
+  date.value = new Date(Date.now() - 86400000).toISOString().slice(0, 10);
+  for (const format of ['html', 'pdf', 'md']) {
+    $('#report-' + format).addEventListener('click', () => downloadReport(
+      `/reports/daily/${date.value}?lang=${lang}&format=${format}`, `report-${date.value}.${format}`));
+  }
 }
 
 // MARK: The guarantee
@@ -917,6 +955,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (key) signIn(key);
   });
   $('#sign-out').addEventListener('click', signOut);
+  setUpReports();
   $('#lang').addEventListener('change', (event) => {
     lang = event.target.value === 'uk' ? 'uk' : 'en';
     localStorage.setItem('guarantor.lang', lang);
