@@ -236,8 +236,7 @@ extension ResultView {
         -> Reports.Files
     {
         let member = reader.member
-        guard let original = guarantee?.alerts.first(where: { $0.id == id }),
-            let alert = try shownAlerts(for: member).first(where: { $0.id == id })
+        guard let alert = try shownAlerts(for: member).first(where: { $0.id == id })
         else { throw Reports.Refusal(field: "alert", reason: "no alert \(id) that you may read", notFound: true) }
         var incidents: [ReportIncident] = []
         var restricted = 0
@@ -270,7 +269,7 @@ extension ResultView {
                 notFound: true)
         }
         let input = SpotReport.Input(
-            mission: mission, alert: alert, findingsInAll: original.violationIds.count, incidents: incidents,
+            mission: mission, alert: alert, incidents: incidents,
             obligations: reader == .publicReader ? [] : (guarantee?.obligations ?? []).filter { $0.alertId == id },
             sanctions: shownSanctions(alerts: [alert], for: reader), reader: reader, language: language,
             restricted: restricted > 0)

@@ -79,7 +79,7 @@ public struct ReportText: Sendable {
         "footer":
             "Drawn from the mission's event log by Guarantor. When issued, the SHA-256 of this file is appended to the log; `guarantor verify --report FILE` checks a copy.",
         "spot.summary": "{0} alert at {1}, level {2}, sector {3}.",
-        "spot.findings": "Findings it rests on that this reader may read: {0} of {1}.",
+        "spot.findings": "Findings it rests on that this reader may read: {0}.",
         "spot.incidents": "Incidents",
         "spot.obligations": "Obligations it raised",
         "spot.noObligations": "No obligation visible to this reader.",
@@ -164,7 +164,7 @@ public struct ReportText: Sendable {
         "footer":
             "Складено Guarantor з журналу подій місії. Під час видачі SHA-256 цього файлу додається до журналу; `guarantor verify --report FILE` перевіряє копію.",
         "spot.summary": "Сповіщення ({0}) о {1}, рівень {2}, сектор {3}.",
-        "spot.findings": "Висновки, на яких воно ґрунтується і які доступні цьому читачеві: {0} з {1}.",
+        "spot.findings": "Висновки, на яких воно ґрунтується і які доступні цьому читачеві: {0}.",
         "spot.incidents": "Інциденти",
         "spot.obligations": "Зобовʼязання, які воно створило",
         "spot.noObligations": "Немає зобовʼязань, доступних цьому читачеві.",

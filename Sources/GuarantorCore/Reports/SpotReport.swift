@@ -6,8 +6,6 @@ public struct SpotReport: Sendable {
         public var mission: Mission
         /// The alert as the reader sees it (its findings cut to those the reader may read).
         public var alert: Alert
-        /// How many findings the alert rests on in all.
-        public var findingsInAll: Int
         /// The incidents of the findings the reader may read.
         public var incidents: [ReportIncident]
         /// The obligations the alert raised that the reader may see.
@@ -18,13 +16,12 @@ public struct SpotReport: Sendable {
         public var restricted: Bool
 
         public init(
-            mission: Mission, alert: Alert, findingsInAll: Int, incidents: [ReportIncident],
+            mission: Mission, alert: Alert, incidents: [ReportIncident],
             obligations: [Obligation], sanctions: [SanctionsEvent], reader: ReportReader, language: ReportLanguage,
             restricted: Bool
         ) {
             self.mission = mission
             self.alert = alert
-            self.findingsInAll = findingsInAll
             self.incidents = incidents
             self.obligations = obligations
             self.sanctions = sanctions
@@ -48,7 +45,8 @@ public struct SpotReport: Sendable {
         doc.add(
             .paragraph(t("spot.summary", t.alertKind(a.kind), DailyReport.time(a.firedAt), a.level, a.sector ?? "-")))
         doc.add(.paragraph(a.detail))
-        doc.add(.paragraph(t("spot.findings", a.violationIds.count, input.findingsInAll)))
+        // Only the readable ones are counted: how many more there are is not the reader's to know.
+        doc.add(.paragraph(t("spot.findings", a.violationIds.count)))
         let shownFindings = Set(a.violationIds)
         if !input.incidents.isEmpty {
             doc.add(.subheading(t("spot.incidents")))
