@@ -310,6 +310,8 @@ def main():
         # The other views, and the Ukrainian labels.
         browser.click('#tabs button[data-view="guarantee"]')
         browser.wait("return document.querySelector('#force').children.length > 0;", "the guarantee")
+        logistics = browser.run("return document.querySelectorAll('#logistics tr').length;")
+        check(logistics > 1, f"the Guarantee view lists logistics continuity ({logistics - 1} rows)")
         browser.screenshot(os.path.join(args.artifacts, "guarantee.png"))
         browser.run("const s = document.querySelector('#lang'); s.value = 'uk'; s.dispatchEvent(new Event('change'));")
         label = browser.run("return document.querySelector('#tabs button[data-view=\"guarantee\"]').textContent;")
@@ -323,6 +325,12 @@ def main():
         sign_in("auditor")
         browser.click('#tabs button[data-view="auditor"]')
         browser.wait("return document.querySelector('#checkpoints').children.length > 0;", "the auditor's view")
+        # The auditor has the server verify the log, and the view shows the result when it ends.
+        browser.wait("return !!document.querySelector('#verification button');", "the verification card")
+        browser.click('#verification button')
+        browser.wait("return !!document.querySelector('#verification-result');", "the verification's result", 60)
+        result = browser.run("return document.querySelector('#verification-result').textContent;")
+        check(result.startswith("Clean:"), f"the auditor's view shows the last verification: {result}")
         browser.screenshot(os.path.join(args.artifacts, "auditor.png"))
         check(not browser.console_errors(), "no console errors in any view")
 

@@ -57,7 +57,7 @@ public struct ServeCommand: AsyncParsableCommand {
             say("Demo mission in \(missionPath), store \(storePath)")
             for (member, user, role) in [
                 ("MISSION", "demo-analyst", Role.analyst), ("US", "us-liaison", .liaison),
-                ("MISSION", "demo-admin", .admin),
+                ("MISSION", "demo-admin", .admin), ("PL", "pl-auditor", .auditor),
             ] {
                 let key = try APIKeys.create(member: member, user: user, role: role, in: eventStore).key
                 say("  \(role.rawValue) key (\(member), \(user)): \(key)")

@@ -5,9 +5,12 @@ import Hummingbird
 
 /// The mission as configured: the coalition, the agreement, its line and zones.
 extension GuarantorAPI {
-    func coalitionJSON() -> String {
+    /// The coalition as configured; for a key holder, each logistics pledge also with what was delivered and how
+    /// many continuity alerts it raised (the coalition's business, so not the public's).
+    func coalitionJSON(for caller: EventStore.KeyHolder) async -> String {
         guard let c = state.mission.coalition else { return #"{"members":[]}"# }
         let deployed = c.deployed(at: WallClock.now())
+        let guarantee = caller == .publicReader ? nil : await state.guarantee()
         let value: JSONValue = .object([
             "members": .array(
                 c.members.map { .object(["id": .string($0.id), "name": .string($0.name), "role": .string($0.role)]) }),
@@ -19,6 +22,16 @@ extension GuarantorAPI {
                     if let kind = p.supportKind { o["kind"] = .string(kind.rawValue) }
                     if let quantity = p.quantity { o["quantity"] = .number(quantity) }
                     if let level = p.fromLevel { o["fromLevel"] = .number(Double(level)) }
+                    if p.pillar == .logistics {
+                        if let item = p.item { o["item"] = .string(item) }
+                        if let unit = p.unit { o["unit"] = .string(unit) }
+                        if let days = p.periodDays { o["periodDays"] = .number(days) }
+                        if let g = guarantee {
+                            o["delivered"] = .number(g.delivered[p.id] ?? 0)
+                            o["continuityAlerts"] = .number(
+                                Double(g.alerts.filter { $0.kind == .continuity && $0.pledgeId == p.id }.count))
+                        }
+                    }
                     return .object(o)
                 }),
             "deterrenceForce": .object([

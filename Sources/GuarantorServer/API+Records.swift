@@ -172,27 +172,11 @@ extension GuarantorAPI {
             }
             return ObservationKind(rawValue: kind)?.group == .impediment
         }
-        let builder = IncidentBuilder(mission: state.mission)
-        var tally: [String: ImpedimentCount] = [:]
-        var restricted = 0
-        for i in shown {
-            guard case .object(let m) = try JSONValue.parse(i.line), case .array(let ids) = m["observationIds"],
-                case .string(let statusText) = m["status"],
-                let status = IncidentStatus(rawValue: statusText)
-            else { continue }
-            let observationIds = ids.compactMap { id -> String? in if case .string(let s) = id { s } else { nil } }
-            let visible = try state.store.observations(ids: observationIds).filter {
-                Releasability.canRead(member: caller.member, $0)
-            }
-            guard
-                let count = builder.impediment(
-                    ofVisible: visible, status: status, late: m["late"] == JSONValue.bool(true))
-            else { continue }
-            if i.restricted { restricted += 1 }
-            MissionEngine.tally(count, into: &tally)
-        }
+        let counts = try ResultView.impediments(
+            among: shown, for: caller.member, mission: state.mission, store: state.store)
+        let restricted = shown.filter(\.restricted).count
         if restricted > 0 { try audit(caller, "/impediments", records: restricted) }
-        return Self.list("impediments", ndjson: Replay.impedimentFile(MissionEngine.ordered(tally)))
+        return Self.list("impediments", ndjson: Replay.impedimentFile(counts))
     }
 
     /// `{"KEY": [...]}` from lines of NDJSON.
@@ -299,6 +283,8 @@ extension GuarantorAPI {
 
     /// An alert as a reader sees it: only the findings it may read, and no id of an incident it may not (an alert
     /// itself is for every member: a tripwire alert resting on a RED report still reaches all of them).
+    /// A trigger alert's detail counts the incidents it rests on, so when any is withheld it says only which trigger
+    /// fired: the count of records a reader may not read is not the reader's to know.
     static func shown(_ alert: Alert, readable: Set<String>) -> Alert {
         var shown = alert
         shown.violationIds = []
@@ -308,6 +294,9 @@ extension GuarantorAPI {
             } else if let incident = ResultView.incident(ofFinding: id) {
                 shown.detail = shown.detail.replacingOccurrences(of: incident, with: "(withheld)")
             }
+        }
+        if shown.violationIds.count < alert.violationIds.count && alert.kind == .trigger {
+            shown.detail = "violations matching \(alert.triggerId); details rest on reports not released to you"
         }
         return shown
     }
@@ -319,14 +308,34 @@ extension GuarantorAPI {
         !alert.violationIds.isEmpty && alert.violationIds.allSatisfy(readable.contains)
     }
 
-    /// The alerts, as a member sees them (the public: only those ``isPublic(_:readable:)`` allows).
+    /// The alerts the public is told of, in the order raised: those ``isPublic(_:readable:)`` allows, and a
+    /// de-escalation when it lowers a level the public saw (so the public's levels come down too, while a level
+    /// raised on a hidden report is not revealed by its coming down).
+    static func publicAlerts(_ alerts: [Alert], readable: Set<String>) -> [Alert] {
+        var level: [String: Int] = [:]
+        return alerts.filter { alert in
+            let scope = alert.sector ?? ""
+            if alert.kind == .deescalation {
+                guard (level[scope] ?? 0) > alert.level else { return false }
+            } else if !isPublic(alert, readable: readable) {
+                return false
+            }
+            level[scope] = alert.level
+            return true
+        }
+    }
+
+    /// `alerts` as `member` sees them: each ``shown(_:readable:)``, and for the public only ``publicAlerts``.
+    static func shownAlerts(_ alerts: [Alert], readable: Set<String>, member: String) -> [Alert] {
+        let told = member == Releasability.publicReader ? publicAlerts(alerts, readable: readable) : alerts
+        return told.map { shown($0, readable: readable) }
+    }
+
+    /// The alerts, as a member sees them.
     func shownAlerts(for member: String) async throws -> [Alert] {
         let alerts = await state.guarantee()?.alerts ?? []
         let readable = try await state.readable(findings: alerts.flatMap(\.violationIds), by: member)
-        return
-            alerts
-            .filter { member != Releasability.publicReader || Self.isPublic($0, readable: readable) }
-            .map { Self.shown($0, readable: readable) }
+        return Self.shownAlerts(alerts, readable: readable, member: member)
     }
 
     func alerts(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {

@@ -43,9 +43,15 @@ extension GuarantorAPI {
                         continue
                     case .alert(let alert):
                         let readable = try await state.readable(findings: alert.violationIds, by: member, current: true)
-                        // The public is told of an alert only when it may read everything the alert rests on.
-                        if member == Releasability.publicReader && !Self.isPublic(alert, readable: readable) {
-                            continue
+                        // The public is told of an alert only when it may read everything the alert rests on,
+                        // and of a de-escalation only when it lowers a level the public saw.
+                        if member == Releasability.publicReader {
+                            if alert.kind == .deescalation {
+                                let told = try await shownAlerts(for: member)
+                                guard told.contains(where: { $0.id == alert.id }) else { continue }
+                            } else if !Self.isPublic(alert, readable: readable) {
+                                continue
+                            }
                         }
                         var w = JSONWriter()
                         Replay.alertLine(Self.shown(alert, readable: readable), into: &w)

@@ -69,6 +69,8 @@ public struct GuarantorAPI: Sendable {
     let limiter: RateLimiter
     let metrics: Metrics
     let lineComparisons = LineComparisons()
+    /// The server's runs of the log's verification (`/verification`).
+    let verifications = Verifications()
 
     /// The mission directory, for the candidate lines it keeps (lines.json); `nil`: only the agreement's line.
     public let missionDirectory: URL?
@@ -218,6 +220,12 @@ public struct GuarantorAPI: Sendable {
             method: .post, path: "/checkpoints/{size}/cosignatures", right: .cosign,
             summary: "A witness's cosignature of a checkpoint, for the key's member"),
         APIRoute(
+            method: .get, path: "/verification", right: .auditLog,
+            summary: "The server's last verification of the log (guarantor verify's checks) and the run under way"),
+        APIRoute(
+            method: .post, path: "/verification", right: .auditLog,
+            summary: "Start a verification of the log now (one at a time; 202, then GET /verification)"),
+        APIRoute(
             method: .get, path: "/proofs/inclusion", right: .auditLog,
             summary: "RFC 9162 inclusion proof of event `sequence` in the tree of `size` events"),
         APIRoute(
@@ -258,8 +266,8 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/reports/spot/{id}") { request, caller in
             try await spotReport(request, caller!, alert: String(request.uri.path.split(separator: "/").last ?? ""))
         }
-        on(router, .get, "/coalition") { request, _ in
-            try Self.noParameters(request); return Self.json(Array(coalitionJSON().utf8))
+        on(router, .get, "/coalition") { request, caller in
+            try Self.noParameters(request); return Self.json(Array(await coalitionJSON(for: caller!).utf8))
         }
         on(router, .get, "/agreement") { request, _ in
             try Self.noParameters(request)
@@ -292,6 +300,12 @@ public struct GuarantorAPI: Sendable {
         on(router, .get, "/checkpoints/{size}") { request, _ in try checkpoint(request) }
         on(router, .post, "/checkpoints/{size}/cosignatures") { request, caller in
             try await cosign(request, caller!)
+        }
+        on(router, .get, "/verification") { request, _ in
+            try Self.noParameters(request); return await verification()
+        }
+        on(router, .post, "/verification") { request, _ in
+            try Self.noParameters(request); return try await startVerification()
         }
         on(router, .get, "/proofs/inclusion") { request, _ in try inclusionProof(request) }
         on(router, .get, "/proofs/consistency") { request, _ in try consistencyProof(request) }

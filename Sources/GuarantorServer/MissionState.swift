@@ -42,6 +42,8 @@ public actor MissionState {
     private var lastSnapshot: (position: Int64, at: ContinuousClock.Instant)
     /// Where the engine started from when the server started.
     public nonisolated let startedFrom: Int64?
+    /// ``MissionDirectory/fingerprint(_:)`` of the mission served (snapshots and verifications check against it).
+    public nonisolated let fingerprint: String
 
     /// The stored engine, handed between the actor and the drawing it starts (a class, mutated in place).
     private final class EngineBox: @unchecked Sendable {
@@ -54,6 +56,7 @@ public actor MissionState {
     public init(mission: Mission, store: EventStore, fingerprint: String, warn: (String) -> Void = { _ in }) throws {
         self.mission = mission
         self.store = store
+        self.fingerprint = fingerprint
         // Sealed incidents are written in the background; the view reads them from memory until then.
         let relay = WrittenRelay()
         let writer = SealedWriter(store: store) { ids in relay.tell(ids) }

@@ -329,6 +329,20 @@ enum OpenAPIDocument {
                         "latest": .object(["oneOf": .array([ref("Checkpoint"), type("null")])]),
                         "quorum": type("integer"), "checkpoints": array(type("object")),
                     ], required: ["latest", "quorum", "checkpoints"]))
+        case (.get, "/verification"), (.post, "/verification"):
+            let run = object(
+                [
+                    "startedAt": type("string"), "finishedAt": type("string"), "events": type("integer"),
+                    "clean": type("boolean"), "passed": array(type("string")), "failures": array(type("string")),
+                    "error": type("string"),
+                ], required: ["startedAt", "events"])
+            let nullable = JSONValue.object(["oneOf": .array([run, type("null")])])
+            let body = object(["running": nullable, "last": nullable], required: ["running", "last"])
+            if route.method == .post {
+                responses["202"] = response("Started, or the run under way named", body)
+            } else {
+                responses["200"] = response("The last run and the one under way", body)
+            }
         case (.post, "/checkpoints"):
             responses["201"] = response("Signed and stored", ref("Checkpoint"))
             responses["409"] = errorResponse

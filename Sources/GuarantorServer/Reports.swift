@@ -59,7 +59,15 @@ public enum Reports {
         guard check.year == year, check.month == month, check.day == day else {
             throw Refusal(field: "date", reason: "\"\(date)\" is not a day of the calendar")
         }
-        return try (0..<count).reversed().map { k in ReportPeriod(from: try instant(-k - 1), to: try instant(-k)) }
+        func localDate(_ t: Timestamp) -> String {
+            let c = calendar.dateComponents(
+                [.year, .month, .day], from: Date(timeIntervalSince1970: Double(t.nanoseconds) / 1e9))
+            return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        }
+        return try (0..<count).reversed().map { k in
+            let to = try instant(-k)
+            return ReportPeriod(from: try instant(-k - 1), to: to, date: localDate(to))
+        }
     }
 
     /// The daily report from a stored engine (the command line), as `reader` sees it.
@@ -67,8 +75,7 @@ public enum Reports {
         from stored: StoredEngine, date: String, cutoff: String = defaultCutoff, timeZone: String = defaultTimeZone,
         reader: ReportReader, language: ReportLanguage
     ) throws -> Files {
-        var view = ResultView(mission: stored.mission, store: stored.store, standing: stored.engine.standingFindings)
-        try view.load(stored)
+        var view = try self.view(of: stored)
         return try view.dailyReport(
             date: date, cutoff: cutoff, timeZone: timeZone, reader: reader, language: language,
             through: stored.position)
@@ -78,9 +85,15 @@ public enum Reports {
     public static func spot(
         from stored: StoredEngine, alert: String, reader: ReportReader, language: ReportLanguage
     ) throws -> Files {
+        var view = try self.view(of: stored)
+        return try view.spotReport(alert: alert, reader: reader, language: language, through: stored.position)
+    }
+
+    /// The records of a stored engine, ready to be read as any reader sees them.
+    private static func view(of stored: StoredEngine) throws -> ResultView {
         var view = ResultView(mission: stored.mission, store: stored.store, standing: stored.engine.standingFindings)
         try view.load(stored)
-        return try view.spotReport(alert: alert, reader: reader, language: language, through: stored.position)
+        return view
     }
 
     /// Records an issued report's files in the log (once for the same files).
@@ -165,14 +178,19 @@ extension ResultView {
         let alerts = guarantee?.alerts ?? []
         guard let member else { return alerts }
         let readable = try readable(alerts.flatMap(\.violationIds), by: member)
-        return
-            alerts
-            .filter { member != Releasability.publicReader || GuarantorAPI.isPublic($0, readable: readable) }
-            .map { GuarantorAPI.shown($0, readable: readable) }
+        return GuarantorAPI.shownAlerts(alerts, readable: readable, member: member)
     }
 
     /// Impediments per kind, party and sector among `shown`, each from the reports the reader may read.
     func impediments(among shown: [Shown], for member: String?) throws -> [ImpedimentCount] {
+        try Self.impediments(among: shown, for: member, mission: mission, store: store)
+    }
+
+    /// Impediments per kind, party and sector among `shown`, each from the reports the reader may read (`GET
+    /// /impediments` and the daily report).
+    static func impediments(among shown: [Shown], for member: String?, mission: Mission, store: EventStore) throws
+        -> [ImpedimentCount]
+    {
         let builder = IncidentBuilder(mission: mission)
         var tally: [String: ImpedimentCount] = [:]
         for i in shown {
@@ -217,6 +235,17 @@ extension ResultView {
         var severities: [String: Severity] = [:]
         for i in incidents { for f in i.findings { severities[f.id] = f.severity } }
         for f in standingFindings { severities[f.id] = f.severity }
+        // An alert of the day may rest on an incident older than the week (verified late): its findings' severity
+        // decides whether the day lists a spot report.
+        for alert in alerts where days[days.count - 1].contains(alert.firedAt) {
+            for finding in alert.violationIds where severities[finding] == nil {
+                guard let id = Self.incident(ofFinding: finding), let shown = try shownIncident(id, to: member)
+                else { continue }
+                for f in try ReportIncident(line: shown.line, findings: shown.findings).findings {
+                    severities[f.id] = f.severity
+                }
+            }
+        }
         let input = DailyReport.Input(
             mission: mission, date: date, days: days, cutoff: "\(cutoff) \(timeZone)", reader: reader,
             language: language, incidents: incidents, impediments: try impediments(among: today, for: member),
@@ -228,6 +257,13 @@ extension ResultView {
         return Reports.Files(
             html: Array(doc.html().utf8), markdown: Array(doc.markdown().utf8), through: through,
             restricted: shown.filter(\.restricted).count)
+    }
+
+    /// An incident as `member` sees it, live or sealed (`nil`: superseded, unknown, or nothing of it readable).
+    mutating func shownIncident(_ id: String, to member: String?) throws -> Shown? {
+        if let record = live[id] { return try show(record, to: member) }
+        guard !superseded.contains(id), let row = try store.sealedIncidents(ids: [id])[id] else { return nil }
+        return try show(row, to: member)
     }
 
     /// The spot report on alert `id` as `reader` sees it: only for a tripwire alert or one resting on a grave
@@ -244,18 +280,9 @@ extension ResultView {
         for f in standingFindings { severities[f.id] = f.severity }
         var seen: Set<String> = []
         for finding in alert.violationIds {
-            guard let incidentId = Self.incident(ofFinding: finding), seen.insert(incidentId).inserted else { continue }
-            let shown: Shown?
-            if let record = live[incidentId] {
-                shown = try show(record, to: member)
-            } else if !superseded.contains(incidentId),
-                let row = try store.sealedIncidents(ids: [incidentId])[incidentId]
-            {
-                shown = try show(row, to: member)
-            } else {
-                shown = nil
-            }
-            guard let shown else { continue }
+            guard let incidentId = Self.incident(ofFinding: finding), seen.insert(incidentId).inserted,
+                let shown = try shownIncident(incidentId, to: member)
+            else { continue }
             if shown.restricted { restricted += 1 }
             let incident = try ReportIncident(line: shown.line, findings: shown.findings)
             for f in incident.findings { severities[f.id] = f.severity }

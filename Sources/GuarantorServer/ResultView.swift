@@ -236,7 +236,13 @@ struct ResultView: Sendable {
         mission.incidentLine(part, into: &w)
         var v = JSONWriter()
         for var finding in findings {
+            // The finding stands (the mission made it on every report), but what it says of the place, the time and
+            // the count is the part's: a detail such as "declared 6, counted 9" or an earlier start would tell of the
+            // reports withheld.
             finding.distanceToLineMeters = part.classification.distanceToLineMeters
+            finding.at = part.start
+            finding.sector = sectorName(part)
+            finding.detail = nil
             Replay.violationLine(finding, into: &v)
             v.newline()
         }

@@ -5,7 +5,7 @@ import GuarantorCore
 /// Everything a member can check on its own about a store: the hash chain, the Merkle tree against every signed
 /// checkpoint and its cosignatures, a checkpoint the member holds, and the stored results against a fresh replay of
 /// the log. `guarantor verify` prints its report.
-public struct LogVerifier {
+public struct LogVerifier: Sendable {
     public let mission: Mission
     public let store: EventStore
     public let integrity: IntegrityConfiguration

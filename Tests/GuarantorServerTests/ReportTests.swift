@@ -1,10 +1,10 @@
 import Foundation
-import GuarantorCore
 import GuarantorStore
 import Hummingbird
 import HummingbirdTesting
 import Testing
 
+@testable import GuarantorCore
 @testable import GuarantorServer
 
 /// Daily and spot reports through the API on 127.0.0.1: each reader's report holds only what it may read, the same
@@ -50,15 +50,22 @@ import Testing
             let inPeriod = try incidents.filter { period.contains(try $0.timestamp("start")) }.count
             #expect(page.contains("Incidents recorded: \(inPeriod) "), "\(inPeriod)")
 
-            for (reader, key) in [("PL", poland), ("PUBLIC", nil as String?)] {
+            // Poland's report holds no restricted report, but it is the coalition's (obligations): GREEN, not CLEAR.
+            for (reader, key, marking) in [("PL", poland, "TLP:GREEN"), ("PUBLIC", nil as String?, "TLP:CLEAR")] {
                 let r = try await get("/reports/daily/2026-03-01?format=md", key)
                 #expect(r.status == .ok, "\(reader)")
                 let text = ServerTests.text(r)
                 #expect(!text.contains(redIncident) && !text.contains("red-mortar"), "\(reader): \(text)")
                 let html = ServerTests.text(try await get("/reports/daily/2026-03-01", key))
-                #expect(!html.contains(redIncident) && html.contains("TLP:CLEAR"), "\(reader)")
+                #expect(!html.contains(redIncident) && html.contains(marking), "\(reader)")
+                #expect(reader == "PUBLIC" || !html.contains(">TLP:CLEAR<"), "\(reader)")
             }
-            let publicPage = ServerTests.text(try await get("/reports/daily/2026-03-01", nil))
+            // The public's report is served, not issued: no caller without a key grows the log.
+            let before = try f.store.head().count
+            let publicResponse = try await get("/reports/daily/2026-03-01", nil)
+            #expect(publicResponse.headers[.init("X-Report-Event")!] == nil)
+            #expect(try f.store.head().count == before)
+            let publicPage = ServerTests.text(publicResponse)
             #expect(publicPage.contains("Public report: TLP:CLEAR records only."))
             #expect(!publicPage.contains("Obligations due"), "the coalition's obligations are not the public's")
 
@@ -115,11 +122,40 @@ import Testing
         }
     }
 
+    /// What an alert tells a reader: no count of findings it may not read, and for the public the de-escalations of
+    /// levels it saw raised, never of one raised on a hidden report.
+    @Test func alertsTellNothingOfWhatTheReaderMayNotRead() {
+        func alert(_ id: String, _ kind: Alert.Kind, level: Int, findings: [String], detail: String) -> Alert {
+            Alert(
+                id: id, kind: kind, triggerId: kind == .deescalation ? "quietPeriod" : "artillery", level: level,
+                firedAt: Timestamp(nanoseconds: Int64(id.dropFirst())! * 1_000_000_000), sector: "north",
+                violationIds: findings, provisional: false, detail: detail)
+        }
+        let raised = alert("A1", .trigger, level: 1, findings: ["Vi1-r"], detail: "1 incident with violations")
+        let hidden = alert(
+            "A2", .trigger, level: 2, findings: ["Vi2-r", "Vi3-r"], detail: "2 incidents with violations")
+        let down2 = alert("A3", .deescalation, level: 1, findings: [], detail: "level 2 → 1")
+        let down1 = alert("A4", .deescalation, level: 0, findings: [], detail: "level 1 → 0")
+        let all = [raised, hidden, down2, down1]
+        let readable: Set<String> = ["Vi1-r", "Vi2-r"]
+
+        let told = GuarantorAPI.shownAlerts(all, readable: readable, member: Releasability.publicReader)
+        #expect(told.map(\.id) == ["A1", "A4"], "the public saw level 1 raised, so it sees it come down; not 2 → 1")
+        let member = GuarantorAPI.shownAlerts(all, readable: readable, member: "PL")
+        #expect(member.map(\.id) == ["A1", "A2", "A3", "A4"])
+        #expect(member[1].violationIds == ["Vi2-r"] && !member[1].detail.contains("2 incidents"), "\(member[1])")
+        #expect(member[0].detail == raised.detail, "nothing withheld, nothing changed")
+    }
+
     /// The day runs from the previous day's cut-off to this day's, local time: 23 hours when the clocks go forward.
     @Test func daysFollowTheCutOffAcrossClockChanges() throws {
         let days = try Reports.days(ending: "2026-03-29", cutoff: "19:30", timeZone: "Europe/Kyiv", count: 3)
         #expect(days.map(\.to.rfc3339) == ["2026-03-27T17:30:00Z", "2026-03-28T17:30:00Z", "2026-03-29T16:30:00Z"])
         #expect(days[2].from == days[1].to && days[1].from == days[0].to)
+        #expect(days.map(\.date) == ["2026-03-27", "2026-03-28", "2026-03-29"])
+        // A cut-off at local midnight ends the day on the previous UTC date; the day is still named by its own.
+        let midnight = try Reports.days(ending: "2026-03-01", cutoff: "00:00", timeZone: "Europe/Kyiv", count: 1)
+        #expect(midnight[0].to.rfc3339 == "2026-02-28T22:00:00Z" && midnight[0].date == "2026-03-01")
         let utc = try Reports.days(ending: "2026-03-01", cutoff: "00:00", timeZone: "UTC", count: 1)
         #expect(utc[0].from.rfc3339 == "2026-02-28T00:00:00Z" && utc[0].to.rfc3339 == "2026-03-01T00:00:00Z")
         for (date, cutoff) in [

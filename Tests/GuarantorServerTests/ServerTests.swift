@@ -353,6 +353,42 @@ import Testing
         return items.compactMap { $0.string.flatMap(Checkpoint.bytes(hex:)) }
     }
 
+    /// An auditor asks the server to verify the log (`guarantor verify`'s checks, on a thread of its own) and reads
+    /// the result; an analyst may not.
+    @Test func theServerVerifiesTheLogForAuditors() async throws {
+        let f = try Fixture()
+        let auditor = try f.key("UK", "uk-auditor", .auditor)
+        let analyst = try f.key("UK", "uk-analyst", .analyst)
+        let sensor = try f.key("MISSION", "mission-sensor", .sensor)
+        try await f.run { client in
+            let before = try Self.object(
+                try await client.execute(uri: "/verification", method: .get, headers: Self.headers(auditor)))
+            #expect(before["last"] == .null && before["running"] == .null)
+            _ = try await client.execute(
+                uri: "/observations", method: .post, headers: Self.headers(sensor, "application/x-ndjson"),
+                body: ByteBuffer(bytes: Array(Self.exampleObservations)))
+            let checkpoint = try await f.state.checkpoint(
+                key: f.signingKey, index: f.api.merkle, time: WallClock.now())
+            let refused = try await client.execute(uri: "/verification", method: .post, headers: Self.headers(analyst))
+            #expect(refused.status == .forbidden)
+            let started = try await client.execute(uri: "/verification", method: .post, headers: Self.headers(auditor))
+            #expect(started.status == .accepted)
+            _ = await f.api.verifications.settled()
+            let after = try Self.object(
+                try await client.execute(uri: "/verification", method: .get, headers: Self.headers(auditor)))
+            let last = try #require(after["last"]?.object)
+            #expect(last["clean"] == .bool(true), "\(last)")
+            #expect((last["events"]?.number ?? 0) >= Double(checkpoint.checkpoint.size))
+            let passed = try #require(last["passed"]?.items).compactMap(\.string)
+            #expect(passed.contains { $0.hasPrefix("hash chain:") }, "\(passed)")
+            #expect(
+                passed.contains {
+                    $0.contains("gives exactly the results of checkpoint \(checkpoint.checkpoint.size)")
+                },
+                "the replay was compared with the checkpoint: \(passed)")
+        }
+    }
+
     @Test func proofsFromTheAPIVerifyAgainstSignedCheckpoints() async throws {
         let f = try Fixture()
         let auditor = try f.key("UK", "uk-auditor", .auditor)

@@ -1,6 +1,7 @@
 import Foundation
 import GuarantorCore
 import GuarantorStore
+import GuarantorTesting
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -295,7 +296,20 @@ extension TrustBoundaryTests {
             }
             let wrong = try await client.execute(uri: "/incidents", method: .get, headers: ServerTests.headers("gk_x"))
             #expect(wrong.status == .unauthorized)
-            #expect(try await client.execute(uri: "/coalition", method: .get, headers: [:]).status == .ok)
+            // The public reads the coalition's pledges, not what members delivered (the coalition's business).
+            let publicCoalition = try await client.execute(uri: "/coalition", method: .get, headers: [:])
+            #expect(publicCoalition.status == .ok)
+            let logistics = try #require(
+                try JSONValue.parse(ServerTests.text(publicCoalition)).object?["pledges"]?.items?.filter {
+                    $0.object?["pillar"]?.string == "logistics"
+                })
+            #expect(!logistics.isEmpty && logistics.allSatisfy { $0.object?["item"] != nil })
+            #expect(logistics.allSatisfy { $0.object?["delivered"] == nil })
+            let keyed = try await client.execute(uri: "/coalition", method: .get, headers: ServerTests.headers(analyst))
+            let keyedLogistics = try JSONValue.parse(ServerTests.text(keyed)).object?["pledges"]?.items?.filter {
+                $0.object?["pillar"]?.string == "logistics"
+            }
+            #expect(keyedLogistics?.allSatisfy { $0.object?["delivered"]?.number != nil } == true)
             // Alerts: a strike on the protected site reported only in GREEN raises a tripwire alert every member sees;
             // the public is not told of it (nor of the sanctions it may activate), and the public's stream stays open.
             let stream = Task { try await ServerTests.curlStream(port: client.port!, key: nil, seconds: 4) }

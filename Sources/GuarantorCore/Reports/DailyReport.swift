@@ -203,7 +203,10 @@ public struct DailyReport: Sendable {
         let weekParties = parties + ["unattributed"]
         let week = days.map { day -> (label: String, values: [Int]) in
             let found = input.incidents.filter { day.contains($0.start) }.flatMap(\.violations)
-            return (Self.day(day.to), weekParties.map { p in found.filter { $0.party == p }.count })
+            return (
+                day.date.map { String($0.dropFirst(5)) } ?? Self.day(day.to),
+                weekParties.map { p in found.filter { $0.party == p }.count }
+            )
         }
         doc.add(
             .figure(svg: ReportFigures.bars(groups: week, series: weekParties, stacked: true), caption: t("chart.week"))
@@ -241,8 +244,10 @@ public struct DailyReport: Sendable {
                         t("col.weaponClass"), t("col.side"), t("col.incidents"), t("col.weapons"), t("col.inZone"),
                         t("col.awayFromSites"),
                     ], rows: rows, numeric: true))
-            let inZone = sightings.filter { i in i.findings.contains { $0.rule == "heavyWeaponInWithdrawalZone" } }
-            let away = sightings.filter { i in i.findings.contains { $0.rule == "awayFromDeclaredSite" } }
+            let inZone = sightings.filter { i in
+                i.findings.contains { $0.rule == "heavyWeaponInWithdrawalZone" && $0.counts }
+            }
+            let away = sightings.filter { i in i.findings.contains { $0.rule == "awayFromDeclaredSite" && $0.counts } }
             doc.add(.paragraph(t("heavy.withdrawal", inZone.count, away.count)))
         }
         doc.add(.paragraph(t("heavy.inspections", inspections.count, short.count)))
@@ -303,8 +308,14 @@ public struct DailyReport: Sendable {
             doc.add(.paragraph(t("guarantee.noGuarantee")))
         } else {
             var levels: [String: Int] = [:]
-            for alert in input.alerts where alert.firedAt < period.to && alert.kind != .continuity {
-                if let sector = alert.sector { levels[sector] = alert.level }
+            let inOrder = input.alerts.enumerated().sorted {
+                ($0.element.firedAt, $0.offset) < ($1.element.firedAt, $1.offset)
+            }
+            // Levels are set by escalations and quiet periods; alerts about members (overdue, continuity, unpledged)
+            // carry the level of what they concern, not the scope's.
+            let scopeKinds: Set<Alert.Kind> = [.trigger, .tripwire, .deescalation]
+            for alert in inOrder.map(\.element) where alert.firedAt < period.to && scopeKinds.contains(alert.kind) {
+                levels[alert.sector ?? t("guarantee.wholeLine")] = alert.level
             }
             let raised = levels.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             doc.add(
@@ -336,8 +347,15 @@ public struct DailyReport: Sendable {
                     doc.add(.paragraph(t("table.more", Self.tableRows, periodAlerts.count)))
                 }
             }
-            let due = input.obligations.filter { period.contains($0.deadline) }
-            let overdue = input.obligations.filter { $0.status == .overdue && $0.deadline < period.to }
+            // Obligations as they stood at the cut-off: one fulfilled since is still overdue in this day's report.
+            let standing = input.obligations.compactMap { o -> Obligation? in
+                guard let status = Self.status(of: o, at: period.to) else { return nil }
+                var o = o
+                o.status = status
+                return o
+            }
+            let due = standing.filter { period.contains($0.deadline) }
+            let overdue = standing.filter { $0.status == .overdue }
             // The public sees no obligations: they are the coalition's business (as in the API).
             if input.reader != .publicReader {
                 doc.add(.paragraph(t("guarantee.obligations", due.count, overdue.count)))
@@ -382,11 +400,14 @@ public struct DailyReport: Sendable {
 
     // MARK: Shared wording
 
+    /// Only the public's report is TLP:CLEAR. A member's or the mission's carries the coalition's own business
+    /// (obligations, overdue and continuity alerts, sanctions) even when every report in it is CLEAR: at least
+    /// GREEN, and AMBER once it holds a restricted report.
     static func marking(_ reader: ReportReader, _ restricted: Bool, _ t: ReportText) -> String {
         switch reader {
         case .publicReader: t("marking.clear")
-        case .mission: restricted ? t("marking.restricted", "MISSION") : t("marking.clear")
-        case .member(let m): restricted ? t("marking.restricted", m) : t("marking.clear")
+        case .mission: restricted ? t("marking.restricted", "MISSION") : t("marking.coalition")
+        case .member(let m): restricted ? t("marking.restricted", m) : t("marking.coalition")
         }
     }
 
@@ -405,6 +426,16 @@ public struct DailyReport: Sendable {
     }
 
     /// The date of the day ending at `t` (its cut-off), `03-01`.
+    /// An obligation's status at `t` (`nil`: not yet created): its status if it last changed by then; otherwise
+    /// overdue past the deadline, else acknowledged or open.
+    static func status(of o: Obligation, at t: Timestamp) -> Obligation.Status? {
+        guard o.createdAt < t else { return nil }
+        if o.statusAt < t { return o.status }
+        if o.deadline < t { return .overdue }
+        if let acknowledged = o.acknowledgedAt, acknowledged < t { return .acknowledged }
+        return .open
+    }
+
     static func day(_ t: Timestamp) -> String { String(t.rfc3339.dropFirst(5).prefix(5)) }
 
     /// `+3`, `-2` or `0`.

@@ -80,7 +80,8 @@ public struct IssuedReport: Sendable, Equatable {
         files = try f.array("files").enumerated().map { i, value in
             let file = try JSONFields(value, path: "files[\(i)]")
             let sha = try file.string("sha256")
-            guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            guard sha.utf8.count == 64, sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            else {
                 throw FieldError(path: file.path("sha256"), reason: "not a lowercase hex SHA-256")
             }
             return (try file.string("name"), sha)

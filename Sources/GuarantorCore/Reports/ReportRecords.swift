@@ -35,10 +35,13 @@ public enum ReportLanguage: String, CaseIterable, Sendable {
 public struct ReportPeriod: Sendable, Equatable {
     public var from: Timestamp
     public var to: Timestamp
+    /// The local date the period ends on (YYYY-MM-DD), which charts label it with; `nil`: the UTC date of `to`.
+    public var date: String?
 
-    public init(from: Timestamp, to: Timestamp) {
+    public init(from: Timestamp, to: Timestamp, date: String? = nil) {
         self.from = from
         self.to = to
+        self.date = date
     }
 
     public func contains(_ t: Timestamp) -> Bool { t >= from && t < to }

@@ -30,7 +30,12 @@ const I18N = {
     checkpoint: 'Latest checkpoint', size: 'Events', root: 'Root', signedAt: 'Signed', cosignatures: 'Cosignatures',
     noCheckpoint: 'No checkpoint yet.', newAlert: 'Alert: {0}', level1: 'level {0}', mapMissing: 'No line to draw.',
     loading: 'Loading…', dailyReport: 'Daily report', spotReport: 'Spot report',
-    reportIssued: '{0} issued as event {1} of the log', reportRefused: 'No report: {0}',
+    wholeLine: 'The whole line', logistics: 'Logistics continuity', item: 'Item', perPeriod: 'Pledged per period', delivered: 'Delivered',
+    continuityAlerts: 'Continuity alerts', member: 'Member', verification: 'Verification of the log',
+    verifyNow: 'Verify now', noVerification: 'The server has not verified the log since it started.',
+    verificationRunning: 'Verifying {0} events, started {1}…', verificationClean: 'Clean: {0} events checked, finished {1}',
+    verificationFailed: 'FAILED: {0} events checked, finished {1}',
+    reportIssued: '{0} issued as event {1} of the log', reportServed: '{0} downloaded (public reports are not issued to the log)', reportRefused: 'No report: {0}',
   },
   uk: {
     tabMap: 'Мапа', tabGuarantee: 'Гарантія', tabAnalyst: 'Перевірка', tabLiaison: 'Зобовʼязання', tabAuditor: 'Аудит',
@@ -60,7 +65,12 @@ const I18N = {
     signedAt: 'Підписано', cosignatures: 'Співпідписи', noCheckpoint: 'Контрольних точок ще немає.',
     newAlert: 'Сповіщення: {0}', level1: 'рівень {0}', mapMissing: 'Немає лінії для показу.',
     loading: 'Завантаження…', dailyReport: 'Щоденний звіт', spotReport: 'Терміновий звіт',
-    reportIssued: '{0} видано як подію {1} журналу', reportRefused: 'Звіту немає: {0}',
+    wholeLine: 'Уся лінія', logistics: 'Безперервність постачання', item: 'Предмет', perPeriod: 'Обіцяно за період', delivered: 'Доставлено',
+    continuityAlerts: 'Сповіщення про перерви', member: 'Член', verification: 'Перевірка журналу',
+    verifyNow: 'Перевірити зараз', noVerification: 'Від запуску сервер ще не перевіряв журнал.',
+    verificationRunning: 'Перевіряється подій: {0}, почато {1}…', verificationClean: 'Чисто: перевірено подій: {0}, завершено {1}',
+    verificationFailed: 'ПОМИЛКА: перевірено подій: {0}, завершено {1}',
+    reportIssued: '{0} видано як подію {1} журналу', reportServed: '{0} завантажено (публічні звіти не вносяться до журналу)', reportRefused: 'Звіту немає: {0}',
   },
 };
 
@@ -545,7 +555,8 @@ async function downloadReport(path, name) {
   document.body.append(link);
   link.click();
   link.remove();
-  status.textContent = t('reportIssued', name, response.headers.get('X-Report-Event'));
+  const event = response.headers.get('X-Report-Event');
+  status.textContent = event ? t('reportIssued', name, event) : t('reportServed', name);
 }
 
 function setUpReports() {
@@ -562,8 +573,10 @@ function setUpReports() {
 function renderGuarantee() {
   // Level per sector: the level its latest alert set (a quiet period steps it down again).
   const levels = new Map();
-  for (const a of [...state.alerts].filter((x) => x.sector).sort((x, y) => (x.firedAt < y.firedAt ? -1 : 1))) {
-    levels.set(a.sector, a.level || 0);
+  // Alerts on the whole line (no sector) set its level; alerts about members (overdue, continuity) set none.
+  const scoped = [...state.alerts].filter((x) => !['overdue', 'continuity', 'unpledged'].includes(x.kind));
+  for (const a of scoped.sort((x, y) => (x.firedAt < y.firedAt ? -1 : x.firedAt > y.firedAt ? 1 : 0))) {
+    levels.set(a.sector || t('wholeLine'), a.level || 0);
   }
   const table = $('#levels');
   table.replaceChildren(el('tr', {}, el('th', {}, t('sector')), el('th', {}, t('level'))));
@@ -585,10 +598,30 @@ function renderGuarantee() {
   for (const p of state.coalition?.pledges || []) pillars.set(p.pillar, (pillars.get(p.pillar) || 0) + 1);
   $('#pillars').replaceChildren(el('tr', {}, el('th', {}, t('pillar')), el('th', {}, t('count'))),
     ...[...pillars].sort().map(([p, n]) => el('tr', {}, el('td', {}, p), el('td', {}, String(n)))));
-  const sanctions = state.sanctions.filter((s) => s.activated);
+  renderLogistics();
+  // In force: each package's latest event activated it (a lifting follows its activation in the list).
+  const latest = new Map();
+  for (const s of [...state.sanctions].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0))) latest.set(s.package, s);
+  const sanctions = [...latest.values()].filter((s) => s.activated);
   $('#sanctions').replaceChildren(...(sanctions.length ? sanctions.map((s) => el('li', {}, `${s.package} · ${time(s.at)}`))
     : [el('li', { class: 'muted' }, t('none'))]));
   renderCharts();
+}
+
+/** Each logistics pledge: what is owed per period and, for a key holder, what was delivered and the alerts. */
+function renderLogistics() {
+  const pledges = (state.coalition?.pledges || []).filter((p) => p.pillar === 'logistics');
+  const table = $('#logistics');
+  table.replaceChildren(el('tr', {}, ...['member', 'item', 'perPeriod', 'delivered', 'continuityAlerts']
+    .map((k) => el('th', {}, t(k)))));
+  if (!pledges.length) table.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, t('none'))));
+  for (const p of pledges) {
+    const alerts = p.continuityAlerts;
+    table.append(el('tr', {}, el('td', {}, p.member), el('td', {}, p.item || p.id),
+      el('td', {}, `${p.quantity ?? '—'} ${p.unit || ''} / ${p.periodDays ?? '—'} d`),
+      el('td', {}, p.delivered === undefined ? '—' : `${p.delivered} ${p.unit || ''}`),
+      el('td', { class: alerts ? 'overdue' : '' }, alerts === undefined ? '—' : String(alerts))));
+  }
 }
 
 function bar(label, value, max, colour) {
@@ -795,6 +828,38 @@ function tickCountdowns() {
 
 // MARK: The auditor
 
+/** The server's last verification of the log, and a button to run one (polled until it ends). */
+async function loadVerification() {
+  const box = $('#verification');
+  try {
+    const body = await api('/verification');
+    const button = el('button', {}, t('verifyNow'));
+    button.disabled = !!body.running;
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try { await api('/verification', { method: 'POST' }); } catch (error) { box.append(el('p', { class: 'refused' }, error.message)); }
+      loadVerification();
+    });
+    box.replaceChildren(el('h2', {}, t('verification')), button);
+    if (body.running) box.append(el('p', { class: 'muted' }, t('verificationRunning', body.running.events, time(body.running.startedAt))));
+    const last = body.last;
+    if (!last) {
+      box.append(el('p', { class: 'muted' }, t('noVerification')));
+    } else {
+      box.append(el('p', { class: last.clean ? 'clean' : 'refused', id: 'verification-result' },
+        t(last.clean ? 'verificationClean' : 'verificationFailed', last.events, time(last.finishedAt))));
+      const list = el('ul');
+      for (const line of last.failures || []) list.append(el('li', { class: 'refused' }, line));
+      if (last.error) list.append(el('li', { class: 'refused' }, last.error));
+      for (const line of last.passed || []) list.append(el('li', {}, line));
+      box.append(list);
+    }
+    if (body.running) setTimeout(loadVerification, 1000);
+  } catch (error) {
+    box.replaceChildren(el('p', { class: 'refused' }, error.message));
+  }
+}
+
 async function loadCheckpoints() {
   const box = $('#checkpoints');
   try {
@@ -892,7 +957,7 @@ function showView(name) {
   if (name === 'map') drawMap();
   if (name === 'analyst') loadQueue().catch((e) => notice(e.message));
   if (name === 'liaison') loadObligations().catch((e) => notice(e.message));
-  if (name === 'auditor') loadCheckpoints();
+  if (name === 'auditor') { loadVerification(); loadCheckpoints(); }
 }
 
 function applyLanguage() {
