@@ -14,12 +14,15 @@ if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; the
 fi
 # Headless Chromium and its driver for the dashboard's check (scripts/dashboard_check.py).
 # poppler-utils (pdftotext, pdftoppm) reads the reports' PDFs back; tzdata gives the reports' cut-off its time zone.
+# gdal-bin (ogrinfo) reads the GeoJSON exports (scripts/exchange_check.py).
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v pdftotext >/dev/null \
-  || [ ! -e /usr/share/zoneinfo/Europe/Kyiv ]; then
+  || [ ! -e /usr/share/zoneinfo/Europe/Kyiv ] || ! command -v ogrinfo >/dev/null; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core \
-    poppler-utils tzdata >/dev/null
+    poppler-utils tzdata gdal-bin >/dev/null
 fi
 python3 -c 'import pyproj, shapely, numpy, schemathesis' 2>/dev/null || pip install -q pyproj shapely numpy schemathesis
+# The OASIS STIX validator, the stix2 library and the TAXII client check the exports.
+python3 -c 'import stix2validator, stix2, taxii2client' 2>/dev/null || pip install -q stix2-validator stix2 taxii2-client
 
 # Formatting (.swift-format): any difference fails the run.
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
@@ -40,6 +43,8 @@ scripts/schemathesis.sh .build/release/guarantor
 python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${CRASH_ROUNDS:-50}"
 # The dashboard in headless Chromium: public view, releasability in the DOM and the stream, a review, a live alert.
 python3 scripts/dashboard_check.py --guarantor .build/release/guarantor
+# STIX, ACLED CSV and GeoJSON exports of a simulated week: the OASIS validator, stix2, GDAL; releasability across them.
+python3 scripts/exchange_check.py --guarantor .build/release/guarantor
 
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then
   python3 scripts/check_real_line.py --guarantor .build/release/guarantor --points "${REAL_LINE_POINTS:-1000000}"

@@ -33,14 +33,7 @@ struct ReportOptions: ParsableArguments {
     var language: ReportLanguage { ReportLanguage(rawValue: lang)! }
 
     func reader(of mission: Mission) throws -> ReportReader {
-        if isPublic { return .publicReader }
-        guard let member else { return .mission }
-        let known = (mission.coalition?.members.map(\.id) ?? []) + mission.agreement.parties.map(\.id)
-        guard known.contains(member) else {
-            throw CLIError(
-                "--member: \"\(member)\" is not a member or party of the mission (\(known.joined(separator: ", ")))")
-        }
-        return .member(member)
+        try Files.reader(member: member, isPublic: isPublic, of: mission)
     }
 
     /// Writes the files, issues them to the log and says so.

@@ -71,6 +71,18 @@ extension GuarantorAPI {
             })
     }
 
+    /// `GET /export/stix.json`, `/export/acled.csv`, `/export/incidents.geojson`, `/export/violations.geojson`: what
+    /// the caller's member may read (the public: TLP:CLEAR only), its restricted records' read audited.
+    func exchange(_ request: Request, _ caller: EventStore.KeyHolder, _ format: Exports.Format) async throws -> Response
+    {
+        try Self.noParameters(request)
+        let file = try await state.export(format, reader: ReportReader(member: caller.member))
+        if file.restricted > 0 { try audit(caller, "/export/\(format.rawValue)", records: file.restricted) }
+        return Response(
+            status: .ok, headers: [.contentType: format.contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+    }
+
     static let exportFiles = ["incidents.ndjson", "violations.ndjson", "alerts.ndjson", "obligations.ndjson"]
 
     func export(_ request: Request, _ caller: EventStore.KeyHolder) async throws -> Response {

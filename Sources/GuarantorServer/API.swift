@@ -34,7 +34,8 @@ public struct APIRoute: Sendable {
     static let publicPaths: Set<String> = [
         "/incidents", "/incidents/{id}/observations", "/violations", "/alerts", "/sanctions", "/impediments",
         "/coalition", "/agreement", "/line", "/lines", "/lines/{id}", "/zones", "/sectors", "/stream",
-        "/reports/daily/{date}", "/reports/spot/{id}",
+        "/reports/daily/{date}", "/reports/spot/{id}", "/export/stix.json", "/export/acled.csv",
+        "/export/incidents.geojson", "/export/violations.geojson",
     ]
 }
 
@@ -206,6 +207,18 @@ public struct GuarantorAPI: Sendable {
             method: .get, path: "/reports/spot/{id}", right: .readRecords,
             summary: "The spot report on a tripwire alert or an alert on a grave finding; issued to the log"),
         APIRoute(
+            method: .get, path: "/export/stix.json", right: .readRecords,
+            summary: "A STIX 2.1 bundle of what the reader may read (TLP 2.0 markings), for MISP and OpenCTI"),
+        APIRoute(
+            method: .get, path: "/export/acled.csv", right: .readRecords,
+            summary: "The incidents the reader may see as ACLED-style CSV (ACLED's 31 columns)"),
+        APIRoute(
+            method: .get, path: "/export/incidents.geojson", right: .readRecords,
+            summary: "The incidents the reader may see as a GeoJSON FeatureCollection of points"),
+        APIRoute(
+            method: .get, path: "/export/violations.geojson", right: .readRecords,
+            summary: "The findings the reader may see as a GeoJSON FeatureCollection of points"),
+        APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
             summary: "A replay file (incidents, violations, alerts, obligations, statements), filtered, audited"),
         APIRoute(
@@ -292,6 +305,11 @@ public struct GuarantorAPI: Sendable {
         }
         Dashboard.add(to: router)
         on(router, .get, "/stream") { request, caller in try await stream(request, caller!) }
+        for format in Exports.Format.allCases {
+            on(router, .get, "/export/\(format.rawValue)") { request, caller in
+                try await exchange(request, caller!, format)
+            }
+        }
         on(router, .get, "/export/{file}") { request, caller in try await export(request, caller!) }
         on(router, .get, "/checkpoints") { request, _ in
             try Self.noParameters(request); return try checkpointList()

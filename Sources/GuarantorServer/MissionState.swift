@@ -313,6 +313,12 @@ public actor MissionState {
             date: date, cutoff: cutoff, timeZone: timeZone, reader: reader, language: language, through: viewThrough)
     }
 
+    /// An export (STIX, ACLED CSV, GeoJSON) as `reader` sees it, from results that include every acknowledged write.
+    public func export(_ format: Exports.Format, reader: ReportReader) async throws -> Exports.File {
+        await caughtUp()
+        return try view.export(format, reader: reader)
+    }
+
     /// The spot report on an alert as `reader` sees it.
     public func spotReport(alert: String, reader: ReportReader, language: ReportLanguage) async throws
         -> Reports.Files

@@ -309,6 +309,13 @@ enum OpenAPIDocument {
             ]
             responses["200"] = response("Server-Sent Events: alert and incident", type("string"), "text/event-stream")
             responses["400"] = errorResponse
+        case (.get, "/export/stix.json"):
+            responses["200"] = response(
+                "A STIX 2.1 bundle (docs/FORMATS.md#stix-21)", type("object"), "application/stix+json;version=2.1")
+        case (.get, "/export/acled.csv"):
+            responses["200"] = response("ACLED-style CSV (docs/FORMATS.md#acled-style-csv)", type("string"), "text/csv")
+        case (.get, "/export/incidents.geojson"), (.get, "/export/violations.geojson"):
+            responses["200"] = response("A GeoJSON FeatureCollection of points", type("object"), "application/geo+json")
         case (.get, "/export/{file}"):
             parameters = [
                 .object([

@@ -72,6 +72,9 @@ public struct ReportIncident: Sendable, Equatable {
     public var weaponClass: WeaponClass?
     public var status: IncidentStatus
     public var start: Timestamp
+    /// The last report's time, and when the incident was verified (if it was).
+    public var end: Timestamp?
+    public var verifiedAt: Timestamp?
     public var point: GeoPoint
     public var uncertaintyMeters: Double
     public var sector: String?
@@ -88,6 +91,8 @@ public struct ReportIncident: Sendable, Equatable {
         weaponClass = try f.optionalEnumeration("weaponClass", as: WeaponClass.self)
         status = try f.enumeration("status", as: IncidentStatus.self)
         start = try f.timestamp("start")
+        end = try f.optionalTimestamp("end")
+        verifiedAt = try f.optionalTimestamp("verifiedAt")
         let location = try f.object("location")
         point = GeoPoint(lon: try location.number("lon"), lat: try location.number("lat"))
         uncertaintyMeters = try location.number("uncertaintyMeters")
