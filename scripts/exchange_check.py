@@ -13,7 +13,11 @@ seventeenth RED (originator UK), every eleventh AMBER, the rest unmarked (GREEN)
    public's only CLEAR ones, the mission's all of them;
 3. `ogrinfo` (GDAL) reads the incidents and violations GeoJSON with as many features as the files hold, and the
    ACLED-style CSV has ACLED's 31 columns and a row per incident;
-4. each export's time, printed (the target for a week of 100,000 observations is 5 s: scripts/bench_exchange.py).
+4. `taxii2-client` against `guarantor serve` over the same store: with Poland's key (Basic, the key as the password,
+   as TAXII clients send it) it discovers the server, finds one collection and pages through its objects 1,000 at a
+   time: the same objects as Poland's bundle, none RED or AMBER; the manifest agrees; without a key, the public's
+   collection holds only CLEAR reports;
+5. each export's time, printed (the target for a week of 100,000 observations is 5 s: scripts/bench_exchange.py).
 
 Exit 0 when every check passes.
 """
@@ -24,10 +28,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 MISSION = os.path.join(ROOT, "docs", "examples", "mission")
@@ -43,6 +49,66 @@ def check(condition, what):
 
 def run(*args):
     return subprocess.run(list(args), check=True, capture_output=True, text=True).stdout
+
+
+def taxii(guarantor, store, work, marking, pl_bundle):
+    out = run(guarantor, "keys", "create", "--mission", MISSION, "--store", store, "--member", "PL",
+              "--user", "pl-cti", "--role", "liaison")
+    key = next(w for w in out.split() if w.startswith("gk_"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([guarantor, "serve", "--mission", MISSION, "--store", store, "--port", str(port),
+                               "--clock-every", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if urllib.request.urlopen(base + "/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        from taxii2client.v21 import Server, as_pages
+        with open(pl_bundle) as f:
+            exported = {o["id"] for o in json.load(f)["objects"]}
+        for reader, password in (("PL", key), ("PUBLIC", None)):
+            server_ = Server(base + "/taxii2/", user="pl-cti" if password else None, password=password)
+            roots = server_.api_roots
+            check(server_.title and len(roots) == 1 and server_.default is not None,
+                  f"taxii2-client ({reader}): discovery names one API root ({server_.title})")
+            collections = roots[0].collections
+            check(len(collections) == 1 and collections[0].can_read and not collections[0].can_write,
+                  f"taxii2-client ({reader}): one collection, read-only: {collections[0].title if collections else None}")
+            collection = collections[0]
+            started = time.monotonic()
+            ids, pages, objects = [], 0, []
+            for envelope in as_pages(collection.get_objects, per_request=1000):
+                pages += 1
+                objects += envelope.get("objects", [])
+            elapsed = time.monotonic() - started
+            ids = [o["id"] for o in objects]
+            reports = [o["observation_id"] for o in objects if o["type"] == "field-observation"]
+            print(f"      taxii2-client {reader}: {len(ids):,} objects in {pages} pages, {elapsed:.2f} s "
+                  f"({1000 * elapsed / max(pages, 1):.0f} ms a page)", flush=True)
+            check(len(ids) == len(set(ids)) and pages == max(1, -(-len(ids) // 1000)),
+                  f"taxii2-client ({reader}): each object once, 1,000 a page")
+            if reader == "PL":
+                check(set(ids) == exported, f"Poland's collection is Poland's bundle: {len(set(ids))} and {len(exported)}")
+                check(all(marking[i] not in ("RED", "AMBER") for i in reports),
+                      f"Poland's collection: {len(reports):,} reports, none RED or AMBER")
+            else:
+                check(reports and all(marking[i] == "CLEAR" for i in reports),
+                      f"the public's collection: {len(reports):,} reports, every one CLEAR")
+            manifest = []
+            for envelope in as_pages(collection.get_manifest, per_request=1000):
+                manifest += envelope.get("objects", [])
+            check({m["id"] for m in manifest} == set(ids), f"taxii2-client ({reader}): the manifest agrees")
+            last = max(m["date_added"] for m in manifest)
+            later = collection.get_objects(added_after=last)
+            check(not later.get("objects"), f"taxii2-client ({reader}): nothing added after {last}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main():
@@ -129,6 +195,9 @@ def main():
               "the ACLED-style CSV has ACLED's 31 columns")
         check(len(rows) - 1 == incidents and all(len(r) == 31 for r in rows),
               f"a row per incident: {len(rows) - 1} rows, {incidents} incidents")
+
+        # 4. A real TAXII client against the server.
+        taxii(guarantor, store, work, marking, pl)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if FAILURES:

@@ -31,12 +31,12 @@ public struct APIRoute: Sendable {
 
     /// The routes of the public view: the map, the guarantee's state, the stream. Not the review queue, members'
     /// obligations, drafted statements, comparisons of lines or exports.
-    static let publicPaths: Set<String> = [
+    static let publicPaths: Set<String> = Set([
         "/incidents", "/incidents/{id}/observations", "/violations", "/alerts", "/sanctions", "/impediments",
         "/coalition", "/agreement", "/line", "/lines", "/lines/{id}", "/zones", "/sectors", "/stream",
         "/reports/daily/{date}", "/reports/spot/{id}", "/export/stix.json", "/export/acled.csv",
         "/export/incidents.geojson", "/export/violations.geojson",
-    ]
+    ]).union(GuarantorAPI.taxiiPaths)
 }
 
 /// Limits of the API.
@@ -219,6 +219,28 @@ public struct GuarantorAPI: Sendable {
             method: .get, path: "/export/violations.geojson", right: .readRecords,
             summary: "The findings the reader may see as a GeoJSON FeatureCollection of points"),
         APIRoute(
+            method: .get, path: "/taxii2/", right: .readRecords,
+            summary: "TAXII 2.1 discovery (Bearer, or Basic with the key as the password; none: the public)"),
+        APIRoute(method: .get, path: "/taxii2/api/", right: .readRecords, summary: "The TAXII 2.1 API root"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/", right: .readRecords,
+            summary: "The caller's one collection: its view of the record as STIX 2.1, read-only"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/{collection}/", right: .readRecords,
+            summary: "The caller's collection"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/{collection}/objects/", right: .readRecords,
+            summary: "STIX objects by date added: added_after, match[id|type|version], limit (≤ 1000), next; audited"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/{collection}/objects/{object}/", right: .readRecords,
+            summary: "One STIX object (its latest version); audited"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/{collection}/objects/{object}/versions/",
+            right: .readRecords, summary: "The versions of one object (the server keeps the latest)"),
+        APIRoute(
+            method: .get, path: "/taxii2/api/collections/{collection}/manifest/", right: .readRecords,
+            summary: "The manifest: id, date_added, version and media type of each object, paged as objects"),
+        APIRoute(
             method: .get, path: "/export/{file}", right: .readOperations,
             summary: "A replay file (incidents, violations, alerts, obligations, statements), filtered, audited"),
         APIRoute(
@@ -248,6 +270,9 @@ public struct GuarantorAPI: Sendable {
             method: .get, path: "/log/{sequence}", right: .auditLog,
             summary: "One event of the log, its leaf hash; redacted fields and records the reader may not see withheld"),
     ]
+
+    /// The TAXII 2.1 routes (``TAXII``), each of the public view too.
+    static let taxiiPaths: Set<String> = Set(routes.map(\.path).filter { $0.hasPrefix("/taxii2/") })
 
     /// The router with every route.
     public func router() -> Router<APIContext> {
@@ -311,6 +336,9 @@ public struct GuarantorAPI: Sendable {
             }
         }
         on(router, .get, "/export/{file}") { request, caller in try await export(request, caller!) }
+        for path in Self.taxiiPaths {
+            on(router, .get, path) { request, caller in try await taxii(path, request, caller!) }
+        }
         on(router, .get, "/checkpoints") { request, _ in
             try Self.noParameters(request); return try checkpointList()
         }

@@ -82,16 +82,28 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = APIError.mapped(error).response
+            let error = APIError.mapped(error)
+            // TAXII clients read TAXII's error message.
+            response = request.uri.path.hasPrefix("/taxii2") ? TAXII.error(error) : error.response
         }
         if (400..<500).contains(response.status.code) { metrics.refused.increment() }
         return response
     }
 }
 
-/// Authenticates the API key (`Authorization: Bearer gk_…`) when the route needs one, checks the role's right, and
-/// limits requests per key.
+/// Authenticates the API key (`Authorization: Bearer gk_…`, or Basic with the key as the password, as TAXII clients
+/// send it) when the route needs one, checks the role's right, and limits requests per key.
 struct KeyMiddleware: RouterMiddleware {
+    /// The key in an `Authorization` header: Bearer, or the password of Basic (the user name is not read).
+    static func key(_ header: String?) -> String? {
+        guard let header else { return nil }
+        if header.hasPrefix("Bearer ") { return String(header.dropFirst("Bearer ".count)) }
+        guard header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst("Basic ".count))),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
+    }
+
     typealias Context = APIContext
     let route: APIRoute
     let store: EventStore
@@ -102,7 +114,7 @@ struct KeyMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard route.needsKey else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let key = Self.key(request.headers[.authorization]) else {
             guard route.isPublic, request.headers[.authorization] == nil else {
                 throw APIError(.unauthorized, "an API key is required: Authorization: Bearer gk_…")
             }
@@ -116,7 +128,7 @@ struct KeyMiddleware: RouterMiddleware {
             context.caller = .publicReader
             return try await next(request, context)
         }
-        guard let holder = try store.keyHolder(hash: APIKeys.hash(String(header.dropFirst("Bearer ".count)))),
+        guard let holder = try store.keyHolder(hash: APIKeys.hash(key)),
             holder.member != Releasability.publicReader
         else {
             throw APIError(.unauthorized, "unknown API key")

@@ -319,6 +319,23 @@ public actor MissionState {
         return try view.export(format, reader: reader)
     }
 
+    /// The STIX objects `reader` may read, sorted by TAXII's date added then id, from results that include every
+    /// acknowledged write (built once per reader for each state of the results, so that a client paging through
+    /// them reads one version).
+    public func stixObjects(reader: ReportReader) async throws -> [STIXBundle.Object] {
+        await caughtUp()
+        if let cached = stixCache[reader.id], cached.through == viewThrough { return cached.objects }
+        let through = viewThrough
+        let (items, _) = try view.exchangeItems(for: reader.member)
+        let objects = STIXBundle(mission: mission, reader: reader, items: items).objects().sorted {
+            ($0.added, $0.id) < ($1.added, $1.id)
+        }
+        if stixCache.count >= 8 { stixCache.removeAll() }
+        stixCache[reader.id] = (through, objects)
+        return objects
+    }
+    private var stixCache: [String: (through: Int64, objects: [STIXBundle.Object])] = [:]
+
     /// The spot report on an alert as `reader` sees it.
     public func spotReport(alert: String, reader: ReportReader, language: ReportLanguage) async throws
         -> Reports.Files

@@ -309,6 +309,29 @@ enum OpenAPIDocument {
             ]
             responses["200"] = response("Server-Sent Events: alert and incident", type("string"), "text/event-stream")
             responses["400"] = errorResponse
+        case (.get, let path) where path.hasPrefix("/taxii2/"):
+            for name in ["collection", "object"] where path.contains("{\(name)}") {
+                parameters.append(
+                    .object([
+                        "name": .string(name), "in": .string("path"), "required": .bool(true),
+                        "schema": type("string"),
+                    ]))
+            }
+            if path.hasSuffix("/objects/") || path.hasSuffix("/manifest/") {
+                parameters += [
+                    query("added_after", type("string"), "Only objects added after this time (RFC 3339)"),
+                    query("limit", type("integer"), "Objects per page, at most 1000 (the default)"),
+                    query("next", type("string"), "The `next` of the page before"),
+                    query("match[id]", type("string"), "Only these ids (comma-separated)"),
+                    query("match[type]", type("string"), "Only these STIX types (comma-separated)"),
+                    query("match[version]", type("string"), "last, first, all, or versions (comma-separated)"),
+                    query("match[spec_version]", type("string"), "2.1"),
+                ]
+            }
+            responses["200"] = response(
+                "TAXII 2.1 (docs/API.md#taxii-21)", type("object"), "application/taxii+json;version=2.1")
+            responses["404"] = errorResponse
+            responses["406"] = errorResponse
         case (.get, "/export/stix.json"):
             responses["200"] = response(
                 "A STIX 2.1 bundle (docs/FORMATS.md#stix-21)", type("object"), "application/stix+json;version=2.1")

@@ -71,22 +71,36 @@ import Testing
             }
 
             // The command line's export over a copy of the log is byte for byte the server's.
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "export-\(UUID().uuidString).sqlite")
-            let store = try EventStore(path: copy.path, missionId: f.mission.agreement.id)
+            var copies: [String] = []
             defer {
-                for suffix in ["", "-wal", "-shm", ".results.sqlite", ".results.sqlite-wal", ".results.sqlite-shm"] {
-                    try? FileManager.default.removeItem(atPath: copy.path + suffix)
+                for path in copies {
+                    for suffix in ["", "-wal", "-shm", ".results.sqlite", ".results.sqlite-wal", ".results.sqlite-shm"]
+                    {
+                        try? FileManager.default.removeItem(atPath: path + suffix)
+                    }
                 }
             }
-            for record in try f.store.records() {
-                switch record {
-                case .observation(let o): _ = try store.ingest([o], maximumSkewSeconds: .infinity)
-                case .action(let a): _ = try store.record(a)
+            /// The log copied record by record into a new store; `fixedReceipts`: each received when it was made
+            /// (the receipt times, the server's clock, are the only times of the log a test does not choose).
+            func copy(fixedReceipts: Bool) throws -> StoredEngine {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "export-\(UUID().uuidString).sqlite"
+                ).path
+                copies.append(path)
+                let store = try EventStore(path: path, missionId: f.mission.agreement.id)
+                for record in try f.store.records() {
+                    switch record {
+                    case .observation(let o):
+                        _ = try store.ingest(
+                            [fixedReceipts ? o.received(at: o.observedAt) : o], maximumSkewSeconds: .infinity)
+                    case .action(let a): _ = try store.record(fixedReceipts ? a.received(at: a.at) : a)
+                    }
                 }
+                return try StoredEngine(
+                    mission: f.mission, store: store, fingerprint: try MissionDirectory.fingerprint(Fixture.missionURL))
             }
-            let stored = try StoredEngine(
-                mission: f.mission, store: store, fingerprint: try MissionDirectory.fingerprint(Fixture.missionURL))
+            let stored = try copy(fixedReceipts: false)
+            let fixed = try copy(fixedReceipts: true)
             // docs/examples/exports holds Poland's exports of this log, the examples docs/FORMATS.md shows
             // (GUARANTOR_UPDATE_EXAMPLES=1 writes them anew after a deliberate change of format).
             let examples = ServerTests.examples.appendingPathComponent("exports")
@@ -96,11 +110,103 @@ import Testing
                 let served = try await get("/export/\(format.rawValue)", poland)
                 #expect(String(decoding: cli.bytes, as: UTF8.self) == ServerTests.text(served), "\(format)")
                 let example = examples.appendingPathComponent(format.rawValue)
-                if update { try Data(cli.bytes).write(to: example) }
+                let bytes = Data(try Exports.file(format, from: fixed, reader: .member("PL")).bytes)
+                if update { try bytes.write(to: example) }
                 #expect(
-                    (try? Data(contentsOf: example)) == Data(cli.bytes),
+                    (try? Data(contentsOf: example)) == bytes,
                     "docs/examples/exports/\(format.rawValue) is not what this log exports")
             }
+        }
+    }
+
+    /// TAXII 2.1 on 127.0.0.1: discovery, the caller's one collection, objects paged by `limit` and `next` to the
+    /// same objects as its STIX export, one object and its versions, the manifest, Basic with the key as the password,
+    /// TAXII's error messages. (taxii2-client reads it in scripts/exchange_check.py.)
+    @Test func taxiiServesEachReaderItsOwnCollection() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        let poland = try f.key("PL", "pl-liaison", .liaison)
+        try await f.run { client in
+            try await ReportTests.post(client, sensor)
+            func get(_ uri: String, _ key: String?, accept: String = TAXII.mediaType) async throws -> TestResponse {
+                var headers: HTTPFields = [.accept: accept]
+                if let key {
+                    headers[.authorization] = "Basic " + Data("pl-liaison:\(key)".utf8).base64EncodedString()
+                }
+                return try await client.execute(uri: uri, method: .get, headers: headers)
+            }
+            func json(_ r: TestResponse) throws -> [String: JSONValue] {
+                #expect(r.headers[.contentType] == TAXII.mediaType)
+                return try #require(try JSONValue.parse(ServerTests.text(r)).object)
+            }
+            let discovery = try json(try await get("/taxii2/", poland))
+            #expect(discovery["api_roots"]?.items?.first?.string == "/taxii2/api/")
+            let root = try json(try await get("/taxii2/api/", poland))
+            #expect(root["versions"]?.items?.first?.string == TAXII.mediaType)
+
+            for (reader, key) in [("PL", poland as String?), ("PUBLIC", nil)] {
+                let collections = try json(try await get("/taxii2/api/collections/", key))["collections"]?.items ?? []
+                #expect(collections.count == 1, "one collection per reader: its own view")
+                let id = try #require(collections.first?.object?["id"]?.string)
+                let base = "/taxii2/api/collections/\(id)/"
+                #expect(try json(try await get(base, key))["can_write"] == .bool(false))
+
+                // Page through with 7 a page: the same objects as the reader's bundle, each once, by date added.
+                var ids: [String] = []
+                var next: String? = nil
+                var pages = 0
+                repeat {
+                    let page = try await get(base + "objects/?limit=7" + (next.map { "&next=\($0)" } ?? ""), key)
+                    let body = try json(page)
+                    let objects = body["objects"]?.items ?? []
+                    #expect(objects.count <= 7)
+                    ids += objects.compactMap { $0.object?["id"]?.string }
+                    next = body["next"]?.string
+                    #expect((body["more"] == .bool(true)) == (next != nil))
+                    pages += 1
+                } while next != nil && pages < 1_000
+                let bundle = try JSONValue.parse(
+                    ServerTests.text(
+                        try await client.execute(
+                            uri: "/export/stix.json", method: .get, headers: ServerTests.headers(key))))
+                let exported = (bundle.object?["objects"]?.items ?? []).compactMap { $0.object?["id"]?.string }
+                #expect(ids.count == exported.count && Set(ids) == Set(exported), "\(reader)")
+                #expect(pages > 1)
+
+                // The manifest pages the same way and names each object's version.
+                let manifest = try json(try await get(base + "manifest/?limit=1000", key))
+                let records = manifest["objects"]?.items ?? []
+                #expect(records.count == ids.count)
+                let record = try #require(records.last?.object)
+                #expect(record["media_type"]?.string == TAXII.stixMediaType)
+
+                // added_after: only what was added after.
+                let last = try #require(record["date_added"]?.string)
+                let after = try json(try await get(base + "objects/?added_after=\(last)", key))
+                #expect(after["objects"] == nil && after["more"] == .bool(false))
+
+                // One object and its versions.
+                let object = try #require(record["id"]?.string)
+                let one = try json(try await get(base + "objects/\(object)/", key))
+                #expect(one["objects"]?.items?.first?.object?["id"]?.string == object)
+                let versions = try json(try await get(base + "objects/\(object)/versions/", key))
+                #expect(versions["versions"]?.items?.first?.string == record["version"]?.string)
+                if reader == "PUBLIC" {
+                    #expect(!ServerTests.text(try await get(base + "objects/", key)).contains("red-mortar"))
+                }
+            }
+
+            // Another reader's collection is not this caller's; errors are TAXII's.
+            let mission = TAXII.collectionId(missionId: f.mission.agreement.id, reader: .mission)
+            let refused = try await get("/taxii2/api/collections/\(mission)/objects/", poland)
+            #expect(refused.status == .notFound)
+            #expect(try json(refused)["http_status"]?.string == "404")
+            #expect(try await get("/taxii2/api/", poland, accept: "text/html").status == .notAcceptable)
+            let wrong = try await client.execute(
+                uri: "/taxii2/api/collections/", method: .get,
+                headers: [.authorization: "Basic " + Data("x:gk_wrong".utf8).base64EncodedString()])
+            #expect(wrong.status == .unauthorized)
+            #expect(try json(wrong)["http_status"]?.string == "401")
         }
     }
 }

@@ -89,6 +89,13 @@ import Testing
         case "/lines/compare": ["/lines/compare?a=agreement&b=east"]
         case "/reports/daily/{date}": ["/reports/daily/2026-03-01", "/reports/daily/2026-03-02?format=md"]
         case "/reports/spot/{id}": ["/reports/spot/Anone"]
+        // The role table's keys are the UK's: its collection; an object every collection holds (a TLP marking).
+        case let path where path.hasPrefix("/taxii2/"):
+            [
+                path.replacingOccurrences(
+                    of: "{collection}", with: TAXII.collectionId(missionId: "example", reader: .member("UK"))
+                ).replacingOccurrences(of: "{object}", with: STIXBundle.markingIds[.clear]!)
+            ]
         default: [route.path.replacingOccurrences(of: "{size}", with: "\(checkpoint)")]
         }
     }

@@ -39,7 +39,7 @@ public struct STIXBundle: Sendable {
     // MARK: Constants
 
     /// The namespace of Guarantor's UUIDv5 ids (names are `mission|kind|record id`).
-    static let namespace: [UInt8] = [
+    public static let namespace: [UInt8] = [
         0x8e, 0x1c, 0x3f, 0x52, 0x7a, 0x64, 0x4b, 0x0d, 0x9f, 0x21, 0x5e, 0x6a, 0x0b, 0x43, 0x9c, 0xd7,
     ]
 
@@ -73,7 +73,7 @@ public struct STIXBundle: Sendable {
     }
 
     /// RFC 4122 version 5: SHA-1 of the namespace and the name, version and variant bits set.
-    static func uuid5(_ name: [UInt8], namespace: [UInt8] = namespace) -> String {
+    public static func uuid5(_ name: [UInt8], namespace: [UInt8] = namespace) -> String {
         var bytes = Array(Insecure.SHA1.hash(data: namespace + name).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
@@ -84,7 +84,7 @@ public struct STIXBundle: Sendable {
     }
 
     /// A STIX timestamp: RFC 3339 UTC with milliseconds (`2026-03-01T09:00:00.000Z`).
-    static func time(_ t: Timestamp) -> String {
+    public static func time(_ t: Timestamp) -> String {
         let millis = t.nanoseconds >= 0 ? t.nanoseconds / 1_000_000 : (t.nanoseconds - 999_999) / 1_000_000
         let whole = Timestamp(nanoseconds: (millis >= 0 ? millis / 1_000 : (millis - 999) / 1_000) * 1_000_000_000)
         let text = whole.rfc3339
@@ -94,11 +94,46 @@ public struct STIXBundle: Sendable {
 
     // MARK: Writing
 
+    /// One STIX object with what a TAXII server says of it.
+    public struct Object: Sendable {
+        public var id: String
+        public var type: String
+        /// TAXII's `date_added`: when the log held what the object says (the latest receipt time of the observations
+        /// behind it, or the verification's time); the mission's effective time for the mission's own objects.
+        public var added: Timestamp
+        /// TAXII's version: the object's `modified` (`created` for a marking definition, `date_added` for an SCO).
+        public var version: Timestamp
+        /// The TLP it is marked with.
+        public var marking: TLP
+        /// The object's JSON.
+        public var bytes: [UInt8]
+    }
+
     /// The bundle, one object per line inside `objects` (so that a diff of two exports reads).
     public func json() -> [UInt8] {
-        var objects: [[UInt8]] = TLP.allCases.map { Array(Self.markingDefinition($0).utf8) }
+        var out = Array(#"{"type":"bundle","id":""#.utf8)
+        out += Array(id("bundle", reader.id).utf8)
+        out += Array(#"","objects":["#.utf8)
+        for (k, o) in objects().enumerated() {
+            out += Array((k == 0 ? "\n" : ",\n").utf8)
+            out += o.bytes
+        }
+        out += Array("\n]}\n".utf8)
+        return out
+    }
+
+    /// The bundle's objects in its order: the marking definitions, the identities, the extension definition, then
+    /// incident by incident (by start), then the daily reports.
+    public func objects() -> [Object] {
+        let markingsCreated = Timestamp(seconds: 1_664_582_400)  // 2022-10-01T00:00:00Z, as OASIS published them
+        let effectiveAt = mission.agreement.effectiveAt
+        var objects: [Object] = TLP.allCases.map {
+            Object(
+                id: Self.markingIds[$0]!, type: "marking-definition", added: effectiveAt, version: markingsCreated,
+                marking: .clear, bytes: Array(Self.markingDefinition($0).utf8))
+        }
         let missionIdentity = id("identity", "mission")
-        let effective = Self.time(mission.agreement.effectiveAt)
+        let effective = Self.time(effectiveAt)
         func common(_ w: inout JSONWriter, type: String, id: String, created: String, modified: String, tlp: TLP) {
             w.key("type"); w.string(type)
             w.key("spec_version"); w.string("2.1")
@@ -126,14 +161,16 @@ public struct STIXBundle: Sendable {
         for i in identities {
             var w = JSONWriter()
             w.beginObject()
-            common(
-                &w, type: "identity", id: i.key == "mission" ? missionIdentity : id("identity", i.key),
-                created: effective, modified: effective, tlp: .clear)
+            let identityId = i.key == "mission" ? missionIdentity : id("identity", i.key)
+            common(&w, type: "identity", id: identityId, created: effective, modified: effective, tlp: .clear)
             w.key("name"); w.string(i.name)
             w.key("description"); w.string("\(i.key): \(i.role)")
             w.key("identity_class"); w.string("organization")
             w.endObject()
-            objects.append(w.bytes)
+            objects.append(
+                Object(
+                    id: identityId, type: "identity", added: effectiveAt, version: effectiveAt, marking: .clear,
+                    bytes: w.bytes))
         }
 
         // The field observation's definition.
@@ -155,12 +192,16 @@ public struct STIXBundle: Sendable {
             w.key("version"); w.string("1.0.0")
             w.key("extension_types"); w.beginArray(); w.string("new-sco"); w.endArray()
             w.endObject()
-            objects.append(w.bytes)
+            objects.append(
+                Object(
+                    id: extensionId, type: "extension-definition", added: effectiveAt, version: effectiveAt,
+                    marking: .clear, bytes: w.bytes))
         }
 
         var daily: [String: [String]] = [:]
         var dayMarking: [String: TLP] = [:]
         var dayEnd: [String: Timestamp] = [:]
+        var dayAdded: [String: Timestamp] = [:]
         for item in items.sorted(by: { ($0.incident.start, $0.incident.id) < ($1.incident.start, $1.incident.id) }) {
             let i = item.incident
             guard !item.observations.isEmpty else { continue }
@@ -168,14 +209,26 @@ public struct STIXBundle: Sendable {
             let day = String(i.start.rfc3339.prefix(10))
             var refs: [String] = []
             let created = Self.time(i.start)
-            let modified = Self.time(max(i.end ?? i.start, i.verifiedAt ?? i.start))
+            let added = max(
+                item.observations.map { $0.receivedAt ?? $0.observedAt }.max()!, i.verifiedAt ?? i.start)
+            // A new version whenever the log adds to it (a late report changes the objects, so `modified` moves).
+            let modifiedAt = max(i.end ?? i.start, added)
+            let modified = Self.time(modifiedAt)
+            func append(_ type: String, _ id: String, _ w: JSONWriter) {
+                objects.append(
+                    Object(id: id, type: type, added: added, version: modifiedAt, marking: marking, bytes: w.bytes))
+            }
 
             // The observations.
             var observationIds: [String] = []
             for o in item.observations.sorted(by: { ($0.observedAt, $0.id) < ($1.observedAt, $1.id) }) {
                 let sco = id(Self.observationType, o.id)
                 observationIds.append(sco)
-                objects.append(observationObject(o, id: sco, definedBy: extensionId))
+                let received = o.receivedAt ?? o.observedAt
+                objects.append(
+                    Object(
+                        id: sco, type: Self.observationType, added: received, version: received,
+                        marking: o.tlp ?? .green, bytes: observationObject(o, id: sco, definedBy: extensionId)))
             }
             refs += observationIds
 
@@ -192,7 +245,7 @@ public struct STIXBundle: Sendable {
                 w.key("region"); w.string("eastern-europe")
                 w.key("country"); w.string("UA")
                 w.endObject()
-                objects.append(w.bytes)
+                append("location", locationId, w)
             }
             refs.append(locationId)
 
@@ -210,7 +263,7 @@ public struct STIXBundle: Sendable {
                 for r in observationIds { w.string(r) }
                 w.endArray()
                 w.endObject()
-                objects.append(w.bytes)
+                append("observed-data", observedId, w)
             }
             refs.append(observedId)
 
@@ -235,7 +288,7 @@ public struct STIXBundle: Sendable {
                     w.key("external_id"); w.string(f.id)
                     w.endObject(); w.endArray()
                     w.endObject()
-                    objects.append(w.bytes)
+                    append("incident", incidentId, w)
 
                     let sightingId = id("sighting", f.id)
                     var s = JSONWriter()
@@ -248,7 +301,7 @@ public struct STIXBundle: Sendable {
                     s.key("observed_data_refs"); s.beginArray(); s.string(observedId); s.endArray()
                     s.key("where_sighted_refs"); s.beginArray(); s.string(locationId); s.endArray()
                     s.endObject()
-                    objects.append(s.bytes)
+                    append("sighting", sightingId, s)
                     refs += [incidentId, sightingId]
 
                     if seen.contains(f.party) {
@@ -262,24 +315,28 @@ public struct STIXBundle: Sendable {
                         r.key("source_ref"); r.string(incidentId)
                         r.key("target_ref"); r.string(id("identity", f.party))
                         r.endObject()
-                        objects.append(r.bytes)
+                        append("relationship", relationshipId, r)
                         refs.append(relationshipId)
                     }
                 }
             }
             daily[day, default: []] += refs
             dayMarking[day] = max(dayMarking[day] ?? .clear, marking)
+            dayAdded[day] = max(dayAdded[day] ?? added, added)
             let seconds = i.start.nanoseconds / 1_000_000_000
             dayEnd[day] = Timestamp(seconds: (seconds - ((seconds % 86_400) + 86_400) % 86_400) + 86_400)
         }
 
         // A report per day of what it holds.
         for day in daily.keys.sorted() {
-            let published = Self.time(dayEnd[day]!)
+            let publishedAt = dayEnd[day]!
+            let published = Self.time(publishedAt)
+            let versionAt = max(publishedAt, dayAdded[day]!)
+            let reportId = id("report", day)
             var w = JSONWriter()
             w.beginObject()
             common(
-                &w, type: "report", id: id("report", day), created: published, modified: published,
+                &w, type: "report", id: reportId, created: published, modified: Self.time(versionAt),
                 tlp: dayMarking[day]!)
             w.key("name"); w.string("\(mission.agreement.title): the record of \(day) (UTC) for \(reader.id)")
             w.key("report_types"); w.beginArray(); w.string("observed-data"); w.endArray()
@@ -288,18 +345,12 @@ public struct STIXBundle: Sendable {
             for r in daily[day]! { w.string(r) }
             w.endArray()
             w.endObject()
-            objects.append(w.bytes)
+            objects.append(
+                Object(
+                    id: reportId, type: "report", added: dayAdded[day]!, version: versionAt,
+                    marking: dayMarking[day]!, bytes: w.bytes))
         }
-
-        var out = Array(#"{"type":"bundle","id":""#.utf8)
-        out += Array(id("bundle", reader.id).utf8)
-        out += Array(#"","objects":["#.utf8)
-        for (k, o) in objects.enumerated() {
-            out += Array((k == 0 ? "\n" : ",\n").utf8)
-            out += o
-        }
-        out += Array("\n]}\n".utf8)
-        return out
+        return objects
     }
 
     /// A field observation as a `field-observation` SCO.
