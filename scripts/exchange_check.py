@@ -17,7 +17,9 @@ seventeenth RED (originator UK), every eleventh AMBER, the rest unmarked (GREEN)
    as TAXII clients send it) it discovers the server, finds one collection and pages through its objects 1,000 at a
    time: the same objects as Poland's bundle, none RED or AMBER; the manifest agrees; without a key, the public's
    collection holds only CLEAR reports;
-5. each export's time, printed (the target for a week of 100,000 observations is 5 s: scripts/bench_exchange.py).
+5. round trips: the mission's bundle imported (`guarantor import stix`) into a fresh store exports the same
+   observations (ids, times, places, kinds, sources, markings); the UCDP GED file in ../shared/data imports whole;
+6. each export's time, printed (the target for a week of 100,000 observations is 5 s: scripts/bench_exchange.py).
 
 Exit 0 when every check passes.
 """
@@ -195,6 +197,31 @@ def main():
               "the ACLED-style CSV has ACLED's 31 columns")
         check(len(rows) - 1 == incidents and all(len(r) == 31 for r in rows),
               f"a row per incident: {len(rows) - 1} rows, {incidents} incidents")
+
+        # Round trip: the mission's bundle imported into a fresh store gives the same observations.
+        whole = export("stix")
+        fresh = os.path.join(work, "fresh.sqlite")
+        print("      " + run(guarantor, "import", "stix", whole, "--mission", MISSION, "--store", fresh,
+                             "--member", "UK").strip().replace("\n", "\n      "), flush=True)
+        again = os.path.join(work, "again.json")
+        run(guarantor, "export", "stix", "--mission", MISSION, "--store", fresh, "--out", again)
+
+        def observations(path):
+            with open(path) as f:
+                return {o["observation_id"]: (o["observed_at"], o["longitude"], o["latitude"], o["uncertainty_meters"],
+                                              o["kind"], o["source"], tuple(o["object_marking_refs"]))
+                        for o in json.load(f)["objects"] if o["type"] == "field-observation"}
+        before, after = observations(whole), observations(again)
+        check(before == after and before,
+              f"round trip: {len(after):,} observations back, the same ids, times, places and markings")
+        data = os.environ.get("GUARANTOR_DATA", os.path.join(ROOT, "..", "shared", "data"))
+        ucdp = os.path.join(data, "ucdp-ged-ukraine", "ucdp_ged_ukraine_2014-2019.csv")
+        if not os.path.exists(ucdp):
+            check(False, f"the UCDP file is missing: {ucdp} (set GUARANTOR_DATA to the shared/data directory)")
+        else:
+            out = run(guarantor, "import", "ucdp", ucdp, "--mission", MISSION, "--store",
+                      os.path.join(work, "ucdp.sqlite"), "--member", "MISSION", "--source", "mission-osint")
+            check("2,744 appended" in out, f"guarantor import ucdp: {out.splitlines()[0]}")
 
         # 4. A real TAXII client against the server.
         taxii(guarantor, store, work, marking, pl)

@@ -10,7 +10,7 @@ public struct GuarantorCommand: AsyncParsableCommand {
             ScoreCommand.self,
             ReviewCommand.self, GuaranteeCommand.self, StatusCommand.self, ServeCommand.self, KeysCommand.self,
             DemoCommand.self, CheckpointCommand.self, VerifyCommand.self, WitnessCommand.self, RedactCommand.self,
-            ReportCommand.self, ExportCommand.self,
+            ReportCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     )
 

@@ -49,4 +49,48 @@ extension GuarantorAPI {
         }
     }
 
+    /// `POST /import/stix`, `/import/acled`, `/import/ucdp`: a member's STIX 2.1 bundle, or an ACLED or UCDP GED
+    /// CSV, as observations (``Imports``), the caller's member their originator; all or nothing, as
+    /// `POST /observations`. `?source=` names the sources.json source (required but for Guarantor's own SCOs).
+    func importFile(_ request: Request, _ caller: EventStore.KeyHolder, format: String) async throws -> Response {
+        try Self.allowParameters(request, ["source"])
+        guard let format = Imports.Format(rawValue: format) else {
+            throw APIError(
+                .notFound,
+                "no import \"\(format)\" (\(Imports.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let started = ContinuousClock.now
+        let bytes = try await body(request)
+        let mission = state.mission
+        var imported: Imports.Imported
+        switch Imports.read(
+            format, bytes, member: caller.member, source: request.uri.queryParameters.get("source"),
+            isKnownSource: mission.sources.contains)
+        {
+        case .failure(let rejection): throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: rejection)
+        case .success(let i): imported = i
+        }
+        if imported.batch.observations.count > limits.maximumBatch {
+            throw APIError(.contentTooLarge, "at most \(limits.maximumBatch) observations a request")
+        }
+        for i in imported.batch.observations.indices { imported.batch.observations[i].submittedBy = caller.user }
+        do {
+            try imported.batch.receive(at: WallClock.now(), maximumSkewSeconds: limits.maximumSkewSeconds)
+        } catch {
+            throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
+        }
+        let outcome = try await state.ingest(imported.batch.observations, maximumSkewSeconds: limits.maximumSkewSeconds)
+        metrics.observations.increment(by: Int64(outcome.appended))
+        metrics.ingestSeconds.record(ContinuousClock.now - started)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("appended"); w.int(outcome.appended)
+        w.key("alreadyStored"); w.int(outcome.alreadyStored)
+        w.key("eventCount"); w.int(Int(outcome.eventCount))
+        w.key("skipped"); w.beginObject()
+        for (kind, n) in imported.skipped.sorted(by: { $0.key < $1.key }) { w.key(dynamic: kind); w.int(n) }
+        w.endObject()
+        w.endObject()
+        return Self.json(w.bytes, status: outcome.appended > 0 ? .created : .ok)
+    }
 }

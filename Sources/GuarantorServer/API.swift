@@ -156,6 +156,9 @@ public struct GuarantorAPI: Sendable {
             method: .post, path: "/observations", right: .submitObservations,
             summary: "File one observation (application/json) or many (application/x-ndjson), all or none"),
         APIRoute(
+            method: .post, path: "/import/{format}", right: .submitObservations,
+            summary: "Import a STIX 2.1 bundle (stix), an ACLED CSV (acled) or a UCDP GED CSV (ucdp), all or none"),
+        APIRoute(
             method: .get, path: "/incidents", right: .readRecords,
             summary: "Incidents, filtered for the reader, oldest first; page on with `after`"),
         APIRoute(method: .get, path: "/incidents/queue", right: .readRecords, summary: "Review queues per status"),
@@ -293,6 +296,9 @@ public struct GuarantorAPI: Sendable {
         }
         on(router, .get, "/violations") { request, caller in try await violations(request, caller!) }
         on(router, .post, "/actions") { request, caller in try await act(request, caller!) }
+        on(router, .post, "/import/{format}") { request, caller in
+            try await importFile(request, caller!, format: String(request.uri.path.split(separator: "/").last ?? ""))
+        }
         on(router, .get, "/alerts") { request, caller in try await alerts(request, caller!) }
         on(router, .get, "/obligations") { request, caller in try await obligations(request, caller!) }
         on(router, .get, "/statements") { request, caller in try await statements(request, caller!) }

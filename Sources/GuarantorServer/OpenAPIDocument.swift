@@ -309,6 +309,19 @@ enum OpenAPIDocument {
             ]
             responses["200"] = response("Server-Sent Events: alert and incident", type("string"), "text/event-stream")
             responses["400"] = errorResponse
+        case (.post, "/import/{format}"):
+            parameters = [
+                .object([
+                    "name": .string("format"), "in": .string("path"), "required": .bool(true),
+                    "schema": enumeration(["stix", "acled", "ucdp"]),
+                ]),
+                query("source", type("string"), "The sources.json source the observations come from"),
+            ]
+            responses["200"] = response("Already stored, nothing appended", type("object"))
+            responses["201"] = response(
+                "Appended: appended, alreadyStored, eventCount, skipped by kind", type("object"))
+            responses["400"] = errorResponse
+            responses["413"] = errorResponse
         case (.get, let path) where path.hasPrefix("/taxii2/"):
             for name in ["collection", "object"] where path.contains("{\(name)}") {
                 parameters.append(

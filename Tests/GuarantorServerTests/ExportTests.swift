@@ -209,4 +209,61 @@ import Testing
             #expect(try json(wrong)["http_status"]?.string == "401")
         }
     }
+
+    /// Export → import into a fresh mission through the API: the same observations (ids, times, places, kinds,
+    /// sources, markings), the importer their originator; the import again changes nothing; a bad bundle changes
+    /// nothing and names the object, field and reason.
+    @Test func aBundleImportedIntoAFreshMissionGivesTheSameObservations() async throws {
+        let f = try Fixture()
+        let sensor = try f.key("MISSION", "feed", .sensor)
+        try await f.run { client in try await ReportTests.post(client, sensor) }
+        // The mission's whole record, as an analyst's GET /export/… gives it.
+        let bundle = String(decoding: try await f.state.export(.stix, reader: .mission).bytes, as: UTF8.self)
+        let acled = String(decoding: try await f.state.export(.acled, reader: .mission).bytes, as: UTF8.self)
+        let original = try f.store.records().compactMap { r -> Observation? in
+            if case .observation(let o) = r { o } else { nil }
+        }
+        let fresh = try Fixture()
+        let importer = try fresh.key("UK", "uk-cti", .sensor)
+        try await fresh.run { client in
+            let imported = try await TrustBoundaryTests.post(
+                client, "/import/stix", importer, bundle, "application/json")
+            #expect(imported.status == .created, "\(ServerTests.text(imported))")
+            let again = try await TrustBoundaryTests.post(client, "/import/stix", importer, bundle, "application/json")
+            #expect(again.status == .ok)
+            #expect(
+                try JSONValue.parse(ServerTests.text(again)).object?["alreadyStored"]?.number == Double(original.count))
+
+            let broken = bundle.replacingOccurrences(of: #""latitude":48."#, with: #""latitude":98."#)
+            let refused = try await TrustBoundaryTests.post(
+                client, "/import/stix", importer, broken.replacingOccurrences(of: "red-mortar", with: "red-mortar-2"),
+                "application/json")
+            #expect(refused.status == .badRequest)
+            let errors = try JSONValue.parse(ServerTests.text(refused)).object?["errors"]?.items ?? []
+            #expect(errors.first?.object?["field"]?.string == "latitude", "\(errors.first ?? .null)")
+            #expect((errors.first?.object?["line"]?.number ?? 0) > 0)
+
+            // ACLED's table of the same record: an open-source observation per incident of a mapped kind.
+            let rows = acled.split(separator: "\r\n").dropFirst()
+            let mapped = rows.filter { row in Imports.acledKinds.keys.contains { row.contains(",\($0),") } }.count
+            let table = try await TrustBoundaryTests.post(
+                client, "/import/acled?source=mission-osint", importer, acled, "text/csv")
+            #expect(table.status == .created, "\(ServerTests.text(table))")
+            #expect(try JSONValue.parse(ServerTests.text(table)).object?["appended"]?.number == Double(mapped))
+        }
+        let copied = try fresh.store.records().compactMap { r -> Observation? in
+            if case .observation(let o) = r, !o.id.hasPrefix("acled-") { o } else { nil }
+        }
+        #expect(copied.count == original.count)
+        let byId = Dictionary(uniqueKeysWithValues: copied.map { ($0.id, $0) })
+        for o in original {
+            let c = try #require(byId[o.id], "\(o.id) did not come back")
+            #expect(
+                c.observedAt == o.observedAt && c.location == o.location && c.kind == o.kind && c.source == o.source)
+            #expect(
+                (c.tlp ?? .green) == (o.tlp ?? .green) && c.count == o.count && c.weaponClass == o.weaponClass,
+                "\(o.id)")
+            #expect(c.originator == "UK")
+        }
+    }
 }

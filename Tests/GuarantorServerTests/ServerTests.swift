@@ -83,6 +83,7 @@ import Testing
         // The role table's observations (rt-ROLE, one place and time) form one incident, named after rt-monitor.
         case "/incidents/{id}/observations":
             ["/incidents/\(IncidentKey.incidentId(IncidentKey.of(observationId: "rt-monitor")))/observations"]
+        case "/import/{format}": ["/import/ucdp?source=mission-osint"]
         case "/proofs/inclusion": ["/proofs/inclusion?sequence=1&size=\(max(events, 1))"]
         case "/proofs/consistency": ["/proofs/consistency?from=0&to=\(events)"]
         case "/lines/{id}": ["/lines/agreement", "/lines/east"]
@@ -132,6 +133,11 @@ import Testing
                         case "/observations":
                             ByteBuffer(
                                 string: observation.replacingOccurrences(of: "rt-1", with: "rt-\(role.rawValue)"))
+                        case "/import/{format}":
+                            ByteBuffer(
+                                string:
+                                    "id,date_start,latitude,longitude,where_prec,best\n\(role.rawValue),2026-03-01,48.1,37.1,1,2\n"
+                            )
                         case "/checkpoints/{size}/cosignatures":
                             ByteBuffer(string: #"{"signature":"\#(Data(cosignature).base64EncodedString())"}"#)
                         default: nil

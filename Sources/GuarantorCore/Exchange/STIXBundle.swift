@@ -187,7 +187,7 @@ public struct STIXBundle: Sendable {
             )
             w.key("schema")
             w.string(
-                "A field-observation carries observation_id, source, observed_at, kind, longitude, latitude and uncertainty_meters, and where given reported_at, weapon_class, count, credibility (Admiralty 1-6), bearing_degrees, origin_longitude, origin_latitude, origin_uncertainty_meters, text, originator and recipients: Guarantor's observation (docs/FORMATS.md) in snake_case."
+                "A field-observation carries observation_id, source, observed_at, kind, longitude, latitude and uncertainty_meters, and where given reported_at, time_uncertainty_seconds, weapon_class, count, credibility (Admiralty 1-6), bearing_degrees, origin_longitude, origin_latitude, origin_uncertainty_meters, text, originator and recipients: Guarantor's observation (docs/FORMATS.md) in snake_case."
             )
             w.key("version"); w.string("1.0.0")
             w.key("extension_types"); w.beginArray(); w.string("new-sco"); w.endArray()
@@ -372,6 +372,7 @@ public struct STIXBundle: Sendable {
         w.key("latitude"); w.number(o.location.point.lat)
         w.key("uncertainty_meters"); w.number(o.location.uncertaintyMeters)
         if let t = o.reportedAt { w.key("reported_at"); w.string(Self.time(t)) }
+        if o.timeUncertaintySeconds != 0 { w.key("time_uncertainty_seconds"); w.number(o.timeUncertaintySeconds) }
         if let v = o.weaponClass { w.key("weapon_class"); w.string(v.rawValue) }
         if let v = o.count { w.key("count"); w.int(v) }
         if let v = o.credibility { w.key("credibility"); w.int(v) }
