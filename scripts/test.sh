@@ -43,7 +43,8 @@ scripts/schemathesis.sh .build/release/guarantor
 python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${CRASH_ROUNDS:-50}"
 # The dashboard in headless Chromium: public view, releasability in the DOM and the stream, a review, a live alert.
 python3 scripts/dashboard_check.py --guarantor .build/release/guarantor
-# STIX, ACLED CSV and GeoJSON exports of a simulated week: the OASIS validator, stix2, GDAL; releasability across them.
+# STIX, ACLED CSV and GeoJSON exports of a simulated week: the OASIS validator, stix2, GDAL, taxii2-client against
+# guarantor serve; releasability across them; round trips through guarantor import (and the real UCDP file).
 python3 scripts/exchange_check.py --guarantor .build/release/guarantor
 
 if [ -f "$GUARANTOR_DATA/front-line-derived/front_line_20251201.geojson" ]; then

@@ -317,11 +317,17 @@ enum OpenAPIDocument {
                 ]),
                 query("source", type("string"), "The sources.json source the observations come from"),
             ]
+            op["requestBody"] = .object([
+                "required": .bool(true),
+                "content": .object([
+                    "application/json": .object(["schema": type("object")]),
+                    "text/csv": .object(["schema": type("string")]),
+                ]),
+            ])
             responses["200"] = response("Already stored, nothing appended", type("object"))
             responses["201"] = response(
                 "Appended: appended, alreadyStored, eventCount, skipped by kind", type("object"))
-            responses["400"] = errorResponse
-            responses["413"] = errorResponse
+            for code in ["400", "404", "409", "413"] { responses[code] = errorResponse }
         case (.get, let path) where path.hasPrefix("/taxii2/"):
             for name in ["collection", "object"] where path.contains("{\(name)}") {
                 parameters.append(
@@ -440,6 +446,15 @@ enum OpenAPIDocument {
             responses["401"] = errorResponse
             responses["403"] = errorResponse
             responses["429"] = errorResponse
+        }
+        if route.path.hasPrefix("/taxii2/") {
+            // TAXII's own error message, in TAXII's media type.
+            let taxiiError = response(
+                "A TAXII error message",
+                object(
+                    ["title": type("string"), "http_status": type("string"), "description": type("string")],
+                    required: ["title", "http_status"]), "application/taxii+json;version=2.1")
+            for code in ["400", "401", "403", "404", "406", "429"] { responses[code] = taxiiError }
         }
         if !parameters.isEmpty { op["parameters"] = .array(parameters) }
         // A query parameter the route does not know is refused, never ignored.

@@ -41,7 +41,7 @@ public enum TableExports {
             let updated = max(i.end ?? i.start, i.verifiedAt ?? i.start)
             let findings = violations.map { "\($0.rule) (\($0.severity.rawValue), \($0.party))" }
             let notes =
-                "\(i.kind.rawValue), \(i.count) report\(i.count == 1 ? "" : "s"), \(i.status.rawValue)"
+                "\(i.kind.rawValue), count \(i.count), \(i.status.rawValue)"
                 + (i.weaponClass.map { ", \($0.rawValue)" } ?? "")
                 + (findings.isEmpty ? "" : "; violations: " + findings.joined(separator: "; "))
                 + "; uncertainty \(Int(i.uncertaintyMeters.rounded())) m"
