@@ -39,7 +39,13 @@ public struct ExportCommand: ParsableCommand {
         let reader = try Files.reader(member: member, isPublic: isPublic, of: mission)
         var engine = try Files.openEngine(missionDirectory: self.mission, mission: mission, store: store)
         let file = try Exports.file(Self.formats[format]!, from: engine, reader: reader)
-        try Data(file.bytes).write(to: URL(fileURLWithPath: out))
+        // Written from the bytes as they are (a week's bundle is over 100 MB: no copy).
+        try file.bytes.withUnsafeBytes { buffer in
+            try Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer.baseAddress!), count: buffer.count,
+                deallocator: .none
+            ).write(to: URL(fileURLWithPath: out))
+        }
         say("wrote \(out) (\(file.bytes.count) bytes) for \(reader.id)")
         Files.snapshotIfLong(&engine)
     }

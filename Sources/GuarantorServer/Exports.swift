@@ -42,24 +42,19 @@ extension ResultView {
         let shown = try reportIncidents(
             for: member, in: ReportPeriod(from: Timestamp(nanoseconds: 0), to: Timestamp(nanoseconds: .max - 1)))
         let incidents = try shown.map { try ReportIncident(line: $0.line, findings: $0.findings) }
-        var ids: [String] = []
-        for s in shown {
+        // Each incident's observation ids, read once from its line.
+        let lists: [[String]] = try shown.map { s in
             guard case .object(let m) = try JSONValue.parse(s.line), case .array(let list) = m["observationIds"]
-            else { continue }
-            for case .string(let id) in list { ids.append(id) }
+            else { return [] }
+            return list.compactMap { if case .string(let id) = $0 { id } else { nil } }
         }
         var byId: [String: Observation] = [:]
-        for o in try store.observations(ids: ids) where member.map({ Releasability.canRead(member: $0, o) }) ?? true {
+        for o in try store.observations(ids: lists.flatMap { $0 })
+        where member.map({ Releasability.canRead(member: $0, o) }) ?? true {
             byId[o.id] = o
         }
-        var items: [STIXBundle.Item] = []
-        for (s, incident) in zip(shown, incidents) {
-            guard case .object(let m) = try JSONValue.parse(s.line), case .array(let list) = m["observationIds"]
-            else { continue }
-            let observations = list.compactMap { v -> Observation? in
-                if case .string(let id) = v { byId[id] } else { nil }
-            }
-            items.append(STIXBundle.Item(incident: incident, observations: observations))
+        let items = zip(lists, incidents).map { list, incident in
+            STIXBundle.Item(incident: incident, observations: list.compactMap { byId[$0] })
         }
         return (items, shown.filter(\.restricted).count)
     }

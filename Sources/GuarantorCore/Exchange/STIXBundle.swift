@@ -74,14 +74,23 @@ public struct STIXBundle: Sendable {
 
     /// RFC 4122 version 5: SHA-1 of the namespace and the name, version and variant bits set.
     public static func uuid5(_ name: [UInt8], namespace: [UInt8] = namespace) -> String {
-        var bytes = Array(Insecure.SHA1.hash(data: namespace + name).prefix(16))
+        var sha1 = Insecure.SHA1()
+        sha1.update(data: namespace)
+        sha1.update(data: name)
+        var bytes = Array(sha1.finalize().prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = EventChain.hex(bytes)
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-"
-            + String(h[20..<32])
+        // 8-4-4-4-12 lowercase hex digits.
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (i, b) in bytes.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(hexDigits[Int(b >> 4)])
+            text.append(hexDigits[Int(b & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A STIX timestamp: RFC 3339 UTC with milliseconds (`2026-03-01T09:00:00.000Z`).
     public static func time(_ t: Timestamp) -> String {
@@ -111,14 +120,18 @@ public struct STIXBundle: Sendable {
 
     /// The bundle, one object per line inside `objects` (so that a diff of two exports reads).
     public func json() -> [UInt8] {
-        var out = Array(#"{"type":"bundle","id":""#.utf8)
-        out += Array(id("bundle", reader.id).utf8)
-        out += Array(#"","objects":["#.utf8)
-        for (k, o) in objects().enumerated() {
-            out += Array((k == 0 ? "\n" : ",\n").utf8)
-            out += o.bytes
+        let objects = objects()
+        var out: [UInt8] = []
+        out.reserveCapacity(objects.reduce(200) { $0 + $1.bytes.count + 2 })
+        out.append(contentsOf: #"{"type":"bundle","id":""#.utf8)
+        out.append(contentsOf: id("bundle", reader.id).utf8)
+        out.append(contentsOf: #"","objects":["#.utf8)
+        for (k, o) in objects.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: o.bytes)
         }
-        out += Array("\n]}\n".utf8)
+        out.append(contentsOf: "\n]}\n".utf8)
         return out
     }
 
