@@ -31,22 +31,36 @@ extension GuarantorAPI {
                 batch.observations[i].submittedBy = caller.user
                 batch.observations[i].originator = caller.member
             }
-            do {
-                try batch.receive(at: WallClock.now(), maximumSkewSeconds: limits.maximumSkewSeconds)
-            } catch {
-                throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
-            }
-            let outcome = try await state.ingest(batch.observations, maximumSkewSeconds: limits.maximumSkewSeconds)
-            metrics.observations.increment(by: Int64(outcome.appended))
-            metrics.ingestSeconds.record(ContinuousClock.now - started)
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("appended"); w.int(outcome.appended)
-            w.key("alreadyStored"); w.int(outcome.alreadyStored)
-            w.key("eventCount"); w.int(Int(outcome.eventCount))
-            w.endObject()
-            return Self.json(w.bytes, status: outcome.appended > 0 ? .created : .ok)
+            return try await store(batch, started: started)
         }
+    }
+
+    /// Stamps a validated batch with its receipt, stores it whole and answers with what was appended (and, for an
+    /// import, what was skipped): the one tail of `POST /observations` and `POST /import/…`.
+    private func store(_ received: ObservationBatch, started: ContinuousClock.Instant, skipped: [String: Int]? = nil)
+        async throws -> Response
+    {
+        var batch = received
+        do {
+            try batch.receive(at: WallClock.now(), maximumSkewSeconds: limits.maximumSkewSeconds)
+        } catch {
+            throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
+        }
+        let outcome = try await state.ingest(batch.observations, maximumSkewSeconds: limits.maximumSkewSeconds)
+        metrics.observations.increment(by: Int64(outcome.appended))
+        metrics.ingestSeconds.record(ContinuousClock.now - started)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("appended"); w.int(outcome.appended)
+        w.key("alreadyStored"); w.int(outcome.alreadyStored)
+        w.key("eventCount"); w.int(Int(outcome.eventCount))
+        if let skipped {
+            w.key("skipped"); w.beginObject()
+            for (kind, n) in skipped.sorted(by: { $0.key < $1.key }) { w.key(dynamic: kind); w.int(n) }
+            w.endObject()
+        }
+        w.endObject()
+        return Self.json(w.bytes, status: outcome.appended > 0 ? .created : .ok)
     }
 
     /// `POST /import/stix`, `/import/acled`, `/import/ucdp`: a member's STIX 2.1 bundle, or an ACLED or UCDP GED
@@ -74,23 +88,6 @@ extension GuarantorAPI {
             throw APIError(.contentTooLarge, "at most \(limits.maximumBatch) observations a request")
         }
         for i in imported.batch.observations.indices { imported.batch.observations[i].submittedBy = caller.user }
-        do {
-            try imported.batch.receive(at: WallClock.now(), maximumSkewSeconds: limits.maximumSkewSeconds)
-        } catch {
-            throw APIError(.badRequest, "rejected, nothing was stored", lineErrors: error)
-        }
-        let outcome = try await state.ingest(imported.batch.observations, maximumSkewSeconds: limits.maximumSkewSeconds)
-        metrics.observations.increment(by: Int64(outcome.appended))
-        metrics.ingestSeconds.record(ContinuousClock.now - started)
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("appended"); w.int(outcome.appended)
-        w.key("alreadyStored"); w.int(outcome.alreadyStored)
-        w.key("eventCount"); w.int(Int(outcome.eventCount))
-        w.key("skipped"); w.beginObject()
-        for (kind, n) in imported.skipped.sorted(by: { $0.key < $1.key }) { w.key(dynamic: kind); w.int(n) }
-        w.endObject()
-        w.endObject()
-        return Self.json(w.bytes, status: outcome.appended > 0 ? .created : .ok)
+        return try await store(imported.batch, started: started, skipped: imported.skipped)
     }
 }
