@@ -25,11 +25,13 @@ let package = Package(
             name: "GuarantorCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        // The embedded store: the append-only, hash-chained event log in SQLite (GRDB, WAL).
+        // PostgreSQL's own client library, for the shared store (Debian's libpq-dev).
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        // The store: the append-only, hash-chained event log in SQLite (GRDB, WAL) or PostgreSQL (libpq).
         .target(
             name: "GuarantorStore",
             dependencies: [
-                "GuarantorCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "GuarantorCore", "CLibPQ", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 export GUARANTOR_DATA="${GUARANTOR_DATA:-$(cd .. && pwd)/shared/data}"
 
 export DEBIAN_FRONTEND=noninteractive
-# libsqlite3-dev for GRDB; curl is the SSE client of the server tests.
-if ! dpkg -s libsqlite3-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev curl >/dev/null
+# libsqlite3-dev for GRDB, libpq-dev for the PostgreSQL store; curl is the SSE client of the server tests.
+if ! dpkg -s libsqlite3-dev libpq-dev >/dev/null 2>&1 || ! command -v curl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev libpq-dev curl >/dev/null
 fi
 # Headless Chromium and its driver for the dashboard's check (scripts/dashboard_check.py).
 # poppler-utils (pdftotext, pdftoppm) reads the reports' PDFs back; tzdata gives the reports' cut-off its time zone.
@@ -24,6 +24,10 @@ python3 -c 'import pyproj, shapely, numpy, schemathesis' 2>/dev/null || pip inst
 # The OASIS STIX validator, the stix2 library and the TAXII client check the exports.
 python3 -c 'import stix2validator, stix2, taxii2client' 2>/dev/null || pip install -q stix2-validator stix2 taxii2-client
 
+# PostgreSQL 15 (Debian), a throwaway cluster on 127.0.0.1 for the shared store's tests: the run fails here, saying
+# which step, if it cannot be installed or started.
+. scripts/postgres.sh || exit 1
+
 # Formatting (.swift-format): any difference fails the run.
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
 
@@ -34,7 +38,10 @@ if grep -E "^$PWD/(Sources|Tests)/.*(warning|error):" .build-log.txt; then
 fi
 rm -f .build-log.txt
 
+# Every suite; the store's own tests run on SQLite and on PostgreSQL ($GUARANTOR_TEST_POSTGRES).
 swift test --disable-xctest
+# The API's suites again with their store in PostgreSQL.
+GUARANTOR_TEST_STORE=postgres swift test --disable-xctest --skip-build --filter GuarantorServerTests
 
 swift build -c release --product guarantor
 # The API against its own OpenAPI document: no 5xx, no undocumented response.

@@ -312,21 +312,17 @@ extension EventStore {
     /// Observations by id, with redacted fields removed (to show a reader the part of an incident it may read).
     public func observations(ids: [String]) throws -> [Observation] {
         let hidden = try redactions()
-        return try pool.read { db in
-            let statement = try db.makeStatement(sql: "SELECT sequence, payload FROM event WHERE observation_id = ?")
-            return try ids.compactMap { id in
-                guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
-                let sequence: Int64 = row[0]
-                let payload = Array(row[1] as Data)
-                var o = try payload.withUnsafeBufferPointer {
-                    try ObservationBatch.decode($0, isKnownSource: { _ in true })
-                }
-                if let fields = hidden[sequence] {
-                    if fields.contains("text") { o.text = nil }
-                    if fields.contains("evidence") { o.evidence = [] }
-                }
-                return o
+        let stored = try read { try $0.observations(ids: ids) }
+        return try ids.compactMap { id in
+            guard let (sequence, payload) = stored[id] else { return nil }
+            var o = try payload.withUnsafeBufferPointer {
+                try ObservationBatch.decode($0, isKnownSource: { _ in true })
             }
+            if let fields = hidden[sequence] {
+                if fields.contains("text") { o.text = nil }
+                if fields.contains("evidence") { o.evidence = [] }
+            }
+            return o
         }
     }
 
@@ -452,9 +448,6 @@ extension EventStore {
 
     /// The hash of event `sequence` in the chain, if there is one.
     public func hash(ofEvent sequence: Int64) throws -> [UInt8]? {
-        try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT hash FROM event WHERE sequence = ?", arguments: [sequence]).map(
-                Array.init)
-        }
+        try event(sequence: sequence)?.hash
     }
 }

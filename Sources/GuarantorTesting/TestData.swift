@@ -26,6 +26,26 @@ public enum TestData {
     }
 
     /// Whether the real data set is present; tests that need it are disabled with this message otherwise.
+    /// The PostgreSQL database the store's tests also run against (`GUARANTOR_TEST_POSTGRES`, e.g.
+    /// `postgres://postgres@127.0.0.1:54329/guarantor_test`; `scripts/test.sh` starts one), or `nil` when unset.
+    public static var postgresBase: String? {
+        ProcessInfo.processInfo.environment["GUARANTOR_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A store location of its own in the test database: a new schema (the store creates it), or `nil`.
+    public static func postgresStore() -> String? {
+        guard let base = postgresBase else { return nil }
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        return base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
+    }
+
+    /// Where the server and command tests keep their store: a PostgreSQL schema of its own when
+    /// `GUARANTOR_TEST_STORE=postgres` (and `GUARANTOR_TEST_POSTGRES` is set), else `sqlitePath`.
+    public static func storeLocation(sqlitePath: String) -> String {
+        ProcessInfo.processInfo.environment["GUARANTOR_TEST_STORE"] == "postgres"
+            ? (postgresStore() ?? sqlitePath) : sqlitePath
+    }
+
     public static var hasSharedData: Bool { FileManager.default.fileExists(atPath: realFrontLine.path) }
 
     /// The message shown when the real data set is missing.

@@ -30,7 +30,9 @@ import Testing
         init(limits: APILimits = .replayingHistory) throws {
             mission = try MissionDirectory.load(Self.missionURL)
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite")
-            store = try EventStore(path: path.path, missionId: mission.agreement.id)
+            store = try EventStore(
+                path: TestData.storeLocation(sqlitePath: path.path), missionId: mission.agreement.id,
+                resultsPath: EventStore.resultsPath(of: path.path))
             state = try MissionState(
                 mission: mission, store: store, fingerprint: try MissionDirectory.fingerprint(Self.missionURL))
             var integrity = IntegrityConfiguration()

@@ -13,14 +13,23 @@ import Testing
             location: Location(point: GeoPoint(lon: 37.8, lat: lat), uncertaintyMeters: 50))
     }
 
-    static func temporaryStore() throws -> (EventStore, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite")
-            .path
-        return (try EventStore(path: path, missionId: "m"), path)
+    /// Where a store's log is: every test of the log's rules runs on both.
+    enum Backend: String, CaseIterable, Sendable {
+        case sqlite, postgres
     }
 
-    @Test func ingestIsIdempotentByObservationId() throws {
-        let (store, _) = try Self.temporaryStore()
+    /// SQLite always; PostgreSQL too when `GUARANTOR_TEST_POSTGRES` names a database (scripts/test.sh starts one).
+    static let backends: [Backend] = TestData.postgresBase == nil ? [.sqlite] : [.sqlite, .postgres]
+
+    static func temporaryStore(_ backend: Backend = .sqlite) throws -> (EventStore, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString).sqlite")
+            .path
+        let location = backend == .postgres ? try #require(TestData.postgresStore()) : path
+        return (try EventStore(path: location, missionId: "m", resultsPath: EventStore.resultsPath(of: path)), location)
+    }
+
+    @Test(arguments: backends) func ingestIsIdempotentByObservationId(_ backend: Backend) throws {
+        let (store, _) = try Self.temporaryStore(backend)
         let batch = (1...100).map { Self.observation("o\($0)") }
         let first = try store.ingest(batch)
         #expect(first.appended == 100 && first.alreadyPresent == 0 && first.eventCount == 100)
@@ -32,8 +41,8 @@ import Testing
         #expect(try store.firstBrokenLink() == nil)
     }
 
-    @Test func aConflictingBatchChangesNothing() throws {
-        let (store, _) = try Self.temporaryStore()
+    @Test(arguments: backends) func aConflictingBatchChangesNothing(_ backend: Backend) throws {
+        let (store, _) = try Self.temporaryStore(backend)
         _ = try store.ingest([Self.observation("o1")])
         let before = try store.head()
         #expect { try store.ingest([Self.observation("o2"), Self.observation("o1", lat: 48.7)]) } throws: {
@@ -44,8 +53,8 @@ import Testing
         #expect(try store.events().map(\.sequence) == [1])
     }
 
-    @Test func theChainLinksEveryEventToTheOneBefore() throws {
-        let (store, _) = try Self.temporaryStore()
+    @Test(arguments: backends) func theChainLinksEveryEventToTheOneBefore(_ backend: Backend) throws {
+        let (store, _) = try Self.temporaryStore(backend)
         _ = try store.ingest((1...5).map { Self.observation("o\($0)") })
         let events = try store.events()
         var previous = EventChain.genesis
@@ -81,8 +90,8 @@ import Testing
         #expect(try store.firstBrokenLink() == 3)
     }
 
-    @Test func aStoreBelongsToOneMission() throws {
-        let (_, path) = try Self.temporaryStore()
+    @Test(arguments: backends) func aStoreBelongsToOneMission(_ backend: Backend) throws {
+        let (_, path) = try Self.temporaryStore(backend)
         #expect { try EventStore(path: path, missionId: "other") } throws: {
             ($0 as? StoreError)?.code == .wrongMission
         }
@@ -103,8 +112,10 @@ import Testing
 }
 
 extension EventStoreTests {
-    @Test func actionsAreEventsOfTheirOwnIdempotentByIdAndReadBackInLogOrder() throws {
-        let (store, _) = try Self.temporaryStore()
+    @Test(arguments: backends) func actionsAreEventsOfTheirOwnIdempotentByIdAndReadBackInLogOrder(_ backend: Backend)
+        throws
+    {
+        let (store, _) = try Self.temporaryStore(backend)
         _ = try store.ingest([Self.observation("o1")])
         let action = ReviewAction(
             .verify, by: Actor(member: "US", user: "us-analyst-1"), reason: "checked",
