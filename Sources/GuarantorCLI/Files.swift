@@ -80,9 +80,9 @@ enum Files {
     }
 
     /// Opens a mission's store, turning store errors into user-facing errors.
-    static func openStore(_ path: String, mission: Mission) throws -> EventStore {
+    static func openStore(_ path: String, mission: Mission, resultsPath: String? = nil) throws -> EventStore {
         do {
-            return try EventStore(path: path, missionId: mission.agreement.id)
+            return try EventStore(path: path, missionId: mission.agreement.id, resultsPath: resultsPath)
         } catch let error as StoreError {
             throw CLIError("\(error)")
         }

@@ -4,7 +4,8 @@ import GuarantorCore
 import GuarantorServer
 import GuarantorStore
 
-/// `guarantor serve --mission DIR --store FILE [--host H] [--port P]`, or `guarantor serve --demo`.
+/// `guarantor serve --mission DIR --store FILE [--host H] [--port P]`, or `guarantor serve --demo`; several nodes
+/// share one PostgreSQL store: `guarantor serve --mission DIR --store postgres://… --node NAME --port P`.
 public struct ServeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -12,7 +13,11 @@ public struct ServeCommand: AsyncParsableCommand {
             "Run the HTTP API (embedded SQLite); --demo starts a demo mission with a simulated feed and prints keys.")
 
     @Option(help: "The mission directory.") var mission: String?
-    @Option(help: "The SQLite store (created if missing).") var store: String?
+    @Option(help: "The store: a SQLite file (created if missing), or postgres://user@host:port/db shared by several nodes.")
+    var store: String?
+    @Option(help: "This node's name on a shared store (its results file is named after it).") var node = "node"
+    @Option(help: "The results database (sealed incidents, snapshots; default: beside a SQLite store, else temporary).")
+    var results: String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 8080
     @Flag(help: "Demo: a mission on the hand-traced line, a simulated feed, and printed API keys.") var demo = false
@@ -51,7 +56,11 @@ public struct ServeCommand: AsyncParsableCommand {
             }
         }
         let mission = try Files.loadMission(missionPath)
-        let eventStore = try Files.openStore(storePath, mission: mission)
+        let resultsPath =
+            results
+            ?? (EventStore.isPostgres(storePath)
+                ? EventStore.sharedResultsPath(url: storePath, missionId: mission.agreement.id, node: node) : nil)
+        let eventStore = try Files.openStore(storePath, mission: mission, resultsPath: resultsPath)
         if demo {
             feed = Self.marked(Simulator.run(mission: mission, seed: 7, hours: 48).observations, mission: mission)
             say("Demo mission in \(missionPath), store \(storePath)")
@@ -69,6 +78,10 @@ public struct ServeCommand: AsyncParsableCommand {
             fingerprint: try MissionDirectory.fingerprint(URL(fileURLWithPath: missionPath, isDirectory: true)),
             warn: { say("warning: \($0)") })
         await state.setSnapshotEvery(events: Int64(max(snapshotEvery, 1)))
+        if eventStore.isShared {
+            say("Node \(node) on the shared store \(EventStore.redactedURL(storePath)), results in \(resultsPath ?? "")")
+            Task { await state.followLog() }
+        }
         say(
             "Resumed from "
                 + (state.startedFrom.map { "the snapshot at event \($0)" } ?? "the start of the log")

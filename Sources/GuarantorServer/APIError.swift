@@ -55,7 +55,7 @@ struct APIError: Error, HTTPResponseError {
             switch error.code {
             case .conflictingObservation, .wrongMission: return APIError(.conflict, error.message)
             case .aheadOfReceipt: return APIError(.badRequest, error.message)
-            case .cannotOpen, .writeFailed, .readFailed, .corrupt:
+            case .cannotOpen, .writeFailed, .readFailed, .corrupt, .headMoved:
                 return APIError(.serviceUnavailable, "the store could not be used; try again later")
             }
         case let error as FieldError:

@@ -13,10 +13,18 @@ import GuarantorStore
 /// the drawing under way, is tried on a copy of the engine, and is stored only if it applies. The engine is the one
 /// `guarantor replay` runs, fed the same records, so it reaches the same results. On start it resumes from the
 /// latest snapshot in the store and the log after it; snapshots are saved on a cadence and at shutdown.
+///
+/// On a shared store (PostgreSQL, several nodes) the engine is fed from the log itself rather than from what this
+/// node stored: every node's engine reads every node's records in the log's one order, so that every node draws the
+/// same results — those `guarantor replay` draws from the log. Write and read positions are then positions in the
+/// log; a read waits until the results include the whole log as it stood when the read came (a write acknowledged by
+/// any node), and the log is followed (``followLog(every:)``) so that other nodes' writes reach the stream.
 public actor MissionState {
-    public let mission: Mission
-    public let store: EventStore
-    public let stream = LiveStream()
+    public nonisolated let mission: Mission
+    public nonisolated let store: EventStore
+    public nonisolated let stream = LiveStream()
+    /// The store is shared with other nodes: the engine is fed from the log, positions count events of the log.
+    public nonisolated let shared: Bool
     /// The engine, fed by drawings, or by an action when no drawing is under way (never both).
     private let box: EngineBox
     private var view: ResultView
@@ -25,7 +33,8 @@ public actor MissionState {
     /// Records stored and acknowledged, not yet fed to the engine, and the log position of the last.
     private var pending: [EventStore.Record] = []
     private var pendingThrough: Int64 = 0
-    /// Writes acknowledged so far, and how many of them the results include.
+    /// Writes acknowledged so far, and how many of them the results include (shared: the log's size known, and the
+    /// position the results include).
     private var written = 0
     private var drawn = 0
     private var drawing = false
@@ -57,6 +66,7 @@ public actor MissionState {
         self.mission = mission
         self.store = store
         self.fingerprint = fingerprint
+        shared = store.isShared
         // Sealed incidents are written in the background; the view reads them from memory until then.
         let relay = WrittenRelay()
         let writer = SealedWriter(store: store) { ids in relay.tell(ids) }
@@ -70,6 +80,7 @@ public actor MissionState {
         try view.load(stored)
         self.view = view
         viewThrough = stored.position
+        if shared { (written, drawn) = (Int(stored.position), Int(stored.position)) }
         lastSnapshot = (stored.startedFrom ?? 0, .now)
         relay.state = self
     }
@@ -98,6 +109,11 @@ public actor MissionState {
 
     /// The results include every write acknowledged before this call.
     private func caughtUp() async {
+        if shared {
+            // Whatever any node acknowledged before this read is in the log by now.
+            let store = self.store
+            if let head = await Task.detached(operation: { try? store.head().count }).value { logGrew(to: head) }
+        }
         let target = written
         guard drawn < target else { return }
         await withCheckedContinuation { readers.append((target, $0)) }
@@ -121,7 +137,9 @@ public actor MissionState {
         let now = WallClock.now()
         let observations = observations.map { $0.receivedAt == nil ? $0.received(at: now) : $0 }
         let result = try store.ingest(observations, maximumSkewSeconds: maximumSkewSeconds)
-        if result.appended > 0 {
+        if result.appended > 0 && shared {
+            logGrew(to: result.eventCount)
+        } else if result.appended > 0 {
             for i in result.appendedIndices { pending.append(.observation(observations[i])) }
             pendingThrough = result.eventCount
             wrote()
@@ -143,8 +161,42 @@ public actor MissionState {
         // Re-checked after each wake: another action may have started a drawing in between.
         while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }
+        for attempt in 1... {
+            // Shared: the action is tried on the engine fed the whole log, and stored only if the log has not grown
+            // meanwhile (else tried again), so that it is judged where it stands in the log.
+            let head = try feedPending()
+            do {
+                return try tryAction(action, appendingIfHeadIs: shared ? head : nil)
+            } catch let error as StoreError where error.code == .headMoved && attempt < 50 {
+                continue
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    /// Feeds the engine what was stored and not yet fed (shared: the log's tail); returns the log position fed.
+    private func feedPending() throws -> Int64 {
+        if shared {
+            let head = try store.head().count
+            let from = box.stored.position
+            if head > from { box.stored.feed(try Self.records(of: store, after: from, upTo: head), through: head) }
+            return max(head, from)
+        }
         box.stored.feed(pending, through: pendingThrough)
         pending.removeAll()
+        return box.stored.position
+    }
+
+    /// The observations and actions of the log after event `first`, through event `last`.
+    private static func records(of store: EventStore, after first: Int64, upTo last: Int64) throws
+        -> [EventStore.Record]
+    {
+        var records: [EventStore.Record] = []
+        try store.forEachRecord(after: first, upTo: last) { _, record in records.append(record) }
+        return records
+    }
+
+    private func tryAction(_ action: MissionAction, appendingIfHeadIs head: Int64?) throws -> String {
         // What the action may look up of sealed incidents is written first.
         try writer.drain()
         var trial = box.stored.engine
@@ -163,15 +215,39 @@ public actor MissionState {
             }
         }
         guard outcome == "applied" else { return outcome }
-        let stored = try store.record(action)
+        let stored = try store.record(action, ifHeadIs: head)
         lastWrite = .now
         let applied = box.stored.adopt(trial, changes: changes, through: stored.eventCount)
-        written += 1
         publish(applied)
         viewThrough = stored.eventCount
-        drawn = written
+        if shared {
+            drawn = Int(stored.eventCount)
+            written = max(written, drawn)
+        } else {
+            written += 1
+            drawn = written
+        }
         resumeReaders()
         return outcome
+    }
+
+    /// Shared: the log has `size` events (this node's write, or another's seen); draws them unless drawn.
+    private func logGrew(to size: Int64) {
+        guard Int(size) > written else { return }
+        written = Int(size)
+        lastWrite = .now
+        drawIfBehind()
+    }
+
+    /// Shared: follows the log every `interval`, so that what other nodes store is drawn here too and reaches this
+    /// node's stream; runs until cancelled.
+    public func followLog(every interval: Duration = .milliseconds(200)) async {
+        guard shared else { return }
+        let store = self.store
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if let head = await Task.detached(operation: { try? store.head().count }).value { logGrew(to: head) }
+        }
     }
 
     /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).
@@ -192,7 +268,8 @@ public actor MissionState {
     private func drawUntilCaughtUp() async {
         while drawn < written && actors.isEmpty {
             let target = written
-            let (box, batch, through) = (self.box, pending, pendingThrough)
+            let (box, store, shared) = (self.box, self.store, self.shared)
+            let (batch, through, from) = (pending, shared ? Int64(target) : pendingThrough, box.stored.position)
             pending.removeAll()
             let started = ContinuousClock.now
             let snapshotDue =
@@ -200,10 +277,19 @@ public actor MissionState {
                 && (through - lastSnapshot.position >= snapshotEvery.events
                     || (through > lastSnapshot.position
                         && ContinuousClock.now - lastSnapshot.at >= snapshotEvery.interval))
-            let applied = await Task.detached {
+            let result = await Task.detached { () -> StoredEngine.Applied? in
+                // Shared: the log's tail is read here; when the store cannot be read, nothing is fed.
+                guard let batch = shared ? try? Self.records(of: store, after: from, upTo: through) : batch else {
+                    return nil
+                }
                 box.stored.feed(batch, through: through)
                 return box.stored.drawAndApply()
             }.value
+            guard let applied = result else {
+                // Tried again shortly (the next write or read, or the log's follower, starts it).
+                try? await Task.sleep(for: .milliseconds(500))
+                continue
+            }
             if snapshotDue {
                 // A copy of the engine as just drawn is saved in the background, off the path to the stream.
                 lastSnapshot = (through, .now)
@@ -252,8 +338,7 @@ public actor MissionState {
         await caughtUp()
         while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }
-        box.stored.feed(pending, through: pendingThrough)
-        pending.removeAll()
+        _ = try feedPending()
         try box.stored.saveSnapshot()
         let applied = box.stored.drawAndApply()
         publish(applied)
@@ -352,8 +437,9 @@ public actor MissionState {
         key: Curve25519.Signing.PrivateKey, index: MerkleIndex, time: Timestamp
     ) async throws -> SignedCheckpoint {
         while drawn < written { await caughtUp() }
-        // From here to the end nothing awaits: no write can come between the results and the size.
-        let size = Int(try store.head().count)
+        // From here to the end nothing awaits: no write of this node can come between the results and the size (on
+        // a shared store other nodes' can: the size is the position the results include).
+        let size = shared ? Int(viewThrough) : Int(try store.head().count)
         return try Checkpoints.make(
             store: store, tree: try index.current(), size: size, fileDigests: try resultDigests(), key: key, time: time)
     }

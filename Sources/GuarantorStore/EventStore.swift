@@ -50,6 +50,16 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// What the nodes on a shared store agree through it (leases, the stream's changes); `nil` for SQLite.
+    public var coordination: SharedCoordination? { (log as? PostgresLog).map { SharedCoordination(pool: $0.pool) } }
+
+    /// The default results database of a node `node` on the shared store at `url`: a file in the temporary directory
+    /// named after the URL, mission and node (two nodes on one machine never share one).
+    public static func sharedResultsPath(url: String, missionId: String, node: String? = nil) -> String {
+        let name = Self.fingerprint(url + "\n" + missionId) + (node.map { "-" + $0.filter(\.isLetterOrDigitOrDash) } ?? "")
+        return FileManager.default.temporaryDirectory.appendingPathComponent("guarantor-\(name).results.sqlite").path
+    }
+
     /// Opens (creating if needed) the store at `path` — a SQLite file, or a PostgreSQL URL
     /// (`postgres://user@host:port/db`, libpq's syntax) — for the mission `missionId`. The results database is
     /// `resultsPath`, by default beside a SQLite store (``resultsPath(of:)``) or, for PostgreSQL, a file in the
@@ -67,9 +77,7 @@ public final class EventStore: Sendable {
         let resultsPath =
             resultsPath
             ?? (isShared
-                ? FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "guarantor-\(Self.fingerprint(path + "\n" + missionId)).results.sqlite"
-                ).path : Self.resultsPath(of: path))
+                ? Self.sharedResultsPath(url: path, missionId: missionId) : Self.resultsPath(of: path))
         do {
             var resultConfiguration = Configuration()
             resultConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -100,7 +108,7 @@ public final class EventStore: Sendable {
     }
 
     /// A URL with its password, if any, replaced by `***`: what messages and logs show.
-    static func redactedURL(_ url: String) -> String {
+    public static func redactedURL(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
@@ -191,7 +199,10 @@ public final class EventStore: Sendable {
     /// The action carries its receipt time (`receivedAt`): the one it brings, or now by the store's clock.
     /// - Throws: ``StoreError/Code/aheadOfReceipt`` when it is dated after its receipt;
     ///   ``StoreError/Code/conflictingObservation`` when the id is stored with different content.
-    public func record(_ action: MissionAction) throws -> IngestResult {
+    /// - Parameter head: append only if the log has exactly this many events (a node that tried the action on an
+    ///   engine fed that far); otherwise ``StoreError/Code/headMoved`` and nothing is stored.
+    public func record(_ action: MissionAction, ifHeadIs head: Int64? = nil) throws -> IngestResult {
+        let expectedHead = head
         let action = action.receivedAt == nil ? action.received(at: WallClock.now()) : action
         if let receivedAt = action.receivedAt, action.at > receivedAt {
             throw StoreError(
@@ -209,6 +220,10 @@ public final class EventStore: Sendable {
                             message: "action \"\(action.id)\" is already stored with different content")
                     }
                     return IngestResult(appended: 0, alreadyPresent: 1, eventCount: sequence, headHash: head)
+                }
+                if let expectedHead, sequence != expectedHead {
+                    throw StoreError(
+                        code: .headMoved, message: "the log has \(sequence) events, not \(expectedHead): tried again")
                 }
                 let kind = EventKind.action.rawValue
                 let hash = EventChain.hash(previous: head, sequence: sequence + 1, kind: kind, payload: payload)
@@ -590,8 +605,14 @@ public final class EventStore: Sendable {
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotOpen, wrongMission, conflictingObservation, aheadOfReceipt, writeFailed, readFailed, corrupt
+        /// A conditional append found the log longer than expected (another node appended first).
+        case headMoved
     }
     public var code: Code
     public var message: String
     public var description: String { message }
+}
+
+extension Character {
+    fileprivate var isLetterOrDigitOrDash: Bool { isASCII && (isLetter || isNumber || self == "-" || self == "_") }
 }
