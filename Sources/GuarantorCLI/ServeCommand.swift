@@ -80,7 +80,10 @@ public struct ServeCommand: AsyncParsableCommand {
         await state.setSnapshotEvery(events: Int64(max(snapshotEvery, 1)))
         if eventStore.isShared {
             say("Node \(node) on the shared store \(EventStore.redactedURL(storePath)), results in \(resultsPath ?? "")")
-            Task { await state.followLog() }
+            if let coordination = eventStore.coordination {
+                let cluster = ClusterNode(name: node, coordination: coordination, mission: mission)
+                Task { await state.run(as: cluster) }
+            }
         }
         say(
             "Resumed from "

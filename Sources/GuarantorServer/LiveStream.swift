@@ -46,10 +46,11 @@ public final class LiveStream: Sendable {
 
     public init() {}
 
-    func publish(_ event: StreamEvent) {
+    /// Numbers `event` next, or `id` (a change of the shared store, numbered alike on every node; ids only grow).
+    func publish(_ event: StreamEvent, id given: Int? = nil) {
         state.withLock { s in
-            let id = s.next
-            s.next += 1
+            let id = given ?? s.next
+            s.next = id + 1
             s.events.append((id, event))
             // Trimmed in chunks, so that each publish costs O(1) on average.
             if s.events.count >= 2 * Self.retained { s.events.removeFirst(s.events.count - Self.retained) }

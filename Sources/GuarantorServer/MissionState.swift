@@ -326,11 +326,60 @@ public actor MissionState {
         }
     }
 
-    /// Takes a drawing's changes into the view, and new alerts and incidents that changed to the live stream.
+    /// Takes a drawing's changes into the view, and new alerts and incidents that changed to the live stream (among
+    /// several nodes: to the store, for the partitions this node holds, whence every node's stream reads them).
     private func publish(_ applied: StoredEngine.Applied) {
         view.apply(applied, from: box.stored)
+        if let cluster {
+            let through = box.stored.position
+            cluster.offer(
+                applied.alerts.map { (cluster.partition(of: $0), .alert($0, through: through)) }
+                    + applied.incidents.map {
+                        (
+                            cluster.partition(sector: $0.classification.sector),
+                            .init(kind: "incident", ref: $0.id, through: through)
+                        )
+                    })
+            return
+        }
         for alert in applied.alerts { stream.publish(.alert(alert)) }
         for incident in applied.incidents { stream.publish(.incident(incident.id)) }
+    }
+
+    // MARK: Several nodes
+
+    /// The node this state runs as among several on a shared store (its stream then carries the store's changes).
+    public private(set) var cluster: ClusterNode?
+
+    /// Runs as `node` until cancelled: follows the log, holds leases, publishes and streams changes.
+    public func run(as node: ClusterNode) async {
+        cluster = node
+        await node.run(self)
+    }
+
+    /// Whether the mission's clock ticks here: on one node only (partition 0's holder) when there are several.
+    public var keepsTheClock: Bool { cluster.map { $0.held[0] != nil } ?? true }
+
+    /// Alerts drawn so far that `include` picks, as changes to publish.
+    func alertChanges(_ include: (Alert) -> Bool) -> [(alert: Alert, change: SharedCoordination.Change)] {
+        (view.guarantee?.alerts ?? []).filter(include).map { ($0, .alert($0, through: viewThrough)) }
+    }
+
+    /// Sends a change published by any node to this node's stream under its number, once the results include the
+    /// log as far as it was drawn from.
+    func streamChange(_ change: SharedCoordination.Change, id: Int) async {
+        if Int(change.through) > drawn {
+            logGrew(to: change.through)
+            await withCheckedContinuation { readers.append((Int(change.through), $0)) }
+        }
+        switch change.kind {
+        case "alert":
+            // As the publisher drew it (an alert that a later drawing withdrew is still one that was raised).
+            guard let alert = Alert(line: change.payload) else { return }
+            stream.publish(.alert(alert), id: id)
+        default:
+            stream.publish(.incident(change.ref), id: id)
+        }
     }
 
     /// Saves a snapshot of the engine now (at shutdown), once every write is drawn.

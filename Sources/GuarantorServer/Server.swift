@@ -51,7 +51,7 @@ public enum ClockSchedule {
         guard state.mission.coalition != nil, everySeconds > 0 else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(everySeconds))
-            guard await state.quietFor >= .seconds(everySeconds) else { continue }
+            guard await state.quietFor >= .seconds(everySeconds), await state.keepsTheClock else { continue }
             let time = now()
             let tick = GuaranteeAction(clock: time, id: "clock/\(time.rfc3339)", by: actor)
             _ = try? await state.act(MissionAction.guarantee(tick).received(at: time))

@@ -95,4 +95,110 @@ struct SharedNodesTests {
         }
         for task in listeners + followers { task.cancel() }
     }
+
+    @Test func leasesAreSharedFairlyAndAPublicationUnderALostLeaseIsFenced() throws {
+        let url = try #require(TestData.postgresStore())
+        let store = try EventStore(path: url, missionId: "lease-test")
+        let c = try #require(store.coordination)
+        #expect(try c.claim(node: "a", partitions: 6).keys.sorted() == Array(0..<6), "alone, a holds every partition")
+        let epochOf3 = try c.claim(node: "a", partitions: 6)[3]!
+        #expect(try c.claim(node: "b", partitions: 6).isEmpty, "none is free yet")
+        // b is alive now: a gives up its share beyond 3, which b then takes, raising each one's epoch.
+        #expect(try c.claim(node: "a", partitions: 6).keys.sorted() == [0, 1, 2])
+        let b = try c.claim(node: "b", partitions: 6)
+        #expect(b.keys.sorted() == [3, 4, 5])
+        #expect(b[3] == epochOf3 + 1)
+        #expect(throws: SharedCoordination.Fenced.self) {
+            try c.publish([.init(kind: "alert", ref: "A1", through: 1)], partition: 3, epoch: epochOf3, node: "a")
+        }
+        try c.publish([.init(kind: "alert", ref: "A1", through: 1)], partition: 3, epoch: b[3]!, node: "b")
+        try c.publish(
+            [.init(kind: "alert", ref: "A1", through: 2), .init(kind: "incident", ref: "I1", through: 2)],
+            partition: 0, epoch: 1, node: "a")
+        let changes = try c.changes(after: 0)
+        #expect(changes.map(\.seq) == [1, 2], "an alert is published once, changes numbered without gaps")
+        #expect(changes.map(\.change.ref) == ["A1", "I1"])
+    }
+
+    @Test func threeNodesStreamEveryAlertOnceNumberedAlikeAndANodeLostIsTakenOver() async throws {
+        let url = try #require(TestData.postgresStore())
+        let missionURL = ServerTests.Fixture.missionURL
+        let mission = try MissionDirectory.load(missionURL)
+        let fingerprint = try MissionDirectory.fingerprint(missionURL)
+        var nodes: [MissionState] = []
+        var runs: [Task<Void, Never>] = []
+        let streamed = Mutex([[(Int, String)]](repeating: [], count: 3))
+        var listeners: [Task<Void, Never>] = []
+        for n in 0..<3 {
+            let store = try EventStore(
+                path: url, missionId: mission.agreement.id,
+                resultsPath: FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "cluster\(n)-\(UUID().uuidString).results.sqlite"
+                ).path)
+            let state = try MissionState(mission: mission, store: store, fingerprint: fingerprint)
+            let node = ClusterNode(name: "n\(n)", coordination: try #require(store.coordination), mission: mission)
+            runs.append(Task { await state.run(as: node) })
+            let events = state.stream.subscribe(after: nil, only: "alert")
+            listeners.append(
+                Task {
+                    for await (id, event) in events {
+                        if case .alert(let alert) = event { streamed.withLock { $0[n].append((id, alert.id)) } }
+                    }
+                })
+            nodes.append(state)
+        }
+        let coordination = try #require(nodes[0].store.coordination)
+        /// Waits until every partition's lease is in force, held by the nodes named; returns how long it took.
+        func leasesSettle(on names: Set<String>) async throws -> Duration {
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .seconds(20) {
+                let leases = try coordination.leases()
+                if leases.count == 12 && leases.allSatisfy(\.live) && Set(leases.map(\.node)) == names {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return ContinuousClock.now - started
+        }
+        _ = try await leasesSettle(on: ["n0", "n1", "n2"])
+        #expect(Set(try coordination.leases().map(\.node)) == ["n0", "n1", "n2"], "the partitions are shared by all")
+        let (observations, _, _) = Simulator.run(mission: mission, seed: 22, hours: 18)
+        var rng = SplitMix64(seed: 5)
+        var sent = 0
+        var takeover: Duration?
+        while sent < observations.count {
+            let n = min(Int(1 + rng.next() % 300), observations.count - sent)
+            if sent >= observations.count / 2 && takeover == nil {
+                // Node 2 is lost half way: its leases lapse and the others take them.
+                runs[2].cancel()
+                takeover = try await leasesSettle(on: ["n0", "n1"])
+            }
+            let node = nodes[Int(rng.next() % (takeover == nil ? 3 : 2))]
+            _ = try await node.ingest(Array(observations[sent..<sent + n]))
+            sent += n
+        }
+        let lapse = try #require(takeover)
+        #expect(lapse < .seconds(10), "node 2's partitions were taken over in \(lapse)")
+        let (batch, actions) = try nodes[0].store.replayInputs()
+        let replay = Replay.run(mission: mission, batch: batch, actions: actions)
+        let alertIds = Set(
+            try replay.alerts.split(separator: 0x0A).map { try JSONValue.parse(Array($0)).object?["id"]?.string ?? "" })
+        #expect(!alertIds.isEmpty)
+        // Within the lease's lapse and a second, both survivors have streamed every alert.
+        let deadline = ContinuousClock.now + .seconds(SharedCoordination.leaseSeconds + 10)
+        while ContinuousClock.now < deadline {
+            let done = streamed.withLock { s in (0..<2).allSatisfy { alertIds.isSubset(of: Set(s[$0].map(\.1))) } }
+            if done { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let (first, second) = streamed.withLock { ($0[0], $0[1]) }
+        #expect(alertIds.isSubset(of: Set(first.map(\.1))), "node 0 streamed \(first.count) of \(alertIds.count)")
+        #expect(Set(first.map(\.1)).count == first.count, "each alert once")
+        #expect(first.map(\.0) == first.map(\.0).sorted())
+        // Numbered alike on both: a client resumes on either with Last-Event-ID.
+        let common = min(first.count, second.count)
+        #expect(first.prefix(common).map(\.0) == second.prefix(common).map(\.0))
+        #expect(first.prefix(common).map(\.1) == second.prefix(common).map(\.1))
+        for task in listeners + runs { task.cancel() }
+    }
 }

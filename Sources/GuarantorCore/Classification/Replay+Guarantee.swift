@@ -90,3 +90,21 @@ extension Replay {
         w.endArray()
     }
 }
+
+extension Alert {
+    /// An alert read back from its line in `alerts.ndjson` (``Replay/alertLine(_:into:)``); `nil` if it is not one.
+    public init?(line: [UInt8]) {
+        guard case .object(let o)? = try? JSONValue.parse(line) else { return nil }
+        func string(_ key: String) -> String? { if case .string(let s)? = o[key] { s } else { nil } }
+        guard let id = string("id"), let kind = string("kind").flatMap(Kind.init(rawValue:)),
+            let trigger = string("triggerId"), case .number(let level)? = o["level"],
+            let firedAt = string("firedAt").flatMap(Timestamp.init(rfc3339:)), case .array(let ids)? = o["violationIds"],
+            case .bool(let provisional)? = o["provisional"], let detail = string("detail")
+        else { return nil }
+        self.init(
+            id: id, kind: kind, triggerId: trigger, level: Int(level), firedAt: firedAt, sector: string("sector"),
+            violationIds: ids.compactMap { if case .string(let s) = $0 { s } else { nil } }, provisional: provisional,
+            party: string("party"), member: string("member"), obligationId: string("obligationId"),
+            pledgeId: string("pledgeId"), site: string("site"), detail: detail)
+    }
+}

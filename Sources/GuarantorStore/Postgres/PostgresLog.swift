@@ -22,7 +22,7 @@ final class PostgresLog: LogDatabase {
                 let name = first.trimmingCharacters(in: CharacterSet(charactersIn: " \""))
                 try c.execute("CREATE SCHEMA IF NOT EXISTS \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\"")
             }
-            for statement in Self.schema { try c.execute(statement) }
+            for statement in Self.schema + SharedCoordination.schema { try c.execute(statement) }
         }
     }
 
