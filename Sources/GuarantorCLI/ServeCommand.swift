@@ -13,7 +13,8 @@ public struct ServeCommand: AsyncParsableCommand {
             "Run the HTTP API (embedded SQLite); --demo starts a demo mission with a simulated feed and prints keys.")
 
     @Option(help: "The mission directory.") var mission: String?
-    @Option(help: "The store: a SQLite file (created if missing), or postgres://user@host:port/db shared by several nodes.")
+    @Option(
+        help: "The store: a SQLite file (created if missing), or postgres://user@host:port/db shared by several nodes.")
     var store: String?
     @Option(help: "This node's name on a shared store (its results file is named after it).") var node = "node"
     @Option(help: "The results database (sealed incidents, snapshots; default: beside a SQLite store, else temporary).")
@@ -79,7 +80,9 @@ public struct ServeCommand: AsyncParsableCommand {
             warn: { say("warning: \($0)") })
         await state.setSnapshotEvery(events: Int64(max(snapshotEvery, 1)))
         if eventStore.isShared {
-            say("Node \(node) on the shared store \(EventStore.redactedURL(storePath)), results in \(resultsPath ?? "")")
+            say(
+                "Node \(node) on the shared store \(EventStore.redactedURL(storePath)), results in \(resultsPath ?? "")"
+            )
             if let coordination = eventStore.coordination {
                 let cluster = ClusterNode(name: node, coordination: coordination, mission: mission)
                 Task { await state.run(as: cluster) }

@@ -56,7 +56,8 @@ public final class EventStore: Sendable {
     /// The default results database of a node `node` on the shared store at `url`: a file in the temporary directory
     /// named after the URL, mission and node (two nodes on one machine never share one).
     public static func sharedResultsPath(url: String, missionId: String, node: String? = nil) -> String {
-        let name = Self.fingerprint(url + "\n" + missionId) + (node.map { "-" + $0.filter(\.isLetterOrDigitOrDash) } ?? "")
+        let name =
+            Self.fingerprint(url + "\n" + missionId) + (node.map { "-" + $0.filter(\.isLetterOrDigitOrDash) } ?? "")
         return FileManager.default.temporaryDirectory.appendingPathComponent("guarantor-\(name).results.sqlite").path
     }
 

@@ -98,7 +98,8 @@ extension Alert {
         func string(_ key: String) -> String? { if case .string(let s)? = o[key] { s } else { nil } }
         guard let id = string("id"), let kind = string("kind").flatMap(Kind.init(rawValue:)),
             let trigger = string("triggerId"), case .number(let level)? = o["level"],
-            let firedAt = string("firedAt").flatMap(Timestamp.init(rfc3339:)), case .array(let ids)? = o["violationIds"],
+            let firedAt = string("firedAt").flatMap(Timestamp.init(rfc3339:)),
+            case .array(let ids)? = o["violationIds"],
             case .bool(let provisional)? = o["provisional"], let detail = string("detail")
         else { return nil }
         self.init(
