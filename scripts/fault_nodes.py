@@ -30,6 +30,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from served import request, stream_alerts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SITE = (35.0462, 48.4647)  # deployment-main in docs/examples/mission/coalition.json
 SOURCES = ["us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint"]
@@ -94,13 +96,7 @@ class Cluster:
         self.processes[n].wait()
 
     def request(self, n, method, path, role, body=None, content_type=None, timeout=60):
-        c = http.client.HTTPConnection("127.0.0.1", self.ports[n], timeout=timeout)
-        headers = {"Authorization": "Bearer " + self.keys[role]}
-        if content_type:
-            headers["Content-Type"] = content_type
-        c.request(method, path, body=body, headers=headers)
-        r = c.getresponse()
-        return r.status, r.read()
+        return request(self.ports[n], self.keys[role], method, path, body, content_type, timeout)
 
     def psql(self, sql):
         out = subprocess.run(["psql", self.url, "-Atc", sql], check=True, capture_output=True, text=True).stdout
@@ -205,19 +201,8 @@ def main():
                 if last:
                     headers["Last-Event-ID"] = last
                 c.request("GET", "/stream?events=alert", headers=headers)
-                r = c.getresponse()
-                event = None
-                while True:
-                    line = r.fp.readline()
-                    if not line:
-                        break
-                    if line.startswith(b"id: "):
-                        last = line[4:].strip().decode()
-                    elif line.startswith(b"event: "):
-                        event = line[7:].strip()
-                    elif line.startswith(b"data: ") and event == b"alert":
-                        a = json.loads(line[6:])
-                        received[k].append((int(last), a["id"], a["firedAt"], a["triggerId"], a["provisional"]))
+                for last, a in stream_alerts(c.getresponse()):
+                    received[k].append((int(last), a["id"], a["firedAt"], a["triggerId"], a["provisional"]))
             except (OSError, http.client.HTTPException, ValueError):
                 time.sleep(0.2)
 

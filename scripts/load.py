@@ -28,7 +28,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from served import ServedMission
+from served import ServedMission, stream_alerts
 
 SITE = (35.0462, 48.4647)  # deployment-main in docs/examples/mission/coalition.json
 SOURCES = ["us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint"]
@@ -191,20 +191,13 @@ def latency(guarantor, rate, seconds, batch_seconds=0.05, strike_every=10, histo
                 c.request("GET", "/stream?events=alert", headers=headers)
                 response = c.getresponse()
                 connected.set()
-                event = None
-                while not done.is_set():
-                    line = response.fp.readline()
-                    if not line:
-                        reconnects[0] += 1
+                for last_id, alert in stream_alerts(response):
+                    if done.is_set():
                         break
-                    if line.startswith(b"id: "):
-                        last_id = line[4:].strip().decode()
-                    elif line.startswith(b"event: "):
-                        event = line[7:].strip()
-                    elif line.startswith(b"data: ") and event == b"alert":
-                        alert = json.loads(line[6:])
-                        if alert["triggerId"] == "tripwire" and alert["provisional"]:
-                            arrivals.setdefault(alert["firedAt"], time.monotonic())
+                    if alert["triggerId"] == "tripwire" and alert["provisional"]:
+                        arrivals.setdefault(alert["firedAt"], time.monotonic())
+                else:
+                    reconnects[0] += 1
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()

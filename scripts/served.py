@@ -1,6 +1,7 @@
 """A `guarantor serve` on 127.0.0.1 for the scripts: a copy of the example mission, a fresh store, one API key per
 role asked for, and a server that can be started (waiting for /health), stopped and killed."""
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -10,6 +11,32 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MISSION = os.path.join(ROOT, "docs", "examples", "mission")
+
+
+def request(port, key, method, path, body=None, content_type=None, timeout=30):
+    """One request to the server on `port` with an API key: (status, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Authorization": "Bearer " + key}
+    if content_type:
+        headers["Content-Type"] = content_type
+    c.request(method, path, body=body, headers=headers)
+    response = c.getresponse()
+    return response.status, response.read()
+
+
+def stream_alerts(response):
+    """The alerts of a /stream?events=alert response as (SSE id, alert), until the stream ends."""
+    last_id, event = None, None
+    while True:
+        line = response.fp.readline()
+        if not line:
+            return
+        if line.startswith(b"id: "):
+            last_id = line[4:].strip().decode()
+        elif line.startswith(b"event: "):
+            event = line[7:].strip()
+        elif line.startswith(b"data: ") and event == b"alert":
+            yield last_id, json.loads(line[6:])
 
 
 class ServedMission:
@@ -55,13 +82,7 @@ class ServedMission:
 
     def request(self, method, path, role, body=None, content_type=None, timeout=30):
         """One request with the role's key: (status, body)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        headers = {"Authorization": "Bearer " + self.keys[role]}
-        if content_type:
-            headers["Content-Type"] = content_type
-        c.request(method, path, body=body, headers=headers)
-        response = c.getresponse()
-        return response.status, response.read()
+        return request(self.port, self.keys[role], method, path, body, content_type, timeout)
 
     def stop(self):
         """Stops the server gracefully (SIGTERM)."""

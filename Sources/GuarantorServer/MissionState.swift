@@ -109,11 +109,8 @@ public actor MissionState {
 
     /// The results include every write acknowledged before this call.
     private func caughtUp() async {
-        if shared {
-            // Whatever any node acknowledged before this read is in the log by now.
-            let store = self.store
-            if let head = await Task.detached(operation: { try? store.head().count }).value { logGrew(to: head) }
-        }
+        // Shared: whatever any node acknowledged before this read is in the log by now.
+        if shared, let head = await logSize() { logGrew(to: head) }
         let target = written
         guard drawn < target else { return }
         await withCheckedContinuation { readers.append((target, $0)) }
@@ -161,17 +158,17 @@ public actor MissionState {
         // Re-checked after each wake: another action may have started a drawing in between.
         while drawing { await withCheckedContinuation { actors.append($0) } }
         defer { handOn() }
-        for attempt in 1... {
-            // Shared: the action is tried on the engine fed the whole log, and stored only if the log has not grown
-            // meanwhile (else tried again), so that it is judged where it stands in the log.
+        // Shared: the action is tried on the engine fed the whole log, and stored only if the log has not grown
+        // meanwhile (else tried again), so that it is judged where it stands in the log.
+        var attempts = 1
+        while true {
             let head = try feedPending()
             do {
                 return try tryAction(action, appendingIfHeadIs: shared ? head : nil)
-            } catch let error as StoreError where error.code == .headMoved && attempt < 50 {
-                continue
+            } catch let error as StoreError where error.code == .headMoved && attempts < 50 {
+                attempts += 1
             }
         }
-        fatalError("unreachable")
     }
 
     /// Feeds the engine what was stored and not yet fed (shared: the log's tail); returns the log position fed.
@@ -179,21 +176,12 @@ public actor MissionState {
         if shared {
             let head = try store.head().count
             let from = box.stored.position
-            if head > from { box.stored.feed(try Self.records(of: store, after: from, upTo: head), through: head) }
+            if head > from { box.stored.feed(try store.records(after: from, upTo: head), through: head) }
             return max(head, from)
         }
         box.stored.feed(pending, through: pendingThrough)
         pending.removeAll()
         return box.stored.position
-    }
-
-    /// The observations and actions of the log after event `first`, through event `last`.
-    private static func records(of store: EventStore, after first: Int64, upTo last: Int64) throws
-        -> [EventStore.Record]
-    {
-        var records: [EventStore.Record] = []
-        try store.forEachRecord(after: first, upTo: last) { _, record in records.append(record) }
-        return records
     }
 
     private func tryAction(_ action: MissionAction, appendingIfHeadIs head: Int64?) throws -> String {
@@ -243,11 +231,16 @@ public actor MissionState {
     /// node's stream; runs until cancelled.
     public func followLog(every interval: Duration = .milliseconds(200)) async {
         guard shared else { return }
-        let store = self.store
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            if let head = await Task.detached(operation: { try? store.head().count }).value { logGrew(to: head) }
+            if let head = await logSize() { logGrew(to: head) }
         }
+    }
+
+    /// The log's size, read off the actor (`nil` when the store cannot be read).
+    private func logSize() async -> Int64? {
+        let store = self.store
+        return await Task.detached { try? store.head().count }.value
     }
 
     /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).
@@ -279,7 +272,7 @@ public actor MissionState {
                         && ContinuousClock.now - lastSnapshot.at >= snapshotEvery.interval))
             let result = await Task.detached { () -> StoredEngine.Applied? in
                 // Shared: the log's tail is read here; when the store cannot be read, nothing is fed.
-                guard let batch = shared ? try? Self.records(of: store, after: from, upTo: through) : batch else {
+                guard let batch = shared ? try? store.records(after: from, upTo: through) : batch else {
                     return nil
                 }
                 box.stored.feed(batch, through: through)

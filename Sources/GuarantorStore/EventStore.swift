@@ -295,11 +295,12 @@ public final class EventStore: Sendable {
     /// What the log holds, decoded, in log order: the engine's inputs.
     public typealias Record = LogRecord
 
-    /// Every observation and action in log order (up to event `size`, if given), with redacted fields removed.
+    /// Every observation and action in log order (after event `first`, up to event `size`, if given), with redacted
+    /// fields removed.
     /// - Throws: ``StoreError/Code/corrupt`` naming the first event that cannot be read.
-    public func records(upTo size: Int64? = nil) throws -> [Record] {
+    public func records(after first: Int64 = 0, upTo size: Int64? = nil) throws -> [Record] {
         var records: [Record] = []
-        try forEachRecord(upTo: size) { _, record in records.append(record) }
+        try forEachRecord(after: first, upTo: size) { _, record in records.append(record) }
         return records
     }
 
