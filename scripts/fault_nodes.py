@@ -35,7 +35,9 @@ from served import request, stream_alerts
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SITE = (35.0462, 48.4647)  # deployment-main in docs/examples/mission/coalition.json
 SOURCES = ["us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint"]
-START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+# Event time starts 60 h ago, a second per observation: reviews dated at their batch's time are within the 72 h an
+# action may be dated back.
+START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=60)
 EXPORTS = ["incidents.ndjson", "violations.ndjson", "alerts.ndjson", "obligations.ndjson"]
 
 
@@ -147,17 +149,17 @@ def main():
             size = local.randint(10, 150)
             with lock:
                 t0 = clock[0]
-                clock[0] += timedelta(seconds=4 * size)
+                clock[0] += timedelta(seconds=size)
             ids = [f"w{w}-{n}-{i}" for i in range(size)]
             lines = [json.dumps({
-                "id": oid, "source": local.choice(SOURCES), "observedAt": rfc3339(t0 + timedelta(seconds=4 * i)),
+                "id": oid, "source": local.choice(SOURCES), "observedAt": rfc3339(t0 + timedelta(seconds=i)),
                 "kind": local.choice(["explosion", "artilleryFire", "smallArmsFire"]),
                 "location": {"lon": round(local.uniform(36.0, 38.5), 5), "lat": round(local.uniform(47.3, 49.3), 5),
                              "uncertaintyMeters": 300}, "tlp": "GREEN"}, separators=(",", ":"))
                 for i, oid in enumerate(ids)]
             with lock:
-                # A strike at most every two hours of event time: each its own incident, so its own alert.
-                struck = t0 - last_strike[0] >= timedelta(hours=2)
+                # A strike at most every hour of event time: each its own incident, so its own alert.
+                struck = t0 - last_strike[0] >= timedelta(hours=1)
                 if struck:
                     last_strike[0] = t0
             if struck:
@@ -315,6 +317,9 @@ def main():
         for p in cluster.processes:
             if p and p.poll() is None:
                 p.kill()
+        if args.keep and failures:
+            shutil.copytree(cluster.dir, os.path.join(args.keep, "nodes"), dirs_exist_ok=True)
+            print(f"kept the nodes' logs and results in {args.keep}/nodes; the log is {cluster.url}")
         shutil.rmtree(cluster.dir, ignore_errors=True)
 
 

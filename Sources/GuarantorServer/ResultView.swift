@@ -33,25 +33,27 @@ struct ResultView: Sendable {
 
     /// Takes what a batch of changes did, and the stored engine's totals.
     mutating func apply(_ applied: StoredEngine.Applied, from stored: StoredEngine) {
-        for record in applied.live {
-            standing.set(record)
-            unwritten.remove(record.incident.id)
-            parts[record.incident.id] = nil
+        for step in applied.steps {
+            switch step {
+            case .live(let record):
+                standing.set(record)
+                unwritten.remove(record.incident.id)
+                parts[record.incident.id] = nil
+            case .sealed(let record):
+                // Read from here until its row is written.
+                standing.set(record)
+                unwritten.insert(record.incident.id)
+                standing.unsupersede(record.incident.id)
+                parts[record.incident.id] = nil
+                if !record.markings.isEmpty { restrictedSealed.insert(record.incident.id) }
+            case .gone(let id):
+                standing.remove(id)
+                unwritten.remove(id)
+                parts[id] = nil
+            case .superseded(let id):
+                standing.supersede(id)
+            }
         }
-        for record in applied.sealed {
-            // Read from here until its row is written.
-            standing.set(record)
-            unwritten.insert(record.incident.id)
-            standing.unsupersede(record.incident.id)
-            parts[record.incident.id] = nil
-            if !record.markings.isEmpty { restrictedSealed.insert(record.incident.id) }
-        }
-        for id in applied.gone {
-            standing.remove(id)
-            unwritten.remove(id)
-            parts[id] = nil
-        }
-        for id in applied.superseded { standing.supersede(id) }
         if stored.guarantee != nil { guarantee = stored.guarantee }
         impediments = stored.impediments
         counts = stored.counts

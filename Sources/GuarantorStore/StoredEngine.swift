@@ -57,13 +57,21 @@ public struct StoredEngine: Sendable {
 
     /// What one batch of changes did: for what the server shows, and for the live stream.
     public struct Applied: Sendable {
-        /// Incidents that may still change, new or changed (open or held).
-        public var live: [IncidentRecord] = []
-        /// Incidents now sealed (written to the store) or no longer standing, by id.
-        public var sealed: [IncidentRecord] = []
-        public var gone: [String] = []
-        /// Sealed incidents that no longer stand.
-        public var superseded: [String] = []
+        /// One change to the incidents that stand.
+        public enum Step: Sendable {
+            /// An incident that may still change, new or changed (open or held).
+            case live(IncidentRecord)
+            /// An incident now sealed (its row written to the store).
+            case sealed(IncidentRecord)
+            /// An incident no longer standing, by id.
+            case gone(String)
+            /// A sealed incident that no longer stands (people's actions replaced it), by id.
+            case superseded(String)
+        }
+
+        /// What happened to standing incidents, in the order it happened (an incident may go and come back within
+        /// one batch: only the order says how it ends).
+        public var steps: [Step] = []
         /// Incidents new or changed in status or size.
         public var incidents: [Incident] = []
         /// Alerts not seen before.
@@ -75,7 +83,8 @@ public struct StoredEngine: Sendable {
     private var pendingSealed: [EventStore.SealedIncident] = []
     /// Writes sealed incidents in the background (the server); without one they are written at once.
     private let writer: SealedWriter?
-    private var newlySuperseded: [String] = []
+    /// Sealed incidents superseded while folding, in order (``Applied/Step/superseded(_:)``).
+    private var newlySuperseded: [Applied.Step] = []
     /// In a check, the sealed groups of this run by their observations' incident keys.
     private let index: SealedIndex
     private var alertIds: Set<String> = []
@@ -151,7 +160,10 @@ public struct StoredEngine: Sendable {
     /// Feeds every event after `position` (up to `size`) to the engine, writing sealed incidents as it goes.
     public mutating func feedLog(upTo size: Int64? = nil) throws {
         var fed = 0
-        try store.forEachRecord(after: position, upTo: size) { sequence, record in
+        // The end is fixed first: on a shared store other nodes append while this reads, and the position must not
+        // pass records it was not fed.
+        let end = try size ?? store.head().count
+        try store.forEachRecord(after: position, upTo: end) { sequence, record in
             switch record {
             case .observation(let o): engine.add(o)
             case .action(let a): engine.add(a)
@@ -160,7 +172,7 @@ public struct StoredEngine: Sendable {
             fed += 1
             if fed % 8_192 == 0 { fold(engine.takeChanges()) }
         }
-        if let size, size > position { position = size } else if size == nil { position = try store.head().count }
+        position = max(position, end)
         fold(engine.takeChanges())
         try flushSealed()
     }
@@ -218,7 +230,7 @@ public struct StoredEngine: Sendable {
                 if state == .sealed {
                     if previous != nil { standing.remove(id) }
                     standing.unsupersede(id)
-                    applied.sealed.append(record)
+                    applied.steps.append(.sealed(record))
                     sealedCounts.add(record, 1)
                     pendingSealed.append(EventStore.SealedIncident(record, mission: mission))
                     if dry { index.add(pendingSealed.last!) }
@@ -228,7 +240,7 @@ public struct StoredEngine: Sendable {
                         supersede(id)
                     }
                     standing.set(record)
-                    applied.live.append(record)
+                    applied.steps.append(.live(record))
                 }
                 if previous?.incident.status != record.incident.status
                     || previous?.incident.observationIds.count != record.incident.observationIds.count
@@ -236,7 +248,7 @@ public struct StoredEngine: Sendable {
                     applied.incidents.append(record.incident)
                 }
             case .remove(let id):
-                applied.gone.append(id)
+                applied.steps.append(.gone(id))
                 if live[id] != nil {
                     standing.remove(id)
                     // A held incident that stood for a sealed row takes it along.
@@ -245,6 +257,8 @@ public struct StoredEngine: Sendable {
                     supersede(id)
                 }
             }
+            applied.steps += newlySuperseded
+            newlySuperseded.removeAll()
         }
         for (action, outcome) in changes.outcomes {
             outcomes[action.id] = (action, outcome)
@@ -257,8 +271,6 @@ public struct StoredEngine: Sendable {
             for (a, outcome) in g.actions { applied.outcomes[a.id] = outcome }
         }
         if let i = changes.impediments { impediments = i }
-        applied.superseded = newlySuperseded
-        newlySuperseded.removeAll()
         return applied
     }
 
@@ -275,7 +287,7 @@ public struct StoredEngine: Sendable {
     private mutating func supersede(_ id: String) {
         guard let row = sealedRow(id) else { return }
         standing.supersede(id)
-        newlySuperseded.append(id)
+        newlySuperseded.append(.superseded(id))
         sealedCounts.incidents -= 1
         sealedCounts.findings -= row.findings
         sealedCounts.verifiedFindings -= row.verified

@@ -124,4 +124,62 @@ import Testing
         try await app.test(.live) { client in try await ServerTests.expectExports(client, admin, equal: replay) }
         #expect(replay.incidentCount > 500)
     }
+
+    /// Two writers' batches interleaved in the log (each writer's times rising, the log's not), drawn many batches at
+    /// a time as a node following a shared log draws them: the view kept from each drawing's changes holds what the
+    /// stored engine holds (an incident may go and come back within one drawing).
+    @Test func largeDrawingsOfInterleavedWritersKeepTheViewEqualToTheEngine() throws {
+        let mission = try MissionDirectory.load(ServerTests.Fixture.missionURL)
+        let fingerprint = try MissionDirectory.fingerprint(ServerTests.Fixture.missionURL)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drawn-\(UUID().uuidString).sqlite")
+        let store = try EventStore(path: path.path, missionId: mission.agreement.id)
+        var stored = try StoredEngine(mission: mission, store: store, fingerprint: fingerprint)
+        var view = ResultView(mission: mission, store: store, standing: stored.engine.standingFindings)
+        try view.load(stored)
+        var rng = SplitMix64(seed: 17)
+        let sources = [
+            "us-acoustic-07", "uk-acoustic-02", "us-radar-03", "fr-radar-05", "de-camera-11", "mission-osint",
+        ]
+        let kinds = ["explosion", "artilleryFire", "smallArmsFire"]
+        let start = try #require(Timestamp(rfc3339: "2026-03-01T00:00:00Z"))
+        var clock = start.nanoseconds / 1_000_000_000
+        var batches = [0, 0]
+        for drawing in 0..<60 {
+            // Batches made in time order, stored in another (the writers race).
+            var made: [[Observation]] = []
+            for _ in 0..<Int.random(in: 2...10, using: &rng) {
+                let writer = Int.random(in: 0...1, using: &rng)
+                let size = Int.random(in: 10...150, using: &rng)
+                let lines = (0..<size).map { i in
+                    let at = Timestamp(nanoseconds: (clock + Int64(4 * i)) * 1_000_000_000)
+                    return """
+                        {"id":"w\(writer)-\(batches[writer])-\(i)","source":"\(sources.randomElement(using: &rng)!)",\
+                        "observedAt":"\(at.rfc3339)","kind":"\(kinds.randomElement(using: &rng)!)","location":\
+                        {"lon":\(Double.random(in: 36.0...38.5, using: &rng)),"lat":\(Double.random(in: 47.3...49.3, using: &rng)),\
+                        "uncertaintyMeters":300},"tlp":"GREEN"}
+                        """
+                }
+                clock += Int64(4 * size)
+                batches[writer] += 1
+                let batch = try ObservationBatch.parse(
+                    Array(lines.joined(separator: "\n").utf8), isKnownSource: mission.sources.contains
+                ).get()
+                made.append(batch.observations)
+            }
+            for batch in made.shuffled(using: &rng) { _ = try store.ingest(batch) }
+            let (from, head) = (stored.position, try store.head().count)
+            stored.feed(try store.records(after: from, upTo: head), through: head)
+            view.apply(stored.drawAndApply(), from: stored)
+            if drawing % 10 == 9 {
+                var standing = view.standing
+                let viewed = try StoredEngine.resultDigests(
+                    mission: mission, standing: &standing, standingFindings: stored.engine.standingFindings,
+                    guarantee: stored.guarantee)
+                let engine = try stored.resultDigests()
+                let differing = zip(viewed, engine).filter { $0.sha256 != $1.sha256 }.map(\.0.name)
+                #expect(differing.isEmpty, "after drawing \(drawing) the view's \(differing) differ from the engine's")
+            }
+        }
+        #expect(stored.counts.incidents > 1_000)
+    }
 }
