@@ -48,6 +48,11 @@ swift build -c release --product guarantor
 scripts/schemathesis.sh .build/release/guarantor
 # SIGKILL under load, 50 times: nothing acknowledged lost, nothing half-applied, served state = a clean replay.
 python3 scripts/crash_loop.py --guarantor .build/release/guarantor --rounds "${CRASH_ROUNDS:-50}"
+# Three nodes on the PostgreSQL store, two writers, two stream clients, 20 SIGKILLs and a PostgreSQL restart: nothing
+# acknowledged lost or doubled, every node's exports = the replay, every strike's alert once to each client (issue 17).
+python3 scripts/fault_nodes.py --guarantor .build/release/guarantor --kills "${NODE_KILLS:-20}"
+# A streaming replica (pg_basebackup): a reader node on it serves the writer node's exports; verify runs on it.
+python3 scripts/replica_check.py --guarantor .build/release/guarantor
 # The dashboard in headless Chromium: public view, releasability in the DOM and the stream, a review, a live alert.
 python3 scripts/dashboard_check.py --guarantor .build/release/guarantor
 # STIX, ACLED CSV and GeoJSON exports of a simulated week: the OASIS validator, stix2, GDAL, taxii2-client against

@@ -80,9 +80,12 @@ enum Files {
     }
 
     /// Opens a mission's store, turning store errors into user-facing errors.
-    static func openStore(_ path: String, mission: Mission, resultsPath: String? = nil) throws -> EventStore {
+    static func openStore(
+        _ path: String, mission: Mission, resultsPath: String? = nil, readReplica: String? = nil
+    ) throws -> EventStore {
         do {
-            return try EventStore(path: path, missionId: mission.agreement.id, resultsPath: resultsPath)
+            return try EventStore(
+                path: path, missionId: mission.agreement.id, resultsPath: resultsPath, readReplica: readReplica)
         } catch let error as StoreError {
             throw CLIError("\(error)")
         }

@@ -16,6 +16,11 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: "The store: a SQLite file (created if missing), or postgres://user@host:port/db shared by several nodes.")
     var store: String?
+    @Option(
+        help:
+            "A streaming replica of the PostgreSQL store: this node reads the log there (its engine follows it; auditors' reads, exports and proofs), writes at --store."
+    )
+    var readStore: String?
     @Option(help: "This node's name on a shared store (its results file is named after it).") var node = "node"
     @Option(help: "The results database (sealed incidents, snapshots; default: beside a SQLite store, else temporary).")
     var results: String?
@@ -61,7 +66,13 @@ public struct ServeCommand: AsyncParsableCommand {
             results
             ?? (EventStore.isPostgres(storePath)
                 ? EventStore.sharedResultsPath(url: storePath, missionId: mission.agreement.id, node: node) : nil)
-        let eventStore = try Files.openStore(storePath, mission: mission, resultsPath: resultsPath)
+        let eventStore = try Files.openStore(
+            storePath, mission: mission, resultsPath: resultsPath, readReplica: readStore)
+        if eventStore.isReadOnly {
+            throw CLIError(
+                "\(EventStore.redactedURL(storePath)) is a read-only replica: give the primary as --store and the "
+                    + "replica as --read-store")
+        }
         if demo {
             feed = Self.marked(Simulator.run(mission: mission, seed: 7, hours: 48).observations, mission: mission)
             say("Demo mission in \(missionPath), store \(storePath)")
@@ -81,8 +92,9 @@ public struct ServeCommand: AsyncParsableCommand {
         await state.setSnapshotEvery(events: Int64(max(snapshotEvery, 1)))
         if eventStore.isShared {
             say(
-                "Node \(node) on the shared store \(EventStore.redactedURL(storePath)), results in \(resultsPath ?? "")"
-            )
+                "Node \(node) on the shared store \(EventStore.redactedURL(storePath))"
+                    + (readStore.map { ", reading the replica \(EventStore.redactedURL($0))" } ?? "")
+                    + ", results in \(resultsPath ?? "")")
             if let coordination = eventStore.coordination {
                 let cluster = ClusterNode(name: node, coordination: coordination, mission: mission)
                 Task { await state.run(as: cluster) }

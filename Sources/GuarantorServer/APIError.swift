@@ -55,6 +55,7 @@ struct APIError: Error, HTTPResponseError {
             switch error.code {
             case .conflictingObservation, .wrongMission: return APIError(.conflict, error.message)
             case .aheadOfReceipt: return APIError(.badRequest, error.message)
+            case .readOnly: return APIError(.serviceUnavailable, error.message)
             case .cannotOpen, .writeFailed, .readFailed, .corrupt, .headMoved:
                 return APIError(.serviceUnavailable, "the store could not be used; try again later")
             }

@@ -237,10 +237,10 @@ public actor MissionState {
         }
     }
 
-    /// The log's size, read off the actor (`nil` when the store cannot be read).
+    /// The log's size where writes go, read off the actor (`nil` when the store cannot be read).
     private func logSize() async -> Int64? {
         let store = self.store
-        return await Task.detached { try? store.head().count }.value
+        return await Task.detached { try? store.writtenHead() }.value
     }
 
     /// Counts an acknowledged write and starts a drawing unless one is under way (it will pick this write up).

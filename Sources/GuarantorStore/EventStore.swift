@@ -10,7 +10,10 @@ import GuarantorCore
 /// or not at all, and a committed batch survives a crash or power loss. The database itself refuses any UPDATE or
 /// DELETE of events (triggers).
 public final class EventStore: Sendable {
+    /// Where writes go (and reads, unless there is a replica).
     let log: any LogDatabase
+    /// A streaming replica of `log` that reads go to (`guarantor serve --read-store`), if any.
+    let replica: PostgresLog?
     /// Derived results (``resultsPath(of:)``): sealed incidents and snapshots.
     let results: DatabasePool
     /// The mission this store belongs to.
@@ -50,6 +53,9 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Whether the store can only be read (a PostgreSQL streaming replica opened as the store).
+    public var isReadOnly: Bool { (log as? PostgresLog)?.isReadOnly ?? false }
+
     /// What the nodes on a shared store agree through it (leases, the stream's changes); `nil` for SQLite.
     public var coordination: SharedCoordination? { (log as? PostgresLog).map { SharedCoordination(pool: $0.pool) } }
 
@@ -66,13 +72,32 @@ public final class EventStore: Sendable {
     /// `resultsPath`, by default beside a SQLite store (``resultsPath(of:)``) or, for PostgreSQL, a file in the
     /// temporary directory named after the URL and mission (each node should name its own).
     /// - Throws: ``StoreError`` when it is not a Guarantor store, belongs to another mission, or cannot be reached.
-    public init(path: String, missionId: String, resultsPath: String? = nil) throws {
+    /// A PostgreSQL server in recovery (a streaming replica) is opened read only: reads, exports and `guarantor
+    /// verify` run on it, writes are refused (``StoreError/Code/readOnly``).
+    /// - Parameter readReplica: a streaming replica of the PostgreSQL store at `path`: the log is read there (what
+    ///   a read needs up to a position it waits for), written at `path`.
+    public init(path: String, missionId: String, resultsPath: String? = nil, readReplica: String? = nil) throws {
         isShared = Self.isPostgres(path)
         let shown = isShared ? Self.redactedURL(path) : path
         do {
             log = isShared ? try PostgresLog(url: path) : try SQLiteLog(path: path)
         } catch {
             throw StoreError(code: .cannotOpen, message: "cannot open store \(shown): \(Self.describe(error))")
+        }
+        if let readReplica {
+            guard isShared, Self.isPostgres(readReplica) else {
+                throw StoreError(
+                    code: .cannotOpen, message: "a read replica needs a PostgreSQL store and a postgres:// replica")
+            }
+            do {
+                replica = try PostgresLog(url: readReplica, readOnly: true)
+            } catch {
+                throw StoreError(
+                    code: .cannotOpen,
+                    message: "cannot open the read replica \(Self.redactedURL(readReplica)): \(Self.describe(error))")
+            }
+        } else {
+            replica = nil
         }
         self.missionId = missionId
         let resultsPath =
@@ -89,11 +114,14 @@ public final class EventStore: Sendable {
                 code: .cannotOpen, message: "cannot open the results \(resultsPath): \(Self.describe(error))")
         }
         do {
-            let stored = try log.write { db -> String in
-                if let id = try db.meta("missionId") { return id }
-                try db.setMeta("missionId", missionId)
-                return missionId
-            }
+            // (Read first: a replica can only be read.)
+            let stored =
+                try log.read { try $0.meta("missionId") }
+                ?? log.write { db -> String in
+                    if let id = try db.meta("missionId") { return id }
+                    try db.setMeta("missionId", missionId)
+                    return missionId
+                }
             guard stored == missionId else {
                 throw StoreError(
                     code: .wrongMission,
@@ -251,7 +279,7 @@ public final class EventStore: Sendable {
     /// Runs `body` on one consistent view of the log, turning the database's errors into ``StoreError``.
     func read<T>(_ body: (any LogReading) throws -> T) throws -> T {
         do {
-            return try log.read(body)
+            return try (replica ?? log).read(body)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -310,6 +338,7 @@ public final class EventStore: Sendable {
     public func forEachRecord(
         after first: Int64 = 0, upTo size: Int64? = nil, _ body: (Int64, Record) throws -> Void
     ) throws {
+        if let size { try waitForReplica(through: size) }
         let hidden = try redactions()
         try read { db in
             try db.forEachEvent(after: first, upTo: size ?? Int64.max) { sequence, kind, payload in
@@ -575,9 +604,37 @@ public final class EventStore: Sendable {
         try read { try $0.hasEvents(after: sequence, except: [.audit, .report]) }
     }
 
-    /// The number of events and the last hash (``EventChain/genesis`` when empty).
+    /// The number of events and the last hash (``EventChain/genesis`` when empty), as reads see the log (on the
+    /// replica, if there is one).
     public func head() throws -> (count: Int64, hash: [UInt8]) {
         try read { try $0.head() }
+    }
+
+    /// The number of events where writes go (the primary): what every write acknowledged so far is within.
+    public func writtenHead() throws -> Int64 {
+        guard replica != nil else { return try head().count }
+        do {
+            return try log.read { try $0.head().0 }
+        } catch {
+            throw StoreError(code: .readFailed, message: "could not read the store: \(Self.describe(error))")
+        }
+    }
+
+    /// With a replica, waits until it holds event `size` (streaming replication is behind by milliseconds).
+    /// - Throws: ``StoreError/Code/readFailed`` after 30 s, saying how far behind the replica is.
+    func waitForReplica(through size: Int64) throws {
+        guard replica != nil else { return }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let held = try head().count
+            if held >= size { return }
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(
+                    code: .readFailed,
+                    message: "the read replica holds \(held) events, the log \(size): replication is behind")
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
     }
 
     /// All events in sequence order.
@@ -609,6 +666,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case cannotOpen, wrongMission, conflictingObservation, aheadOfReceipt, writeFailed, readFailed, corrupt
         /// A conditional append found the log longer than expected (another node appended first).
         case headMoved
+        /// A write to a store opened read only (a streaming replica).
+        case readOnly
     }
     public var code: Code
     public var message: String

@@ -13,8 +13,25 @@ final class PostgresLog: LogDatabase {
     /// Connects to `url` and creates the tables if they are missing (any number of nodes may start at once). A
     /// schema that the URL names first in `search_path` (`?options=-csearch_path%3Dname`: several missions in one
     /// database) is created if missing.
-    init(url: String) throws {
+    /// Only read: a streaming replica (a server in recovery), or opened to read only (``EventStore``'s read replica).
+    let isReadOnly: Bool
+
+    init(url: String, readOnly: Bool = false) throws {
         pool = try PostgresPool(url: url)
+        // A replica is read only: its tables come from the primary, and nothing is created or written here.
+        let inRecovery = try pool.transaction(readOnly: true) { c in
+            try c.execute("SELECT pg_is_in_recovery()").bool(0, 0)
+        }
+        isReadOnly = readOnly || inRecovery
+        guard !isReadOnly else {
+            let found = try pool.transaction(readOnly: true) { c in
+                try c.execute("SELECT to_regclass('event') IS NOT NULL").bool(0, 0)
+            }
+            guard found else {
+                throw PostgresError(message: "it holds no Guarantor log (no table event)", connectionLost: false)
+            }
+            return
+        }
         try pool.transaction { c in
             try c.execute("SELECT pg_advisory_xact_lock(7301730173)")
             let path = try c.execute("SELECT current_schema() IS NULL, current_setting('search_path')")
@@ -31,7 +48,11 @@ final class PostgresLog: LogDatabase {
     }
 
     func write<T>(_ body: (any LogWriting) throws -> T) throws -> T {
-        try pool.transaction { c in
+        guard !isReadOnly else {
+            throw StoreError(
+                code: .readOnly, message: "this store is read only (a replica): writes go to the primary")
+        }
+        return try pool.transaction { c in
             try c.execute("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
             return try body(PostgresLogAccess(c: c))
         }
