@@ -53,12 +53,15 @@ public final class ClusterNode: Sendable {
 
     /// Runs the node until cancelled: leases renewed and balanced every second, changes published as they come,
     /// every node's changes read into `state`'s stream.
+    /// The log's and the change table's NOTIFYs wake the followers (with a tick every second if none comes).
     public func run(_ state: MissionState) async {
+        let wakeups = coordination.wakeups()
+        defer { wakeups.stop() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.keepLeases(state) }
             group.addTask { await self.publishChanges() }
-            group.addTask { await self.readChanges(into: state) }
-            group.addTask { await state.followLog() }
+            group.addTask { await self.readChanges(into: state, wakeups: wakeups.subscribe(Wakeups.changes)) }
+            group.addTask { await state.followLog(wakeups: wakeups.subscribe(Wakeups.log)) }
         }
     }
 
@@ -118,25 +121,27 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    private func readChanges(into state: MissionState) async {
+    private func readChanges(into state: MissionState, wakeups: AsyncStream<Void>) async {
         let coordination = self.coordination
         var last: Int64?
-        while !Task.isCancelled {
+        for await _ in wakeups {
             if last == nil {
                 // From the start of what the stream keeps for clients that reconnect.
                 last = await Task.detached { try? coordination.latestChange() }.value.map {
                     max($0 - Int64(LiveStream.retained), 0)
                 }
             }
-            if let after = last,
-                let changes = await Task.detached(operation: { try? coordination.changes(after: after) }).value
+            // Every change published since the last one read, a page at a time.
+            while let after = last,
+                let changes = await Task.detached(operation: { try? coordination.changes(after: after) }).value,
+                !changes.isEmpty
             {
                 for (seq, change) in changes {
                     await state.streamChange(change, id: Int(seq))
                     last = seq
                 }
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            if Task.isCancelled { return }
         }
     }
 }

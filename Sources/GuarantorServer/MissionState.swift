@@ -227,12 +227,18 @@ public actor MissionState {
         drawIfBehind()
     }
 
-    /// Shared: follows the log every `interval`, so that what other nodes store is drawn here too and reaches this
-    /// node's stream; runs until cancelled.
-    public func followLog(every interval: Duration = .milliseconds(200)) async {
+    /// Shared: follows the log at each of `wakeups` (the log's NOTIFY, and a fallback tick), else every 200 ms, so
+    /// that what other nodes store is drawn here too and reaches this node's stream; runs until cancelled.
+    public func followLog(wakeups: AsyncStream<Void>? = nil) async {
         guard shared else { return }
+        if let wakeups {
+            for await _ in wakeups {
+                if let head = await logSize() { logGrew(to: head) }
+            }
+            return
+        }
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: .milliseconds(200))
             if let head = await logSize() { logGrew(to: head) }
         }
     }

@@ -39,7 +39,12 @@ struct SharedNodesTests {
                     }
                 })
         }
-        let followers = nodes.map { node in Task { await node.followLog(every: .milliseconds(50)) } }
+        // Each follows the log at its NOTIFYs.
+        let wakeups = try nodes.map { try #require($0.store.coordination).wakeups() }
+        let followers = zip(nodes, wakeups).map { node, w in
+            Task { await node.followLog(wakeups: w.subscribe(Wakeups.log)) }
+        }
+        defer { for w in wakeups { w.stop() } }
 
         let (observations, _, deliveries) = Simulator.run(mission: mission, seed: 21, hours: 18)
         // Two writers, each sending its half in random batches to random nodes, deliveries among them.

@@ -143,4 +143,31 @@ import Testing
         #expect(try store.ingest([EventStoreTests.observation("o1"), EventStoreTests.observation("o2")]).appended == 1)
         #expect(try store.head().count == 2)
     }
+
+    @Test(.disabled(if: TestData.postgresBase == nil, "set GUARANTOR_TEST_POSTGRES (scripts/test.sh starts one)"))
+    func anAppendWakesTheFollowersAtOnceAndALostListenerIsReplaced() async throws {
+        let (store, url) = try EventStoreTests.temporaryStore(.postgres)
+        // A fallback of a minute: a wake-up within seconds is the NOTIFY's.
+        let wakeups = try #require(store.coordination).wakeups(fallback: .seconds(60))
+        defer { wakeups.stop() }
+        var log = wakeups.subscribe(Wakeups.log).makeAsyncIterator()
+        _ = await log.next()  // the first, once listening
+        let first = try #require(wakeups.listenerProcess)
+        var started = ContinuousClock.now
+        _ = try store.ingest([EventStoreTests.observation("o1")])
+        _ = await log.next()
+        #expect(ContinuousClock.now - started < .seconds(10))
+
+        // The listener's connection cut, as a restart of PostgreSQL would: it listens again on a new one.
+        let killer = try PostgresConnection(url: url)
+        #expect(try killer.execute("SELECT pg_terminate_backend(\(first))").bool(0, 0))
+        try await Task.sleep(for: .seconds(2))
+        _ = await log.next()  // (everyone is woken once it is lost, and once it is back)
+        let second = try #require(wakeups.listenerProcess)
+        #expect(second != first)
+        started = ContinuousClock.now
+        _ = try store.ingest([EventStoreTests.observation("o2")])
+        _ = await log.next()
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
 }

@@ -18,6 +18,10 @@ public final class SharedCoordination: Sendable {
 
     init(pool: PostgresPool) { self.pool = pool }
 
+    /// Wake-ups when the log grows or a change is published (LISTEN on a connection of its own), and at least
+    /// every `fallback` whatever happens.
+    public func wakeups(fallback: Duration = .seconds(1)) -> Wakeups { Wakeups(url: pool.url, fallback: fallback) }
+
     static let schema = [
         "CREATE TABLE IF NOT EXISTS node (name text PRIMARY KEY, seen_at timestamptz NOT NULL)",
         """
@@ -135,7 +139,7 @@ public final class SharedCoordination: Sendable {
                     ])
                 if inserted.count == 1 { next += 1 }
             }
-            try c.execute("NOTIFY guarantor_change")
+            try c.execute("NOTIFY \(Wakeups.changes)")
         }
     }
 

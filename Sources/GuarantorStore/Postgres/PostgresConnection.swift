@@ -122,6 +122,32 @@ final class PostgresConnection {
         return try check(result)
     }
 
+    /// Waits up to `timeout` seconds for a notification on a channel this connection LISTENs to; returns the
+    /// channels notified (empty when none came in time).
+    /// - Throws: ``PostgresError`` with `connectionLost` when the connection is gone.
+    func notifications(waitingUpTo timeout: Double) throws -> Set<String> {
+        guard let connection else { throw PostgresError(message: "no connection", sqlState: nil, connectionLost: true) }
+        var channels = takeNotifications()
+        if !channels.isEmpty { return channels }
+        var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return [] }
+        guard PQconsumeInput(connection) == 1 else {
+            throw PostgresError(
+                message: String(cString: PQerrorMessage(connection)), sqlState: nil, connectionLost: true)
+        }
+        channels = takeNotifications()
+        return channels
+    }
+
+    private func takeNotifications() -> Set<String> {
+        var channels: Set<String> = []
+        while let notification = PQnotifies(connection) {
+            channels.insert(String(cString: notification.pointee.relname))
+            PQfreemem(notification)
+        }
+        return channels
+    }
+
     /// Sends `data` (PostgreSQL's binary COPY format, ``PostgresCopy``) to a `COPY … FROM STDIN` statement.
     func copy(_ sql: String, data: [UInt8]) throws {
         guard let connection else { throw PostgresError(message: "no connection", sqlState: nil, connectionLost: true) }

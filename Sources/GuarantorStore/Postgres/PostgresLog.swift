@@ -54,7 +54,10 @@ final class PostgresLog: LogDatabase {
         }
         return try pool.transaction { c in
             try c.execute("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
-            return try body(PostgresLogAccess(c: c))
+            let value = try body(PostgresLogAccess(c: c))
+            // A wake-up for the nodes following the log (delivered at commit; ``Wakeups``).
+            try c.execute("NOTIFY \(Wakeups.log)")
+            return value
         }
     }
 
