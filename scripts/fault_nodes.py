@@ -56,8 +56,9 @@ def as_postgres(command):
 
 
 class Cluster:
-    def __init__(self, guarantor, base_url, nodes=3):
+    def __init__(self, guarantor, base_url, nodes=3, serve_args=("--snapshot-every", "2000")):
         self.guarantor = guarantor
+        self.serve_args = list(serve_args)
         self.dir = tempfile.mkdtemp(prefix="guarantor-nodes-")
         self.mission = os.path.join(self.dir, "mission")
         shutil.copytree(os.path.join(ROOT, "docs", "examples", "mission"), self.mission)
@@ -81,7 +82,7 @@ class Cluster:
             self.processes[n] = subprocess.Popen(
                 [self.guarantor, "serve", "--mission", self.mission, "--store", self.url, "--node", f"n{n}",
                  "--results", os.path.join(self.dir, f"n{n}.results.sqlite"), "--port", str(self.ports[n]),
-                 "--clock-every", "0", "--snapshot-every", "2000"], stdout=log, stderr=log)
+                 "--clock-every", "0"] + self.serve_args, stdout=log, stderr=log)
             while time.monotonic() < deadline and self.processes[n].poll() is None:
                 try:
                     c = http.client.HTTPConnection("127.0.0.1", self.ports[n], timeout=5)
