@@ -172,8 +172,13 @@ def main():
             entry = [ids, False]
             with lock:
                 batches.append(entry)
-            entry[1] = send("/observations", "sensor", "\n".join(lines).encode(), "application/x-ndjson",
-                            local) in (200, 201)
+            status = send("/observations", "sensor", "\n".join(lines).encode(), "application/x-ndjson", local)
+            entry[1] = status in (200, 201)
+            if status is not None and not entry[1]:
+                # Only an unreachable cluster may leave a batch unacknowledged; a refusal is the script's fault or
+                # the server's, and would shrink what is checked.
+                with lock:
+                    failures.append(f"batch {ids[0]} refused with {status}")
             if struck:
                 with lock:
                     strikes[rfc3339(t0)] = entry[1]

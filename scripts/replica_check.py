@@ -141,7 +141,10 @@ def main():
                               "reason": "seen on the imagery"}
                     status, body = request(ports[1], keys["analyst"], "POST", "/actions", json.dumps(action).encode(),
                                            "application/json")
-                    reviews += status == 201
+                    if status == 201:
+                        reviews += 1
+                    elif status != 422:  # (a review refused by the rules says why; anything else is a fault)
+                        failures.append(f"review {b} through the reader node: {status} {body[:200]}")
 
         # Reads on each node include every write acknowledged before them, whichever node took it.
         served = [tuple(request(p, keys["admin"], "GET", "/export/" + f, timeout=120)[1] for f in EXPORTS)
@@ -149,6 +152,9 @@ def main():
         if served[0] != served[1]:
             failures.append("the reader node's exports differ from the writer node's: "
                             + ", ".join(f for f, a, b in zip(EXPORTS, *served) if a != b))
+        # Measured before anything else reads the replica: what the reader node read there.
+        time.sleep(1)  # (statistics are reported at most every half second)
+        read_there = replica_rows() - rows_before
         replays = []
         for name, url in [("primary", primary), ("replica", replica)]:
             out = os.path.join(work, "replay-" + name)
@@ -163,13 +169,13 @@ def main():
         if replays[0] and served[1] != replays[0]:
             failures.append("the reader node's exports differ from guarantor replay of the log")
 
+        if reviews == 0:
+            failures.append("no review was stored through the reader node")
         head = int(run(["psql", primary, "-Atc", "SELECT count(*) FROM event"], check=True).stdout)
         entries = [request(p, keys["auditor"], "GET", f"/log/{head}") for p in ports]
         if entries[0][0] != 200 or entries[0] != entries[1]:
             failures.append(f"log entry {head}: writer {entries[0][0]}, reader {entries[1][0]}: not the same")
 
-        time.sleep(1)  # (statistics are reported at most every half second)
-        read_there = replica_rows() - rows_before
         if read_there < head:
             failures.append(f"the replica returned {read_there} rows while the reader node read the log: it was not "
                             f"read there")
@@ -184,12 +190,18 @@ def main():
         if serve.returncode == 0 or "--read-store" not in serve.stderr + serve.stdout:
             failures.append(f"serve with the replica as its store was not refused ({serve.stderr[-300:]})")
 
+        other = replica.replace(schema, "replica_of_nothing")
+        mismatched = run([args.guarantor, "serve", "--mission", mission, "--store", primary, "--read-store", other,
+                          "--port", "0"], timeout=60)
+        if mismatched.returncode == 0 or "read replica" not in mismatched.stderr + mismatched.stdout:
+            failures.append(f"a read replica of another schema was not refused ({mismatched.stderr[-300:]})")
         print(f"replica check: {sent:,} observations in {args.batches} batches to a writer and a reader node, "
               f"{reviews} reviews through the reader; {head:,} events, the replica returned {read_there:,} rows to the reader "
               f"node; reader's exports = writer's = replay: "
               f"{'yes' if not any('differ' in f for f in failures) else 'NO'}; verify on the replica: "
               f"{'clean' if verify.returncode == 0 else 'FAILED'}; writes to the replica refused: "
-              f"{'yes' if refused.returncode != 0 and serve.returncode != 0 else 'NO'}", flush=True)
+              f"{'yes' if refused.returncode != 0 and serve.returncode != 0 else 'NO'}; a replica of another log refused: "
+              f"{'yes' if mismatched.returncode != 0 else 'NO'}", flush=True)
         for f in failures:
             print("FAILED:", f)
         return 1 if failures else 0

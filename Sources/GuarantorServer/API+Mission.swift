@@ -179,7 +179,7 @@ extension GuarantorAPI {
             isCurrent: { try !store.hasRecords(after: $0.through) }
         ) { [places] in
             // Up to the log's head as it is now; the two replays stream it from the store.
-            let through = try store.head().count
+            let through = try store.writtenHead()
             let actions = try store.actions(upTo: through)
             let restricted = RestrictedCount()
             let readable: @Sendable (Observation) -> Bool = { Releasability.canRead(member: member, $0) }

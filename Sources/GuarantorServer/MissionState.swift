@@ -174,7 +174,8 @@ public actor MissionState {
     /// Feeds the engine what was stored and not yet fed (shared: the log's tail); returns the log position fed.
     private func feedPending() throws -> Int64 {
         if shared {
-            let head = try store.head().count
+            // The primary's head (with a replica, its records are waited for there).
+            let head = try store.writtenHead()
             let from = box.stored.position
             if head > from { box.stored.feed(try store.records(after: from, upTo: head), through: head) }
             return max(head, from)
@@ -205,6 +206,12 @@ public actor MissionState {
         guard outcome == "applied" else { return outcome }
         let stored = try store.record(action, ifHeadIs: head)
         lastWrite = .now
+        if stored.appended == 0 {
+            // Stored already (a retry another node took, or one not yet seen here): the trial is not this log's
+            // next step; the log's follower draws the stored action where it stands.
+            if shared { logGrew(to: stored.eventCount) }
+            return outcome
+        }
         let applied = box.stored.adopt(trial, changes: changes, through: stored.eventCount)
         publish(applied)
         viewThrough = stored.eventCount
@@ -488,6 +495,8 @@ public actor MissionState {
         // From here to the end nothing awaits: no write of this node can come between the results and the size (on
         // a shared store other nodes' can: the size is the position the results include).
         let size = shared ? Int(viewThrough) : Int(try store.head().count)
+        // With a replica, its tree must hold the events the results include.
+        try store.waitForReplica(through: Int64(size))
         return try Checkpoints.make(
             store: store, tree: try index.current(), size: size, fileDigests: try resultDigests(), key: key, time: time)
     }

@@ -134,6 +134,17 @@ public final class EventStore: Sendable {
             throw StoreError(
                 code: .cannotOpen, message: "\(shown) is not a usable Guarantor store: \(Self.describe(error))")
         }
+        if let replica {
+            // The same log: the same mission, and the first event the same (a replica of another schema is not).
+            let theirs = try? replica.read { (try $0.meta("missionId"), try $0.event(sequence: 1)?.hash) }
+            let mine = try? log.read { try $0.event(sequence: 1)?.hash }
+            guard let theirs, theirs.0 == missionId, theirs.1 == nil || mine == nil || theirs.1 == mine! else {
+                throw StoreError(
+                    code: .wrongMission,
+                    message: "the read replica \(Self.redactedURL(readReplica ?? "")) does not hold this store's log "
+                        + "(mission \(theirs?.0.map { "\"\($0)\"" } ?? "none"); give it the same search_path)")
+            }
+        }
     }
 
     /// A URL with its password, if any, replaced by `***`: what messages and logs show.
@@ -287,6 +298,18 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// Runs `body` on the log where writes go (the primary, even with a replica): for what must be current the
+    /// moment it is written — keys (a revocation holds at once), actions (a retry is known), checkpoints.
+    func readPrimary<T>(_ body: (any LogReading) throws -> T) throws -> T {
+        do {
+            return try log.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .readFailed, message: "could not read the store: \(Self.describe(error))")
+        }
+    }
+
     /// Runs `body` in one write transaction, turning the database's errors into ``StoreError`` (`failure` says what
     /// could not be done).
     private func write<T>(_ failure: String, _ body: (any LogWriting) throws -> T) throws -> T {
@@ -301,7 +324,7 @@ public final class EventStore: Sendable {
 
     /// The stored action with this id, if any.
     public func action(id: String) throws -> MissionAction? {
-        guard let payload = try read({ try $0.actionPayload(id: id) }) else { return nil }
+        guard let payload = try readPrimary({ try $0.actionPayload(id: id) }) else { return nil }
         do {
             return try MissionAction(json: JSONValue.parse(payload))
         } catch {
@@ -367,6 +390,7 @@ public final class EventStore: Sendable {
     /// The actions of the log (up to event `size`), in log order: a replay reads them first, to keep the groups
     /// they name.
     public func actions(upTo size: Int64? = nil) throws -> [MissionAction] {
+        if let size { try waitForReplica(through: size) }
         let payloads = try read { try $0.payloads(kind: .action, upTo: size ?? Int64.max) }
         return try payloads.enumerated().map { i, payload in
             do {
@@ -451,7 +475,11 @@ public final class EventStore: Sendable {
 
     /// One event by its sequence number.
     public func event(sequence: Int64) throws -> Event? {
-        try read { try $0.event(sequence: sequence) }
+        if let event = try read({ try $0.event(sequence: sequence) }) { return event }
+        // On a replica behind the primary: the event may be there in a moment.
+        guard replica != nil, sequence <= (try writtenHead()) else { return nil }
+        try waitForReplica(through: sequence)
+        return try read { try $0.event(sequence: sequence) }
     }
 
     /// The Merkle leaf hashes of the events after `sequence`, in order.
@@ -505,7 +533,7 @@ public final class EventStore: Sendable {
 
     /// The stored checkpoints by size: all, the one of `size`, or only the latest.
     public func checkpoints(size: Int? = nil, latestOnly: Bool = false) throws -> [StoredCheckpoint] {
-        let (checkpointRows, cosignatureRows) = try read { db in
+        let (checkpointRows, cosignatureRows) = try readPrimary { db in
             (try db.checkpoints(size: size, latestOnly: latestOnly), try db.cosignatures())
         }
         var cosignatures: [Int: [String: [UInt8]]] = [:]
@@ -590,13 +618,15 @@ public final class EventStore: Sendable {
     }
 
     /// Every key, oldest first.
-    public func keys() throws -> [StoredKey] { try read { try $0.keys() } }
+    public func keys() throws -> [StoredKey] { try readPrimary { try $0.keys() } }
 
     /// Whether the key with this id stands (exists and is not revoked).
     public func keyStands(id: String) throws -> Bool { try read { try $0.standingKey(id: id) } != nil }
 
     /// The holder of the key whose hash this is, if it stands (not revoked).
-    public func keyHolder(hash: [UInt8]) throws -> KeyHolder? { try read { try $0.keyHolder(hash: hash) } }
+    public func keyHolder(hash: [UInt8]) throws -> KeyHolder? {
+        try readPrimary { try $0.keyHolder(hash: hash) }
+    }
 
     /// Whether the log holds an event after `sequence` that is not an audit record or an issued report (an
     /// observation, action, redaction or key): what a result computed up to `sequence` would not have read.
@@ -621,10 +651,10 @@ public final class EventStore: Sendable {
     }
 
     /// With a replica, waits until it holds event `size` (streaming replication is behind by milliseconds).
-    /// - Throws: ``StoreError/Code/readFailed`` after 30 s, saying how far behind the replica is.
-    func waitForReplica(through size: Int64) throws {
+    /// - Throws: ``StoreError/Code/readFailed`` after 10 s, saying how far behind the replica is.
+    public func waitForReplica(through size: Int64) throws {
         guard replica != nil else { return }
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(10)
         while true {
             let held = try head().count
             if held >= size { return }
